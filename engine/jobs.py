@@ -1,0 +1,57 @@
+"""Celery app for production workers: `celery -A engine.jobs worker -B`.
+
+Workers need no Flask. After a commit the web process enqueues `deliver(id)` for low latency; the
+beat `sweep` drains anything due (retries, and rows whose enqueue was lost while Redis was down,
+since the rows themselves live in the database).
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from celery import Celery
+
+from engine.config import Settings
+from engine.context import EngineContext, build_context
+
+log = logging.getLogger(__name__)
+_settings = Settings.from_env()
+app = Celery("motcua", broker=_settings.redis_url)
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    task_ignore_result=True,
+    beat_schedule={"sweep-outbox": {"task": "motcua.sweep", "schedule": 2.0}},
+)
+
+
+@lru_cache(maxsize=1)
+def context() -> EngineContext:
+    return build_context(Settings.from_env())
+
+
+@app.task(name="motcua.deliver")
+def deliver(message_id: int) -> str | None:
+    from engine.outbox import deliver as deliver_one
+
+    outcome = deliver_one(context(), message_id)
+    return outcome.state if outcome else None
+
+
+@app.task(name="motcua.sweep")
+def sweep() -> int:
+    from engine.outbox import drain
+
+    return len(drain(context()))
+
+
+def enqueue_after_commit(ids: list[int]) -> None:
+    """Outbox listener for the web process in Celery mode; a broker failure only delays delivery."""
+    for message_id in ids:
+        try:
+            deliver.apply_async((message_id,), retry=False)
+        except Exception:  # Redis down: the sweep will deliver the row from the database later
+            log.warning("could not enqueue outbox %s; the sweep will pick it up", message_id)

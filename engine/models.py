@@ -1,0 +1,245 @@
+"""Tables (SQLAlchemy 2 typed mappings). The same models serve SQLite (embedded) and PostgreSQL.
+
+Schema changes go through Alembic (engine/migrations); these classes are the source for autogenerate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+#: SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite stores naive text; we add the zone back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use timezone-aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
+
+
+class Agency(Base):
+    """A receiving or processing agency, identified by its QCVN 102:2016 electronic code."""
+
+    __tablename__ = "agency"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255))
+    #: desk | specialist | leader | citizen | analyst | admin
+    role: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str | None] = mapped_column(ForeignKey("agency.code"))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    id_number: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """Bearer tokens: only a hash is stored, so a database leak reveals no usable token."""
+
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Procedure(Base):
+    __tablename__ = "procedure"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(512))
+    latest_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("procedure_version.id", use_alter=True, name="fk_procedure_latest_version")
+    )
+
+
+class ProcedureVersion(Base):
+    """An immutable published version: the package content and its hash. Dossiers point here."""
+
+    __tablename__ = "procedure_version"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "number"),
+        UniqueConstraint("procedure_id", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedure.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: {"procedure": {...procedure.json}, "bpmn": {filename: xml}, "forms": {name: {schema, ui_schema}}}
+    package: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime]
+    published_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CodeCounter(Base):
+    """Per agency and day, the last dossier sequence number issued (row-locked while issuing)."""
+
+    __tablename__ = "code_counter"
+    agency_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Dossier(Base):
+    __tablename__ = "dossier"
+    __table_args__ = (
+        Index("ix_dossier_applicant_phone", "applicant_phone"),
+        Index("ix_dossier_applicant_id_number", "applicant_id_number"),
+        Index("ix_dossier_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    applicant_name: Mapped[str] = mapped_column(String(255))
+    applicant_id_number: Mapped[str | None] = mapped_column(String(32))
+    applicant_phone: Mapped[str | None] = mapped_column(String(32))
+    applicant_email: Mapped[str | None] = mapped_column(String(255))
+    #: 1 công dân, 2 doanh nghiệp (national portal's LoaiDoiTuong)
+    applicant_kind: Mapped[int] = mapped_column(Integer, default=1)
+    #: online | desk | post
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    milestones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: the head of this dossier's hash-chained event history
+    event_seq: Mapped[int] = mapped_column(Integer, default=0)
+    event_hash: Mapped[str] = mapped_column(String(64), default="")
+    procedure_version: Mapped[ProcedureVersion] = relationship(lazy="joined")
+
+
+class WorkflowInstance(Base):
+    """The running SpiffWorkflow instance: instance state only (the spec is cached per version)."""
+
+    __tablename__ = "workflow_instance"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    """A human task row: the inbox query runs on this table, never on the serialized workflow."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_inbox", "state", "role", "agency_code", "due_at"),
+        Index("ix_task_assignee", "assignee_id", "state"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    agency_code: Mapped[str | None] = mapped_column(String(32))
+    #: open | done | cancelled
+    state: Mapped[str] = mapped_column(String(16))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dossier: Mapped[Dossier] = relationship(lazy="joined")
+
+
+class Event(Base):
+    """Append-only history of a dossier (phiếu kiểm soát), hash-chained per dossier."""
+
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("dossier_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(48))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxMessage(Base):
+    """A connector call decided inside a transaction, executed later by a worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    connector: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    #: the workflow waits in the service task until the result arrives
+    waits: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: pending | running | done | incident | skipped
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,172 @@
+"""The outbox worker: execute connector calls decided inside transactions, reliably.
+
+Same functions in both run modes: the in-process thread (embedded) and Celery (production) call
+`deliver` and `drain`. A call is claimed with a lease, made outside any transaction with the row's
+idempotency key, and its outcome recorded in a new transaction: success resumes the waiting
+workflow; a transient failure backs off exponentially with jitter; after the last attempt (or a
+permanent rejection) the row becomes an incident an admin can retry. A worker that dies mid-call
+leaves the lease to expire; the next attempt carries the same key, so the effect happens once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.errors import NotFound, TaskConflict
+from engine.models import Dossier, OutboxMessage
+from engine.services import history
+from engine.services.accounts import SYSTEM, Actor
+from engine.services.instances import apply_report, load_runner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    id: int
+    state: str
+    error: str | None = None
+
+
+def _due_clause(now: datetime):
+    return or_(
+        (OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.state == "running") & (OutboxMessage.locked_until <= now),
+    )
+
+
+def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage | None:
+    with transaction(ctx.sessions) as session:
+        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now))
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        message = session.scalar(query)
+        if message is None:
+            return None
+        message.state = "running"
+        message.attempts += 1
+        message.locked_until = now + timedelta(seconds=ctx.settings.outbox_lease_seconds)
+        session.flush()
+        session.expunge(message)
+        return message
+
+
+def due_ids(ctx: EngineContext, limit: int = 100) -> list[int]:
+    now = datetime.now(timezone.utc)
+    with ctx.sessions() as session:
+        return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now))
+                                    .order_by(OutboxMessage.next_attempt_at).limit(limit)))
+
+
+def drain(ctx: EngineContext, limit: int = 100) -> list[Outcome]:
+    """Deliver every due message (the periodic sweep; also catches up after a broker outage)."""
+    return [outcome for message_id in due_ids(ctx, limit) if (outcome := deliver(ctx, message_id))]
+
+
+def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
+    """Execute one outbox message if it is due; return None when it is not (done, or leased elsewhere)."""
+    from integrations import ConnectorRejected, ConnectorUnavailable
+
+    now = datetime.now(timezone.utc)
+    message = _claim(ctx, message_id, now)
+    if message is None:
+        return None
+    try:
+        connector = ctx.connectors.get(message.connector)
+        result = connector.call(message.operation, message.payload, idempotency_key=message.idempotency_key)
+    except ConnectorUnavailable as exc:
+        return _failed(ctx, message, exc, permanent=False)
+    except (ConnectorRejected, LookupError) as exc:
+        return _failed(ctx, message, exc, permanent=True)
+    return _succeeded(ctx, message, result if isinstance(result, dict) else {"result": result})
+
+
+def _backoff(ctx: EngineContext, attempts: int) -> float:
+    base = ctx.settings.outbox_backoff_base * (2 ** (attempts - 1))
+    return min(ctx.settings.outbox_backoff_cap, base) * random.uniform(0.5, 1.0)
+
+
+def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, permanent: bool) -> Outcome:
+    now = datetime.now(timezone.utc)
+    error = f"{type(exc).__name__}: {exc}"
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message.id)
+        row.last_error = error[:2000]
+        row.locked_until = None
+        if permanent or row.attempts >= ctx.settings.outbox_max_attempts:
+            row.state = "incident"
+            if row.dossier_id is not None:
+                dossier = session.get(Dossier, row.dossier_id)
+                history.record(session, dossier, "incident", status=dossier.status,
+                               data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}",
+                                     "attempts": row.attempts, "error": error[:500]})
+        else:
+            row.state = "pending"
+            row.next_attempt_at = now + timedelta(seconds=_backoff(ctx, row.attempts))
+        state = row.state
+    log.warning("outbox %s %s/%s attempt %s failed: %s", message.id, message.connector, message.operation,
+                message.attempts, error)
+    return Outcome(message.id, state, error)
+
+
+def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outcome:
+    for _attempt in range(5):
+        try:
+            ids = _record_success(ctx, message, result)
+        except StaleDataError:
+            continue  # an official moved the same dossier meanwhile: reload and resume again
+        ctx.notify_outbox(ids)
+        return Outcome(message.id, "done")
+    raise TaskConflict(f"outbox {message.id}: could not resume the workflow after 5 attempts")
+
+
+def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) -> list[int]:
+    now = datetime.now(timezone.utc)
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message.id)
+        if row.state == "done":
+            return []
+        row.state = "done"
+        row.result = result
+        row.finished_at = now
+        row.locked_until = None
+        if not (row.waits and row.dossier_id is not None):
+            return []
+        dossier = session.get(Dossier, row.dossier_id)
+        history.record(session, dossier, "connector_done", actor=SYSTEM, status=dossier.status,
+                       data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}"}, at=now)
+        instance, runner = load_runner(ctx, session, dossier)
+        report = runner.complete_service_task(row.task_id, result)
+        outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM)
+        session.flush()
+        return [m.id for m in outbox]
+
+
+def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
+    """An admin sends an incident back to the queue with a fresh attempt budget."""
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None or row.state != "incident":
+            raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
+        row.state = "pending"
+        row.attempts = 0
+        row.next_attempt_at = datetime.now(timezone.utc)
+        if row.dossier_id is not None:
+            dossier = session.get(Dossier, row.dossier_id)
+            history.record(session, dossier, "incident_retried", actor=actor, status=dossier.status,
+                           data={"outbox": row.id})
+    ctx.notify_outbox([message_id])
+
+
+def incidents(ctx: EngineContext) -> list[OutboxMessage]:
+    with ctx.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.state == "incident")
+                                    .order_by(OutboxMessage.id)))

@@ -1,0 +1,1 @@
+"""Procedure packages: reading folders, validating them, publishing immutable versions."""

@@ -1,0 +1,91 @@
+"""Publish procedure packages as immutable versions and read the catalogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import ProcedureInvalid, ProcedureNotFound
+from engine.models import Procedure, ProcedureVersion
+from engine.procedures.package import content_hash, read_package
+from engine.procedures.validation import validate_package
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    slug: str
+    version: int
+    content_hash: str
+    created: bool
+
+
+def publish(session: Session, package: dict[str, Any], *, published_by: str | None = None) -> PublishResult:
+    """Store `package` as the procedure's newest version unless identical content is already there.
+
+    Versions are never updated: a changed package is a new row with the next number.
+    """
+    meta = package["procedure"]
+    digest = content_hash(package)
+    procedure = session.scalar(select(Procedure).where(Procedure.slug == meta["slug"]))
+    if procedure is None:
+        procedure = Procedure(slug=meta["slug"], code=meta.get("code") or meta["slug"], name=meta["name"])
+        session.add(procedure)
+        session.flush()
+    existing = session.scalar(
+        select(ProcedureVersion).where(ProcedureVersion.procedure_id == procedure.id,
+                                       ProcedureVersion.content_hash == digest)
+    )
+    if existing is not None:
+        return PublishResult(procedure.slug, existing.number, digest, created=False)
+    number = (session.scalar(select(func.max(ProcedureVersion.number))
+                             .where(ProcedureVersion.procedure_id == procedure.id)) or 0) + 1
+    version = ProcedureVersion(procedure_id=procedure.id, number=number, content_hash=digest, package=package,
+                               published_at=datetime.now(timezone.utc), published_by=published_by)
+    session.add(version)
+    session.flush()
+    procedure.latest_version_id = version.id
+    procedure.code = meta.get("code") or procedure.code
+    procedure.name = meta["name"]
+    return PublishResult(procedure.slug, number, digest, created=True)
+
+
+def load_folder(folder: Path, *, operations: Any = None, check_script: Any = None) -> dict[str, Any]:
+    """Read and validate one folder; raise ProcedureInvalid with every problem found."""
+    package = read_package(folder)
+    problems = validate_package(package, operations=operations, check_script=check_script)
+    if problems:
+        raise ProcedureInvalid([f"{folder.name}/{p}" for p in problems])
+    return package
+
+
+def procedure_folders(root: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(root).glob("*/procedure.json")) + sorted(
+        p.parent for p in Path(root).glob("*/process_model.json") if not (p.parent / "procedure.json").exists()
+    )
+
+
+def latest_versions(session: Session) -> list[tuple[Procedure, ProcedureVersion]]:
+    rows = session.execute(
+        select(Procedure, ProcedureVersion)
+        .join(ProcedureVersion, ProcedureVersion.id == Procedure.latest_version_id)
+        .order_by(Procedure.name)
+    )
+    return [(p, v) for p, v in rows]
+
+
+def find_latest(session: Session, key: str) -> tuple[Procedure, ProcedureVersion]:
+    """Look a procedure up by slug or by mã TTHC."""
+    row = session.execute(
+        select(Procedure, ProcedureVersion)
+        .join(ProcedureVersion, ProcedureVersion.id == Procedure.latest_version_id)
+        .where((Procedure.slug == key) | (Procedure.code == key))
+        .limit(1)
+    ).first()
+    if row is None:
+        raise ProcedureNotFound(f"procedure {key!r} not found")
+    return row[0], row[1]

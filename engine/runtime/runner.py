@@ -1,0 +1,176 @@
+"""Drive one SpiffWorkflow instance between wait states and report what happened.
+
+This is the only place that touches SpiffWorkflow task objects; callers get plain dataclasses:
+which human tasks are open, which elements were entered (status and milestone properties), and
+which connector calls the workflow asked for (to become outbox rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine.errors import TaskConflict, TaskNotFound, WorkflowError
+from engine.runtime.specs import OUTBOX_REQUEST, ProcessSpecs
+
+_ENTERED = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
+
+
+@dataclass(frozen=True)
+class HumanTask:
+    id: str
+    bpmn_id: str
+    title: str
+    lane: str | None
+    properties: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EnteredElement:
+    bpmn_id: str
+    title: str
+    status: str | None
+    milestone: str | None
+
+
+@dataclass(frozen=True)
+class ConnectorRequest:
+    task_id: str
+    bpmn_id: str
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass
+class StepReport:
+    """What one run between wait states changed."""
+
+    entered: list[EnteredElement] = field(default_factory=list)
+    requests: list[ConnectorRequest] = field(default_factory=list)
+    open_tasks: list[HumanTask] = field(default_factory=list)
+    completed: bool = False
+
+
+def properties_of(task_spec: Any) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return extensions.get("properties", {}) or {}
+
+
+def title_of(task_spec: Any) -> str:
+    return getattr(task_spec, "bpmn_name", None) or task_spec.name
+
+
+class Runner:
+    """One workflow instance in memory, for one transaction."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self.workflow = workflow
+        self._before = self._states()
+
+    @classmethod
+    def start(cls, specs: ProcessSpecs, data: dict[str, Any], script_engine: Any) -> tuple[Runner, StepReport]:
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
+        runner = cls(workflow)
+        runner._before = {}
+        workflow.data.update(data)
+        # Start events copy workflow data into the first task's data.
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        return runner, runner._advance()
+
+    def _states(self) -> dict[UUID, TaskState]:
+        return {task_id: task.state for task_id, task in self.workflow.tasks.items()}
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise TaskNotFound(f"task {task_id} is not part of this workflow")
+        return task
+
+    def human_task_data(self, task_id: str) -> dict[str, Any]:
+        return self._task(task_id).data
+
+    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> StepReport:
+        task = self._task(task_id)
+        if not task.task_spec.manual or task.state != TaskState.READY:
+            raise TaskConflict(f"task {task_id} is not waiting for a person")
+        task.data.update(data)
+        self._guard(task.run)
+        return self._advance()
+
+    def complete_service_task(self, task_id: str, result: dict[str, Any] | None) -> StepReport:
+        task = self._task(task_id)
+        if task.state != TaskState.STARTED:
+            raise TaskConflict(f"service task {task_id} is not waiting for a result")
+        variable = getattr(task.task_spec, "result_variable", None)
+        if variable:
+            task.data[variable] = result or {}
+        self._guard(task.complete)
+        return self._advance()
+
+    def _guard(self, action: Any) -> Any:
+        try:
+            return action()
+        except SpiffWorkflowException as exc:
+            raise WorkflowError(_describe(exc), message_vi=_describe_vi(exc)) from exc
+
+    def _advance(self) -> StepReport:
+        self._guard(self.workflow.do_engine_steps)
+        report = StepReport(completed=self.workflow.completed)
+        entered = [
+            task
+            for task_id, task in self.workflow.tasks.items()
+            if task.state & _ENTERED and not (self._before.get(task_id, TaskState.FUTURE) & _ENTERED)
+        ]
+        entered.sort(key=lambda task: task.last_state_change)
+        for task in entered:
+            props = properties_of(task.task_spec)
+            if "dossierStatus" in props or "milestone" in props:
+                report.entered.append(
+                    EnteredElement(task.task_spec.bpmn_id or task.task_spec.name, title_of(task.task_spec),
+                                   props.get("dossierStatus"), props.get("milestone"))
+                )
+        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+            request = task.internal_data.pop(OUTBOX_REQUEST, None)
+            if request is not None:
+                report.requests.append(
+                    ConnectorRequest(str(task.id), task.task_spec.bpmn_id, request["operation"], request["params"])
+                )
+        report.open_tasks = self.open_human_tasks()
+        self._before = self._states()
+        return report
+
+    def open_human_tasks(self) -> list[HumanTask]:
+        return [
+            HumanTask(str(task.id), task.task_spec.bpmn_id, title_of(task.task_spec),
+                      task.task_spec.lane, properties_of(task.task_spec))
+            for task in self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        ]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The data of the most recently completed task (what the dossier knows now)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else dict(self.workflow.data)
+
+
+def _describe(exc: SpiffWorkflowException) -> str:
+    location = getattr(exc, "task_spec", None)
+    where = f" at {location.bpmn_id or location.name}" if location is not None else ""
+    return f"{exc}{where}"
+
+
+def _describe_vi(exc: SpiffWorkflowException) -> str:
+    cause = exc.__cause__ or getattr(exc, "error", None) or getattr(exc, "exception", None)
+    detail = getattr(cause, "message_vi", None)
+    location = getattr(exc, "task_spec", None)
+    where = f" tại bước «{title_of(location)}»" if location is not None else ""
+    return f"Quy trình gặp lỗi{where}: {detail or exc}"

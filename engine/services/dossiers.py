@@ -1,0 +1,234 @@
+"""Dossier services: the catalogue as citizens see it, submission, reading a dossier, public tracking."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+
+import forms
+from engine.codes import next_dossier_code
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.errors import DossierNotFound, Forbidden, InvalidInput
+from engine.models import Dossier, Event, WorkflowInstance
+from engine.procedures.catalogue import find_latest, latest_versions
+from engine.runtime.runner import Runner
+from engine.runtime.state import dump_state
+from engine.services import history
+from engine.services.accounts import Actor
+from engine.services.instances import apply_report
+from engine.statuses import PORTAL_STATUS, label
+
+
+@dataclass(frozen=True)
+class ProcedureView:
+    slug: str
+    code: str
+    name: str
+    level: str | None
+    field: str | None
+    agency: str | None
+    deadline: dict[str, Any] | None
+    fee: int | None
+    fees: list[dict[str, Any]]
+    required_documents: list[dict[str, Any]]
+    version: int
+    start_form: dict[str, Any] | None = None
+
+
+def _current_fee(fees: list[dict[str, Any]], today: date) -> int | None:
+    """The fee schedule valid today (fees carry validity dates: decrees change them)."""
+    for fee in fees:
+        start = date.fromisoformat(fee["valid_from"]) if fee.get("valid_from") else date.min
+        end = date.fromisoformat(fee["valid_to"]) if fee.get("valid_to") else date.max
+        if start <= today <= end:
+            return int(fee.get("amount", 0))
+    return None
+
+
+def _procedure_view(procedure: Any, version: Any, with_form: bool = False) -> ProcedureView:
+    meta = version.package["procedure"]
+    fees = meta.get("fees") or []
+    start = meta.get("start_form")
+    return ProcedureView(
+        slug=procedure.slug, code=procedure.code, name=procedure.name, level=meta.get("level"),
+        field=meta.get("field"), agency=meta.get("agency"), deadline=meta.get("deadline"),
+        fee=_current_fee(fees, date.today()), fees=fees, required_documents=meta.get("required_documents") or [],
+        version=version.number,
+        start_form=version.package["forms"].get(start) if with_form and start else None,
+    )
+
+
+def list_procedures(ctx: EngineContext) -> list[ProcedureView]:
+    with ctx.sessions() as session:
+        return [_procedure_view(p, v) for p, v in latest_versions(session)]
+
+
+def get_procedure(ctx: EngineContext, key: str) -> ProcedureView:
+    with ctx.sessions() as session:
+        procedure, version = find_latest(session, key)
+        return _procedure_view(procedure, version, with_form=True)
+
+
+_DIGITS = re.compile(r"\D")
+
+
+def _normalize_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = _DIGITS.sub("", phone)
+    return "0" + digits[2:] if digits.startswith("84") and len(digits) == 11 else digits
+
+
+def _check_applicant(applicant: dict[str, Any]) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    name = (applicant.get("name") or "").strip()
+    if not name:
+        errors["applicant.name"] = ["Vui lòng nhập họ tên người nộp hồ sơ."]
+    phone = _normalize_phone(applicant.get("phone"))
+    if phone is not None and not re.fullmatch(r"0\d{9}", phone):
+        errors["applicant.phone"] = ["Số điện thoại không hợp lệ."]
+    id_number = (applicant.get("id_number") or "").strip() or None
+    if id_number is not None and not re.fullmatch(r"\d{12}", id_number):
+        errors["applicant.id_number"] = ["Số định danh cá nhân phải gồm đúng 12 chữ số."]
+    if not phone and not id_number:
+        errors["applicant.phone"] = ["Cần số điện thoại hoặc số định danh để tra cứu hồ sơ."]
+    if errors:
+        raise InvalidInput(errors)
+    kind = applicant.get("kind", 1)
+    return {"name": name, "phone": phone, "id_number": id_number, "email": applicant.get("email") or None,
+            "kind": 2 if kind in (2, "2", "business") else 1}
+
+
+def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applicant: dict[str, Any],
+                   data: dict[str, Any], *, channel: str | None = None) -> DossierView:
+    """Create the dossier, its code and workflow, and run to the first wait state, in one transaction."""
+    if actor.role not in ("citizen", "desk"):
+        raise Forbidden("only citizens and the desk submit dossiers")
+    channel = channel or ("online" if actor.role == "citizen" else "desk")
+    applicant = _check_applicant(applicant)
+    now = datetime.now(timezone.utc)
+    with transaction(ctx.sessions) as session:
+        procedure, version = find_latest(session, procedure_key)
+        meta = version.package["procedure"]
+        start = meta.get("start_form")
+        cleaned = _validate_form(version.package, start, data) if start else dict(data)
+        agency = actor.agency_code if actor.role == "desk" and actor.agency_code else meta["agency"]
+        code = next_dossier_code(session, agency, now)
+        dossier = Dossier(code=code, procedure_version_id=version.id, agency_code=agency,
+                          owner_id=actor.id if actor.role == "citizen" else None,
+                          applicant_name=applicant["name"], applicant_id_number=applicant["id_number"],
+                          applicant_phone=applicant["phone"], applicant_email=applicant["email"],
+                          applicant_kind=applicant["kind"], channel=channel, status="submitted", milestones=[],
+                          submitted_at=now, event_seq=0, event_hash="")
+        dossier.procedure_version = version
+        session.add(dossier)
+        session.flush()
+        history.record(session, dossier, "submitted", actor=actor, status="submitted",
+                       data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
+        workflow_data = {**cleaned,
+                         "dossier": {"code": code, "procedure_code": procedure.code, "procedure_name": procedure.name,
+                                     "agency": agency, "submitted_at": now.isoformat(), "channel": channel},
+                         "applicant": applicant}
+        specs = ctx.specs.get(version.content_hash, version.package)
+        runner, report = Runner.start(specs, workflow_data, ctx.script_engine)
+        instance = WorkflowInstance(dossier_id=dossier.id, procedure_version_id=version.id,
+                                    state=dump_state(runner.workflow), completed=False, updated_at=now)
+        session.add(instance)
+        outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
+        session.flush()
+        view = _dossier_view(dossier, [], include_history=False)
+        ids = [m.id for m in outbox]
+    ctx.notify_outbox(ids)
+    return view
+
+
+def _validate_form(package: dict[str, Any], name: str, data: dict[str, Any]) -> dict[str, Any]:
+    spec = package["forms"][name]
+    try:
+        return forms.validate(forms.load_form(spec["schema"], spec.get("ui_schema")), data)
+    except forms.FormInvalid as exc:
+        raise InvalidInput(exc.errors) from exc
+
+
+@dataclass(frozen=True)
+class DossierView:
+    code: str
+    procedure_code: str
+    procedure_name: str
+    procedure_version: int
+    status: str
+    status_label: str
+    portal_status: int
+    channel: str
+    applicant_name: str
+    agency_code: str
+    submitted_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    finished_at: datetime | None
+    milestones: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] | None = None
+
+
+def _dossier_view(dossier: Dossier, events: list[Event], *, include_history: bool = True,
+                  data: dict[str, Any] | None = None) -> DossierView:
+    version = dossier.procedure_version
+    meta = version.package["procedure"]
+    return DossierView(
+        code=dossier.code, procedure_code=meta.get("code") or meta["slug"], procedure_name=meta["name"],
+        procedure_version=version.number, status=dossier.status, status_label=label(dossier.status),
+        portal_status=PORTAL_STATUS.get(dossier.status, 0), channel=dossier.channel,
+        applicant_name=dossier.applicant_name, agency_code=dossier.agency_code, submitted_at=dossier.submitted_at,
+        received_at=dossier.received_at, due_at=dossier.due_at, finished_at=dossier.finished_at,
+        milestones=list(dossier.milestones),
+        history=[{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": e.actor_name, "status": e.status,
+                  "data": e.data} for e in events] if include_history else [],
+        data=data,
+    )
+
+
+def can_read(actor: Actor, dossier: Dossier) -> bool:
+    if actor.role == "citizen":
+        return dossier.owner_id == actor.id
+    if actor.role == "admin":
+        return True
+    return actor.is_staff and actor.agency_code == dossier.agency_code
+
+
+def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool = False) -> DossierView:
+    with ctx.sessions() as session:
+        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+        if dossier is None:
+            raise DossierNotFound(code)
+        if not can_read(actor, dossier):
+            # Same answer as a missing dossier: a code alone reveals nothing.
+            raise DossierNotFound(code)
+        events = list(session.scalars(select(Event).where(Event.dossier_id == dossier.id).order_by(Event.seq)))
+        data = None
+        if with_data:
+            from engine.services.instances import load_runner
+
+            _instance, runner = load_runner(ctx, session, dossier)
+            data = runner.data
+        return _dossier_view(dossier, events, data=data)
+
+
+def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
+    """Public tracking: the code plus the phone number or ID number given at submission."""
+    with ctx.sessions() as session:
+        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+        secret = (secret or "").strip()
+        candidates = [dossier.applicant_phone, dossier.applicant_id_number] if dossier is not None else []
+        given = {secret, _normalize_phone(secret) or ""}
+        if dossier is None or not any(
+            c and any(hmac.compare_digest(c, g) for g in given if g) for c in candidates
+        ):
+            raise DossierNotFound(code, message_vi="Không tìm thấy hồ sơ với mã và thông tin đã nhập.")
+        return _dossier_view(dossier, [], include_history=False)

@@ -1,0 +1,116 @@
+"""Load a dossier's workflow and write back what a run changed: one instance row, and only the
+task, event and outbox rows that changed, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.calendar import deadline
+from engine.context import EngineContext
+from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
+from engine.procedures.package import form_name
+from engine.runtime.runner import Runner, StepReport
+from engine.runtime.state import dump_state, load_state
+from engine.services import history
+from engine.statuses import STATUSES
+
+
+def load_runner(ctx: EngineContext, session: Session, dossier: Dossier) -> tuple[WorkflowInstance, Runner]:
+    instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
+    version = dossier.procedure_version
+    specs = ctx.specs.get(version.content_hash, version.package)
+    return instance, Runner(load_state(instance.state, specs, ctx.script_engine))
+
+
+def lane_assignment(meta: dict[str, Any], lane: str | None, dossier: Dossier) -> tuple[str, str | None]:
+    """Which role and agency work a task in `lane` (procedure.json `lanes`)."""
+    target = (meta.get("lanes") or {}).get(lane, "desk")
+    if isinstance(target, dict):
+        return target["role"], target.get("agency") or dossier.agency_code
+    return target, dossier.agency_code
+
+
+def task_form_name(properties: dict[str, str]) -> str | None:
+    schema_file = properties.get("formJsonSchemaFilename")
+    return form_name(schema_file) if schema_file else None
+
+
+def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instance: WorkflowInstance,
+                 runner: Runner, report: StepReport, actor: Any) -> list[OutboxMessage]:
+    """Persist the run: fire-and-forget connector requests are queued and their tasks completed at
+    once (the workflow does not wait for a notification), then rows are synced."""
+    now = datetime.now(timezone.utc)
+    outbox: list[OutboxMessage] = []
+    reports = [report]
+    while True:
+        pending = [r for r in reports[-1].requests]
+        next_report = None
+        for request in pending:
+            connector, operation = ctx.connectors.operation(request.operation)
+            message = OutboxMessage(
+                dossier_id=dossier.id, task_id=request.task_id, connector=connector.id,
+                operation=operation.name, payload=request.params,
+                idempotency_key=f"{dossier.code}:{request.task_id}", waits=operation.waits_for_result,
+                state="pending", attempts=0, next_attempt_at=now, created_at=now,
+            )
+            outbox.append(message)
+            if not operation.waits_for_result:
+                next_report = runner.complete_service_task(request.task_id, {"queued": True})
+        if next_report is None:
+            break
+        reports.append(next_report)
+    for step in reports:
+        _apply_entered(session, dossier, step, actor, now)
+    _sync_tasks(ctx, session, dossier, reports[-1], now)
+    session.add_all(outbox)
+    instance.state = dump_state(runner.workflow)
+    instance.completed = reports[-1].completed
+    instance.updated_at = now
+    if instance.completed and dossier.finished_at is None:
+        dossier.finished_at = now
+    return outbox
+
+
+def _apply_entered(session: Session, dossier: Dossier, report: StepReport, actor: Any, now: datetime) -> None:
+    meta = dossier.procedure_version.package["procedure"]
+    for element in report.entered:
+        if element.status and element.status != dossier.status:
+            dossier.status = element.status
+            history.record(session, dossier, "status", actor=actor, status=element.status,
+                           data={"element": element.bpmn_id, "label": STATUSES[element.status].label_vi}, at=now)
+            if element.status == "received" and dossier.received_at is None:
+                dossier.received_at = now
+                rule = meta.get("deadline") or {}
+                if rule:
+                    dossier.due_at = deadline(now, rule["value"], rule.get("unit", "working_days"))
+        if element.milestone:
+            dossier.milestones = [*dossier.milestones, {"at": now.isoformat(), "text": element.milestone,
+                                                        "status": dossier.status}]
+            history.record(session, dossier, "milestone", actor=actor, status=dossier.status,
+                           data={"element": element.bpmn_id, "text": element.milestone}, at=now)
+
+
+def _sync_tasks(ctx: EngineContext, session: Session, dossier: Dossier, report: StepReport, now: datetime) -> None:
+    meta = dossier.procedure_version.package["procedure"]
+    budgets = meta.get("step_budgets") or {}
+    open_rows = {row.id: row for row in session.scalars(
+        select(Task).where(Task.dossier_id == dossier.id, Task.state == "open"))}
+    still_open = {task.id for task in report.open_tasks}
+    for task_id, row in open_rows.items():
+        if task_id not in still_open:
+            row.state = "cancelled"
+            row.completed_at = now
+    for task in report.open_tasks:
+        if task.id in open_rows:
+            continue
+        role, agency = lane_assignment(meta, task.lane, dossier)
+        budget = budgets.get(task.bpmn_id)
+        due = deadline(now, budget["value"], budget.get("unit", "working_days")) if budget else dossier.due_at
+        session.add(Task(id=task.id, dossier_id=dossier.id, bpmn_id=task.bpmn_id, title=task.title, lane=task.lane,
+                         role=role, agency_code=agency, state="open", created_at=now, due_at=due))
+        history.record(session, dossier, "task_opened", status=dossier.status,
+                       data={"task": task.id, "element": task.bpmn_id, "title": task.title, "role": role}, at=now)

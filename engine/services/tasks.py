@@ -1,0 +1,194 @@
+"""Task services: the inbox, reading a task with its form, claiming, completing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+import forms
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.errors import Forbidden, InvalidInput, TaskConflict, TaskNotFound
+from engine.models import Dossier, Task
+from engine.runtime.runner import properties_of
+from engine.services import history
+from engine.services.accounts import Actor
+from engine.services.instances import apply_report, load_runner, task_form_name
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    title: str
+    bpmn_id: str
+    role: str
+    agency_code: str | None
+    state: str
+    dossier_code: str
+    procedure_name: str
+    applicant_name: str
+    dossier_status: str
+    assignee_id: int | None
+    created_at: datetime
+    due_at: datetime | None
+    form: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    instructions: str | None = None
+
+
+def _view(task: Task, **extra: Any) -> TaskView:
+    dossier = task.dossier
+    return TaskView(id=task.id, title=task.title, bpmn_id=task.bpmn_id, role=task.role, agency_code=task.agency_code,
+                    state=task.state, dossier_code=dossier.code,
+                    procedure_name=dossier.procedure_version.package["procedure"]["name"],
+                    applicant_name=dossier.applicant_name, dossier_status=dossier.status,
+                    assignee_id=task.assignee_id, created_at=task.created_at, due_at=task.due_at, **extra)
+
+
+def may_work(actor: Actor, task: Task) -> bool:
+    """Role + agency for officials; the dossier's owner for applicant tasks (the desk when walk-in)."""
+    if task.role == "applicant":
+        if task.dossier.owner_id is not None:
+            return actor.id == task.dossier.owner_id
+        return actor.role == "desk" and actor.agency_code == task.dossier.agency_code
+    return actor.role == task.role and actor.agency_code == task.agency_code
+
+
+def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[TaskView]:
+    query = select(Task).where(Task.state == "open")
+    if actor.role == "citizen":
+        query = query.join(Dossier, Dossier.id == Task.dossier_id).where(
+            Task.role == "applicant", Dossier.owner_id == actor.id)
+    elif actor.role == "desk":
+        query = query.join(Dossier, Dossier.id == Task.dossier_id).where(or_(
+            (Task.role == "desk") & (Task.agency_code == actor.agency_code),
+            (Task.role == "applicant") & Dossier.owner_id.is_(None) & (Dossier.agency_code == actor.agency_code)))
+    else:
+        query = query.where(Task.role == actor.role, Task.agency_code == actor.agency_code)
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.created_at).limit(limit).offset(offset)
+    with ctx.sessions() as session:
+        return [_view(task) for task in session.scalars(query)]
+
+
+def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None or not may_work(actor, task):
+        # Not distinguishing "missing" from "not yours" keeps other agencies' work invisible.
+        raise TaskNotFound(task_id)
+    return task
+
+
+def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
+    with ctx.sessions() as session:
+        task = _load_task(session, actor, task_id)
+        package = task.dossier.procedure_version.package
+        form = data = instructions = None
+        if task.state == "open":
+            _instance, runner = load_runner(ctx, session, task.dossier)
+            spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
+            props = properties_of(spiff_task.task_spec)
+            name = task_form_name(props)
+            form = package["forms"].get(name) if name else None
+            data = dict(spiff_task.data)
+            instructions = (getattr(spiff_task.task_spec, "extensions", {}) or {}).get("instructionsForEndUser")
+        return _view(task, form=form, data=data, instructions=instructions)
+
+
+def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
+    now = datetime.now(timezone.utc)
+    with transaction(ctx.sessions) as session:
+        task = _load_task(session, actor, task_id)
+        if task.state != "open":
+            raise TaskConflict(f"task {task_id} is {task.state}")
+        if task.assignee_id == actor.id:
+            return _view(task)
+        claimed = session.execute(
+            update(Task).where(Task.id == task_id, Task.state == "open", Task.assignee_id.is_(None))
+            .values(assignee_id=actor.id, claimed_at=now)
+        ).rowcount
+        if claimed != 1:
+            raise TaskConflict(f"task {task_id} was claimed by someone else")
+        history.record(session, task.dossier, "task_claimed", actor=actor, status=task.dossier.status,
+                       data={"task": task.id, "title": task.title}, at=now)
+        session.refresh(task)
+        return _view(task)
+
+
+def unclaim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
+    with transaction(ctx.sessions) as session:
+        task = _load_task(session, actor, task_id)
+        if task.state != "open" or task.assignee_id != actor.id:
+            raise TaskConflict(f"task {task_id} is not claimed by you")
+        task.assignee_id = None
+        task.claimed_at = None
+        history.record(session, task.dossier, "task_unclaimed", actor=actor, status=task.dossier.status,
+                       data={"task": task.id, "title": task.title})
+        return _view(task)
+
+
+def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> TaskView:
+    """Validate the form, complete the task, run to the next wait state and persist, atomically.
+
+    Two officials completing the same task: the instance row's version makes exactly one win;
+    the other gets TaskConflict and nothing of theirs is written.
+    """
+    now = datetime.now(timezone.utc)
+    try:
+        with transaction(ctx.sessions) as session:
+            task = _load_task(session, actor, task_id)
+            if actor.role in ("analyst", "admin"):
+                raise Forbidden("analysts and admins do not work dossier tasks")
+            if task.state != "open":
+                raise TaskConflict(f"task {task_id} is already {task.state}")
+            if task.assignee_id not in (None, actor.id):
+                raise TaskConflict(f"task {task_id} is claimed by someone else")
+            dossier = task.dossier
+            instance, runner = load_runner(ctx, session, dossier)
+            spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
+            name = task_form_name(properties_of(spiff_task.task_spec))
+            cleaned = _validate(dossier.procedure_version.package, name, data)
+            report = runner.complete_human_task(task_id, cleaned)
+            task.state = "done"
+            task.assignee_id = task.assignee_id or actor.id
+            task.completed_at = now
+            task.completed_by_id = actor.id
+            history.record(session, dossier, "task_completed", actor=actor, status=dossier.status,
+                           data={"task": task.id, "element": task.bpmn_id, "title": task.title,
+                                 "decision": _decision(dossier.procedure_version.package, name, cleaned)},
+                           at=now)
+            outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
+            session.flush()
+            view = _view(task)
+            ids = [m.id for m in outbox]
+    except StaleDataError as exc:
+        raise TaskConflict(f"task {task_id} was completed concurrently") from exc
+    ctx.notify_outbox(ids)
+    return view
+
+
+def _validate(package: dict[str, Any], name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise InvalidInput({"": ["Dữ liệu biểu mẫu phải là một đối tượng JSON."]})
+    if name is None:
+        return dict(data)
+    spec = package["forms"][name]
+    try:
+        return forms.validate(forms.load_form(spec["schema"], spec.get("ui_schema")), data)
+    except forms.FormInvalid as exc:
+        raise InvalidInput(exc.errors) from exc
+
+
+def _decision(package: dict[str, Any], name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The choice-valued fields of a completed form (enums, booleans): the decision taken, for the
+    history. Free text and personal data stay in the workflow, not in the audit trail."""
+    if name is None:
+        return {}
+    properties = package["forms"][name]["schema"].get("properties", {})
+    return {key: data[key] for key, prop in properties.items()
+            if key in data and ("enum" in prop or "oneOf" in prop or prop.get("type") == "boolean")}

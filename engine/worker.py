@@ -1,0 +1,52 @@
+"""The embedded worker: a thread in the web process that drains the outbox.
+
+It runs the same `deliver`/`drain` functions as the Celery workers; commits wake it at once and a
+periodic sweep picks up retries whose back-off has elapsed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from engine.context import EngineContext
+from engine.outbox import drain
+
+log = logging.getLogger(__name__)
+
+
+class InProcessWorker:
+    def __init__(self, ctx: EngineContext, *, interval: float = 1.0) -> None:
+        self.ctx = ctx
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> InProcessWorker:
+        self.ctx.outbox_listeners.append(self._on_commit)
+        self._thread = threading.Thread(target=self._loop, name="motcua-outbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._on_commit in self.ctx.outbox_listeners:
+            self.ctx.outbox_listeners.remove(self._on_commit)
+
+    def _on_commit(self, ids: list[int]) -> None:
+        if ids:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                while drain(self.ctx) and not self._stop.is_set():
+                    pass
+            except Exception:  # the loop must survive one bad row; the error is logged with its trace
+                log.exception("outbox sweep failed")

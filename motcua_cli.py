@@ -1,0 +1,152 @@
+"""The `motcua` command: run the app, migrate, validate and load procedures, seed, workers, simulators."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+
+def _settings(**overrides):
+    from engine.config import Settings
+
+    return Settings.from_env(**overrides)
+
+
+def _context():
+    from engine.context import build_context
+
+    return build_context(_settings())
+
+
+@click.group()
+def main() -> None:
+    """motcua — một cửa điện tử."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, envvar="MOTCUA_PORT", show_default=True, type=int)
+@click.option("--no-simulators", is_flag=True, help="Do not start the connector simulators in-process.")
+def run(host: str, port: int, no_simulators: bool) -> None:
+    """Migrate, load the catalogue, seed demo data (embedded), start simulators and serve."""
+    from engine.bootstrap import prepare
+    from engine.context import build_context
+    from web import create_app
+
+    settings = _settings()
+    if settings.embedded and not no_simulators:
+        _start_simulators(settings)
+    ctx = build_context(settings)
+    results = prepare(ctx)
+    for result in results:
+        click.echo(f"  thủ tục {result.slug}: phiên bản {result.version}{' (mới)' if result.created else ''}")
+    app = create_app(ctx=ctx)
+    click.echo(f"motcua đang chạy tại http://{host}:{port}  (tài khoản demo: tiepnhan, chuyenvien, lanhdao, "
+               "congdan, phantich, quantri — mật khẩu: demo)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _start_simulators(settings) -> None:
+    from integrations.notify.smtp_simulator import SmtpSimulator
+
+    smtp = settings.connectors["email"]
+    simulator = SmtpSimulator(host=smtp["host"], port=smtp["port"])
+    try:
+        simulator.start()
+    except OSError as exc:
+        click.echo(f"SMTP simulator not started on {smtp['host']}:{smtp['port']}: {exc}", err=True)
+        return
+    click.echo(f"  mô phỏng SMTP: {smtp['host']}:{simulator.port}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations (SQLite or PostgreSQL per MOTCUA_DATABASE_URL)."""
+    from engine.db import make_engine, upgrade
+
+    upgrade(make_engine(_settings().database_url))
+    click.echo("Đã cập nhật cấu trúc cơ sở dữ liệu.")
+
+
+@main.group()
+def procedures() -> None:
+    """Procedure packages."""
+
+
+@procedures.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def procedures_validate(paths: tuple[Path, ...]) -> None:
+    """Validate procedure folders (a folder of folders is searched one level down)."""
+    from engine.context import own_registry
+    from engine.errors import ProcedureInvalid
+    from engine.procedures.catalogue import load_folder, procedure_folders
+    from engine.scripting import RestrictedEvaluator
+
+    settings = _settings()
+    operations = own_registry(settings).operations()
+    check = RestrictedEvaluator().check
+    folders: list[Path] = []
+    for path in paths or (settings.processes_dir,):
+        is_package = (path / "procedure.json").exists() or (path / "process_model.json").exists()
+        folders += [path] if is_package else procedure_folders(path)
+    failed = 0
+    for folder in folders:
+        try:
+            load_folder(folder, operations=operations, check_script=check)
+            click.echo(f"OK   {folder}")
+        except ProcedureInvalid as exc:
+            failed += 1
+            click.echo(f"LỖI {folder}", err=True)
+            for problem in exc.problems:
+                click.echo(f"     {problem}", err=True)
+    if failed or not folders:
+        sys.exit(1)
+
+
+@procedures.command("load")
+@click.argument("root", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def procedures_load(root: Path | None) -> None:
+    """Publish every valid procedure folder as a new version if its content changed."""
+    from engine.bootstrap import load_catalogue
+
+    for result in load_catalogue(_context(), root):
+        click.echo(f"{result.slug}: phiên bản {result.version}{' (mới)' if result.created else ' (không đổi)'}")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo accounts (embedded mode only)."""
+    from engine.demo import seed_demo as seed
+
+    click.echo(", ".join(seed(_context())) or "Tài khoản demo đã có.")
+
+
+@main.command()
+def worker() -> None:
+    """Run a Celery worker with the beat sweep (production mode)."""
+    from engine.jobs import app
+
+    app.worker_main(["worker", "-B", "--loglevel=INFO", "--concurrency=1"])
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--smtp-port", default=8025, show_default=True, type=int)
+def simulators(host: str, smtp_port: int) -> None:
+    """Run every connector simulator until interrupted."""
+    from integrations.notify.smtp_simulator import serve
+
+    serve(host, smtp_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Shared fixtures: real databases (SQLite file and the machine's PostgreSQL), a real SMTP simulator.
+
+With CI=true a missing PostgreSQL or Redis is a failure, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine.bootstrap import prepare
+from engine.config import PROJECT_ROOT, Settings
+from engine.context import build_context
+from engine.models import Base
+
+PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("MOTCUA_TEST_REDIS", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: Tables holding per-test dossier state; users, agencies and procedures persist for the session.
+VOLATILE = ("event", "outbox", "task", "workflow_instance", "dossier", "code_counter", "api_token")
+
+
+def service_missing(what: str, exc: Exception) -> None:
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but unavailable: {exc}")
+    pytest.skip(f"{what} unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def smtp():
+    from integrations.notify.smtp_simulator import SmtpSimulator
+
+    with SmtpSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    name = f"motcua_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means the service is missing
+        service_missing("PostgreSQL", exc)
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def make_settings(database_url: str, smtp_port: int, data_dir: Path, **overrides) -> Settings:
+    connectors = {"email": {"host": "127.0.0.1", "port": smtp_port, "sender": "motcua@ubnd.demo.gov.vn",
+                            "timeout": 5}}
+    values = dict(database_url=database_url, data_dir=data_dir, processes_dir=PROJECT_ROOT / "processes",
+                  connectors=connectors, outbox_backoff_base=0.05, outbox_backoff_cap=0.2, outbox_max_attempts=3,
+                  outbox_lease_seconds=5.0)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend_context(request, smtp, tmp_path_factory):
+    """One prepared database per backend for the whole session (migrated, catalogue, demo users)."""
+    data_dir = tmp_path_factory.mktemp(request.param)
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'motcua.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    ctx = build_context(make_settings(url, smtp.port, data_dir))
+    prepare(ctx, demo=True)
+    yield ctx
+    ctx.db.dispose()
+
+
+@pytest.fixture
+def ctx(backend_context, smtp):
+    """The backend's context with dossier tables emptied before the test."""
+    _clean(backend_context)
+    smtp.clear()
+    backend_context.outbox_listeners.clear()
+    yield backend_context
+    backend_context.outbox_listeners.clear()
+
+
+def _clean(ctx) -> None:
+    with ctx.db.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(VOLATILE)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in VOLATILE:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def actors(ctx):
+    from engine.services import authenticate
+
+    return {name: authenticate(ctx, name, "demo")
+            for name in ("tiepnhan", "chuyenvien", "lanhdao", "congdan", "phantich", "quantri")}
+
+
+__all__ = ["Base", "REDIS_URL", "service_missing", "make_settings"]

@@ -1,0 +1,52 @@
+"""Flask app factory: translates HTTP into engine service calls and back."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from engine.config import Settings
+from engine.context import EngineContext, build_context
+
+
+def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = None,
+               start_worker: bool | None = None) -> Flask:
+    settings = settings or (ctx.settings if ctx else Settings.from_env())
+    ctx = ctx or build_context(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.embedded,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["motcua"] = ctx
+
+    from web import errors, filters, security
+    from web.api import bp as api_bp
+    from web.pages import bp as pages_bp
+
+    errors.register(app)
+    filters.register(app)
+    security.register(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
+    _wire_worker(app, ctx, start_worker)
+    return app
+
+
+def _wire_worker(app: Flask, ctx: EngineContext, start_worker: bool | None) -> None:
+    if ctx.settings.worker == "celery":
+        from engine.jobs import enqueue_after_commit
+
+        ctx.outbox_listeners.append(enqueue_after_commit)
+        return
+    if start_worker if start_worker is not None else ctx.settings.embedded:
+        from engine.worker import InProcessWorker
+
+        app.extensions["motcua_worker"] = InProcessWorker(ctx).start()
+        logging.getLogger(__name__).info("in-process outbox worker started")

@@ -1,0 +1,151 @@
+"""marshmallow schemas at the API boundary: what comes in is checked, what goes out is shaped."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TokenRequest(Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenResponse(Schema):
+    token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class ErrorResponse(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()))
+    problems = fields.List(fields.String())
+
+
+class Deadline(Schema):
+    value = fields.Float()
+    unit = fields.String()
+
+
+class FormSchema(Schema):
+    schema = fields.Dict(required=True)
+    ui_schema = fields.Dict(required=True)
+
+
+class ProcedureSummary(Schema):
+    slug = fields.String(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    deadline = fields.Nested(Deadline, allow_none=True)
+    fee = fields.Integer(allow_none=True)
+    version = fields.Integer(required=True)
+
+
+class ProcedureDetail(ProcedureSummary):
+    fees = fields.List(fields.Dict())
+    required_documents = fields.List(fields.Dict())
+    start_form = fields.Nested(FormSchema, allow_none=True)
+
+
+class Applicant(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    id_number = fields.String(allow_none=True, validate=validate.Length(max=32))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    email = fields.Email(allow_none=True)
+    kind = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
+
+
+class DossierCreate(Strict):
+    procedure = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    applicant = fields.Nested(Applicant, required=True)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class Milestone(Schema):
+    at = fields.String()
+    text = fields.String()
+    status = fields.String()
+
+
+class HistoryItem(Schema):
+    seq = fields.Integer()
+    kind = fields.String()
+    at = fields.DateTime()
+    actor = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
+class DossierOut(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(required=True)
+    procedure_code = fields.String()
+    procedure_name = fields.String()
+    procedure_version = fields.Integer()
+    status = fields.String(required=True)
+    status_label = fields.String()
+    portal_status = fields.Integer()
+    channel = fields.String()
+    applicant_name = fields.String()
+    agency_code = fields.String()
+    submitted_at = fields.DateTime()
+    received_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    milestones = fields.List(fields.Nested(Milestone))
+    history = fields.List(fields.Nested(HistoryItem))
+
+
+class TrackOut(Schema):
+    code = fields.String(required=True)
+    procedure_name = fields.String()
+    status = fields.String(required=True)
+    status_label = fields.String()
+    due_at = fields.DateTime(allow_none=True)
+    milestones = fields.List(fields.Nested(Milestone))
+
+
+class TaskOut(Schema):
+    id = fields.String(required=True)
+    title = fields.String()
+    bpmn_id = fields.String()
+    role = fields.String()
+    agency_code = fields.String(allow_none=True)
+    state = fields.String()
+    dossier_code = fields.String()
+    procedure_name = fields.String()
+    applicant_name = fields.String()
+    dossier_status = fields.String()
+    assignee_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+
+
+class TaskDetail(TaskOut):
+    form = fields.Nested(FormSchema, allow_none=True)
+    data = fields.Dict(allow_none=True)
+    instructions = fields.String(allow_none=True)
+
+
+class TaskComplete(Strict):
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class TrackQuery(Strict):
+    secret = fields.String(required=True, validate=validate.Length(min=4, max=64))
+
+
+class InboxQuery(Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

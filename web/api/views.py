@@ -1,0 +1,157 @@
+"""REST endpoints. Each view: parse (marshmallow) → one engine service → serialize."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import jsonify, request
+from marshmallow import Schema, ValidationError
+
+from engine import errors, services
+from web.api import bp
+from web.api import schemas as s
+from web.api.openapi import build_spec, documented
+from web.auth import api_actor, engine_ctx
+
+CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
+TASK_ID = [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix] = [_vi(m) for m in messages]
+    else:
+        out[prefix] = [str(messages)]
+    return out
+
+
+def _vi(message: str) -> str:
+    return {
+        "Missing data for required field.": "Trường này là bắt buộc.",
+        "Unknown field.": "Trường không được phép.",
+        "Not a valid string.": "Phải là chuỗi ký tự.",
+        "Not a valid integer.": "Phải là số nguyên.",
+        "Not a valid email address.": "Địa chỉ email không hợp lệ.",
+        "Not a valid mapping type.": "Phải là một đối tượng JSON.",
+        "Field may not be null.": "Trường này không được để trống.",
+        "Invalid input type.": "Kiểu dữ liệu không hợp lệ.",
+    }.get(message, message)
+
+
+def parse(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise errors.InvalidInput(_flatten(exc.messages)) from exc
+
+
+def body() -> Any:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise errors.InvalidInput({"": ["Nội dung yêu cầu phải là JSON hợp lệ."]})
+    return data
+
+
+def dump(schema: Schema, obj: Any, many: bool = False):
+    value = [asdict(o) for o in obj] if many else asdict(obj) if hasattr(obj, "__dataclass_fields__") else obj
+    return jsonify(schema.dump(value, many=many))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(build_spec())
+
+
+@bp.post("/auth/token")
+@documented("/api/v1/auth/token", "post", "Đăng nhập, nhận mã truy cập", request=s.TokenRequest,
+            response=s.TokenResponse, auth=False, errors=(400, 401))
+def token():
+    creds = parse(s.TokenRequest(), body())
+    ctx = engine_ctx()
+    actor = services.authenticate(ctx, creds["username"], creds["password"])
+    return jsonify({"token": services.issue_token(ctx, actor), "token_type": "Bearer", "role": actor.role})
+
+
+@bp.get("/procedures")
+@documented("/api/v1/procedures", "get", "Danh mục thủ tục hành chính", response=s.ProcedureSummary, many=True,
+            auth=False, errors=())
+def procedures():
+    return dump(s.ProcedureSummary(), services.list_procedures(engine_ctx()), many=True)
+
+
+@bp.get("/procedures/<code>")
+@documented("/api/v1/procedures/{code}", "get", "Chi tiết thủ tục và biểu mẫu nộp hồ sơ", response=s.ProcedureDetail,
+            auth=False, parameters=CODE, errors=(404,))
+def procedure(code: str):
+    return dump(s.ProcedureDetail(), services.get_procedure(engine_ctx(), code))
+
+
+@bp.post("/dossiers")
+@documented("/api/v1/dossiers", "post", "Nộp hồ sơ", request=s.DossierCreate, response=s.DossierOut, status=201)
+def submit():
+    actor = api_actor()
+    payload = parse(s.DossierCreate(), body())
+    view = services.submit_dossier(engine_ctx(), actor, payload["procedure"], payload["applicant"], payload["data"])
+    return dump(s.DossierOut(), view), 201
+
+
+@bp.get("/dossiers/<code>")
+@documented("/api/v1/dossiers/{code}", "get", "Hồ sơ: trạng thái, mốc và lịch sử xử lý", response=s.DossierOut,
+            parameters=CODE, errors=(401, 404))
+def dossier(code: str):
+    return dump(s.DossierOut(), services.get_dossier(engine_ctx(), api_actor(), code))
+
+
+@bp.get("/track/<code>")
+@documented("/api/v1/track/{code}", "get", "Tra cứu công khai bằng mã hồ sơ và số điện thoại/số định danh",
+            response=s.TrackOut, auth=False, errors=(400, 404),
+            parameters=CODE + [{"name": "secret", "in": "query", "required": True, "schema": {"type": "string"}}])
+def track(code: str):
+    query = parse(s.TrackQuery(), request.args.to_dict())
+    return dump(s.TrackOut(), services.track_dossier(engine_ctx(), code, query["secret"]))
+
+
+@bp.get("/tasks")
+@documented("/api/v1/tasks", "get", "Hộp công việc của tôi (theo vai trò và cơ quan)", response=s.TaskOut, many=True,
+            errors=(400, 401), parameters=[
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}])
+def inbox():
+    actor = api_actor()
+    query = parse(s.InboxQuery(), request.args.to_dict())
+    return dump(s.TaskOut(), services.list_inbox(engine_ctx(), actor, **query), many=True)
+
+
+@bp.get("/tasks/<task_id>")
+@documented("/api/v1/tasks/{task_id}", "get", "Công việc và biểu mẫu của nó", response=s.TaskDetail,
+            parameters=TASK_ID, errors=(401, 404))
+def task(task_id: str):
+    return dump(s.TaskDetail(), services.get_task(engine_ctx(), api_actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@documented("/api/v1/tasks/{task_id}/claim", "post", "Nhận xử lý công việc", response=s.TaskOut,
+            parameters=TASK_ID, errors=(401, 404, 409))
+def claim(task_id: str):
+    return dump(s.TaskOut(), services.claim_task(engine_ctx(), api_actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@documented("/api/v1/tasks/{task_id}/unclaim", "post", "Trả lại công việc chưa xử lý", response=s.TaskOut,
+            parameters=TASK_ID, errors=(401, 404, 409))
+def unclaim(task_id: str):
+    return dump(s.TaskOut(), services.unclaim_task(engine_ctx(), api_actor(), task_id))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@documented("/api/v1/tasks/{task_id}/complete", "post", "Hoàn thành công việc với dữ liệu biểu mẫu",
+            request=s.TaskComplete, response=s.TaskOut, parameters=TASK_ID)
+def complete(task_id: str):
+    actor = api_actor()
+    payload = parse(s.TaskComplete(), body())
+    return dump(s.TaskOut(), services.complete_task(engine_ctx(), actor, task_id, payload["data"]))

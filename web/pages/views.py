@@ -1,0 +1,125 @@
+"""Page views: parse the form → one engine service → render."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, session, url_for
+
+import forms
+from engine import errors, services
+from web.auth import engine_ctx, login_required, page_actor
+from web.pages import bp
+
+
+@bp.app_context_processor
+def _inject():
+    return {"actor": page_actor()}
+
+
+@bp.get("/")
+def home():
+    return render_template("home.html", procedures=services.list_procedures(engine_ctx()))
+
+
+@bp.route("/dang-nhap", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            actor = services.authenticate(engine_ctx(), request.form.get("username", ""),
+                                          request.form.get("password", ""))
+        except errors.AuthenticationFailed as exc:
+            error = exc.message_vi
+        else:
+            session.clear()
+            session["user_id"] = actor.id
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("pages.inbox")
+            return redirect(target)
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.post("/dang-xuat")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.home"))
+
+
+@bp.get("/cong-viec")
+@login_required
+def inbox():
+    return render_template("inbox.html", tasks=services.list_inbox(engine_ctx(), page_actor()))
+
+
+def _form_of(task):
+    return forms.load_form(task.form["schema"], task.form.get("ui_schema")) if task.form else None
+
+
+@bp.route("/cong-viec/<task_id>", methods=["GET", "POST"])
+@login_required
+def task(task_id: str):
+    ctx, actor = engine_ctx(), page_actor()
+    view = services.get_task(ctx, actor, task_id)
+    form = _form_of(view)
+    data, field_errors, message = (view.data or {}), {}, None
+    if request.method == "POST":
+        action = request.form.get("action", "complete")
+        try:
+            if action == "claim":
+                services.claim_task(ctx, actor, task_id)
+                flash("Đã nhận xử lý công việc.")
+                return redirect(url_for("pages.task", task_id=task_id))
+            data = forms.parse_form(form, request.form) if form else {}
+            services.complete_task(ctx, actor, task_id, data)
+            flash(f"Đã hoàn thành: {view.title}")
+            return redirect(url_for("pages.inbox"))
+        except errors.InvalidInput as exc:
+            field_errors, message = exc.errors, exc.message_vi
+        except errors.Conflict as exc:
+            message = exc.message_vi
+    rendered = forms.render_form(form, data, field_errors) if form and view.state == "open" else None
+    status = 400 if field_errors else 409 if message else 200
+    return render_template("task.html", task=view, form_html=rendered, message=message), status
+
+
+@bp.get("/ho-so/<code>")
+@login_required
+def dossier(code: str):
+    view = services.get_dossier(engine_ctx(), page_actor(), code)
+    return render_template("dossier.html", dossier=view)
+
+
+@bp.route("/nop-ho-so/<procedure>", methods=["GET", "POST"])
+@login_required
+def submit(procedure: str):
+    ctx, actor = engine_ctx(), page_actor()
+    view = services.get_procedure(ctx, procedure)
+    form = forms.load_form(view.start_form["schema"], view.start_form.get("ui_schema")) if view.start_form else None
+    data, field_errors, message = {}, {}, None
+    applicant = {"name": actor.full_name, "phone": actor.phone or "", "id_number": actor.id_number or "",
+                 "email": actor.email or ""}
+    if request.method == "POST":
+        applicant = {k: request.form.get(f"applicant_{k}", "").strip() for k in ("name", "phone", "id_number", "email")}
+        data = forms.parse_form(form, request.form) if form else {}
+        try:
+            created = services.submit_dossier(ctx, actor, procedure, {k: v or None for k, v in applicant.items()},
+                                              data)
+            flash(f"Đã nộp hồ sơ. Mã hồ sơ: {created.code}")
+            return redirect(url_for("pages.dossier", code=created.code))
+        except errors.InvalidInput as exc:
+            field_errors, message = exc.errors, exc.message_vi
+    rendered = forms.render_form(form, data, field_errors) if form else None
+    return render_template("submit.html", procedure=view, form_html=rendered, applicant=applicant,
+                           errors=field_errors, message=message), 400 if field_errors else 200
+
+
+@bp.get("/tra-cuu")
+def track():
+    code, secret = request.args.get("code", "").strip(), request.args.get("secret", "").strip()
+    result = error = None
+    if code and secret:
+        try:
+            result = services.track_dossier(engine_ctx(), code, secret)
+        except errors.NotFound as exc:
+            error = exc.message_vi
+    return render_template("track.html", code=code, result=result, error=error), 404 if error else 200
