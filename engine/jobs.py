@@ -28,6 +28,12 @@ app.conf.update(
 )
 
 
+def configure(settings: Settings) -> Celery:
+    """Point the Celery app at `settings.redis_url` (the web process and tests call this)."""
+    app.conf.broker_url = settings.redis_url
+    return app
+
+
 @lru_cache(maxsize=1)
 def context() -> EngineContext:
     return build_context(Settings.from_env())

@@ -5,7 +5,7 @@ Schema changes go through Alembic (engine/migrations); these classes are the sou
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -39,12 +39,12 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use timezone-aware UTC")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -157,7 +157,11 @@ class Dossier(Base):
     #: the head of this dossier's hash-chained event history
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_hash: Mapped[str] = mapped_column(String(64), default="")
+    #: optimistic lock: every change to a dossier (status, history head) checks and bumps it
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
     procedure_version: Mapped[ProcedureVersion] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class WorkflowInstance(Base):
@@ -218,6 +222,9 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: The relationship orders the unit of work: the dossier's versioned UPDATE is flushed before
+    #: its events, so a concurrent writer fails on the version check, not on a duplicate seq.
+    dossier: Mapped[Dossier] = relationship(lazy="raise")
 
 
 class OutboxMessage(Base):

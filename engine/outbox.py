@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -60,7 +60,7 @@ def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage 
 
 
 def due_ids(ctx: EngineContext, limit: int = 100) -> list[int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ctx.sessions() as session:
         return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now))
                                     .order_by(OutboxMessage.next_attempt_at).limit(limit)))
@@ -75,7 +75,7 @@ def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
     """Execute one outbox message if it is due; return None when it is not (done, or leased elsewhere)."""
     from integrations import ConnectorRejected, ConnectorUnavailable
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     message = _claim(ctx, message_id, now)
     if message is None:
         return None
@@ -95,7 +95,7 @@ def _backoff(ctx: EngineContext, attempts: int) -> float:
 
 
 def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, permanent: bool) -> Outcome:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     error = f"{type(exc).__name__}: {exc}"
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message.id)
@@ -129,7 +129,7 @@ def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outc
 
 
 def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) -> list[int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message.id)
         if row.state == "done":
@@ -158,7 +158,7 @@ def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
             raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
         row.state = "pending"
         row.attempts = 0
-        row.next_attempt_at = datetime.now(timezone.utc)
+        row.next_attempt_at = datetime.now(UTC)
         if row.dossier_id is not None:
             dossier = session.get(Dossier, row.dossier_id)
             history.record(session, dossier, "incident_retried", actor=actor, status=dossier.status,

@@ -6,17 +6,17 @@ procedure in the browser could run arbitrary code on the server. This module rep
 * The code itself is restricted (RestrictedPython), not only the builtins: names and attributes starting
   with ``_`` are refused at compile time and again at run time (``getattr``), which closes the usual
   ``().__class__.__mro__`` / ``f.__globals__`` / ``gi_frame`` walks; ``import``, classes, ``eval``,
-  ``exec``, ``open``... are refused at compile time.
+  ``exec``, ``open``... are refused at compile time, ``type()`` and ``iter(f, sentinel)`` at run time.
 * Run time is bounded: a guard call is injected into every loop body, comprehension and function entry;
   it counts iterations and checks a monotonic deadline. Once tripped it keeps tripping, so a script that
-  catches the error still cannot go on looping, and the refusal is re-raised at the end of the run.
+  catches the error cannot go on, and the refusal is re-raised when the run ends.
 * Amplifying operations (``*``, ``**``, ``<<``, ``+``, ``%``, ``str.join``/``ljust``/``replace``...,
   ``list.extend``, slice assignment, f-string widths, ``range``) check the size of their result *before*
-  building it, and script results stored in task data are bounded too.
+  building it; what a script stores in task data is bounded too.
 
-Not covered in-process: a single C-level operation cannot be interrupted (e.g. ``str()`` of an aliased,
-deeply nested list), and total memory is only bounded indirectly (per-object size x iterations x time).
-Workers running procedures should also run under an OS memory limit (cgroup or ``RLIMIT_AS``).
+Not covered in-process: one C-level operation cannot be interrupted (e.g. ``str()`` of an aliased, deeply
+nested list) and total memory is only bounded indirectly (object size x iterations x time). Workers that
+run procedures should also have an OS memory limit (cgroup or ``RLIMIT_AS``).
 """
 
 from __future__ import annotations
@@ -29,12 +29,11 @@ import operator
 import re
 import time
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence, safe_builtins
-from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer, copy_locations
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -42,24 +41,22 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 __all__ = ["RestrictedEnvironment", "RestrictedEvaluator", "RestrictedScriptEngine", "ScriptRefused"]
 
-# SpiffWorkflow finds the failing script line by looking for frames with this file name.
-_FILENAME = "<string>"
+_FILENAME = "<string>"  # SpiffWorkflow finds the failing script line through frames of this file name
 _SIZED = (str, bytes, list, tuple)
+_MAX_INT_BITS = 1 << 16  # ~19,700 digits: far beyond any fee or count, and division stays cheap
 _DENIED_ATTRS = INSPECT_ATTRIBUTES | {"format", "format_map", "mro", "to_bytes", "translate", "maketrans"}
 # Never legitimate in a procedure: refused at compile time so the procedure validator reports them.
 _FORBIDDEN_NAMES = frozenset({
     "eval", "exec", "compile", "globals", "locals", "vars", "open", "input", "breakpoint", "help", "dir",
     "exit", "quit", "super", "object", "memoryview", "bytearray", "setattr", "delattr", "classmethod",
-    "staticmethod", "property",
-})
+    "staticmethod", "property"})
 _SAFE_BUILTINS = ("abs", "bool", "chr", "divmod", "float", "hex", "int", "isinstance", "len", "oct", "ord",
-                  "repr", "round", "slice", "str")
-# BaseException, SystemExit, KeyboardInterrupt, GeneratorExit could stop a worker: not exposed.
+                  "repr", "round", "str")
+# BaseException, SystemExit, KeyboardInterrupt and GeneratorExit could stop a worker: not exposed.
 _EXCEPTIONS = ("ArithmeticError", "AssertionError", "AttributeError", "Exception", "IndexError", "KeyError",
-               "LookupError", "NameError", "NotImplementedError", "OverflowError", "RuntimeError",
-               "StopIteration", "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError")
-_BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Add: "_add_",
-                 ast.Mod: "_mod_"}
+               "LookupError", "NameError", "NotImplementedError", "OverflowError", "RecursionError",
+               "RuntimeError", "StopIteration", "TypeError", "UnicodeError", "ValueError", "ZeroDivisionError")
+_BINOP_GUARDS = {ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Add: "_add_", ast.Mod: "_mod_"}
 _RUN_GUARDS = frozenset({"_tick_", "_deadline_", "_getiter_"})
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _VI_PROBLEMS = (
@@ -70,35 +67,27 @@ _VI_PROBLEMS = (
     ("calls are not allowed", "không được gọi eval/exec"),
     ("is not available", "hàm này bị cấm trong biểu thức/kịch bản"),
     ("ClassDef", "không được định nghĩa lớp (class)"),
-)
+    ("slice assignment", "không được gán theo lát cắt (slice); hãy tạo danh sách mới"))
+_C_IMPORTS = frozenset({"time", "_strptime"})
+_MISSING = object()
 
 
 class ScriptRefused(Exception):
     """Code refused at compile time or stopped at run time by the sandbox.
 
-    ``str()`` is English (for logs); ``message_vi`` is what the officer editing or running the procedure
+    ``str()`` is English, for logs; ``message_vi`` is what the officer editing or running the procedure
     sees. ``source`` and ``line`` locate the offending code when known.
     """
 
     def __init__(self, message: str, message_vi: str, *, source: str | None = None,
                  line: int | None = None) -> None:
         super().__init__(message)
-        self.message = message
-        self.message_vi = message_vi
-        self.source = source
-        self.line = line
-
-
-def _refuse(message: str, message_vi: str) -> ScriptRefused:
-    return ScriptRefused(message, message_vi)
-
-
-_MISSING = object()
+        self.message, self.message_vi, self.source, self.line = message, message_vi, source, line
 
 
 class _Policy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus: no imports/classes/dangerous names, injected loop and time guards,
-    and size-checked helper calls in place of the amplifying operators."""
+    """RestrictedPython's policy plus: no imports, classes or dangerous names; guard calls injected into
+    loops, comprehensions and functions; size-checked helper calls instead of amplifying operators."""
 
     def _call(self, name: str, args: list[ast.expr], where: ast.AST) -> ast.Call:
         call = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
@@ -129,8 +118,8 @@ class _Policy(RestrictingNodeTransformer):
         return node if guard is None else self._call(guard, [node.left, node.right], node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
-        # ``d['k'] += 1`` is common in procedures; RestrictedPython refuses it. Rewrite the simple,
-        # side-effect-free form to ``d['k'] = d['k'] + 1`` and let the ordinary guards apply.
+        # ``d['k'] += 1`` is common in procedures but refused by RestrictedPython: rewrite the simple,
+        # side-effect-free form to ``d['k'] = d['k'] + 1`` so the ordinary guards apply.
         target = node.target
         if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
                 and isinstance(target.slice, (ast.Constant, ast.Name))):
@@ -140,6 +129,11 @@ class _Policy(RestrictingNodeTransformer):
             copy_locations(new, node)
             return self.visit(new)
         return super().visit_AugAssign(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        if isinstance(node.ctx, ast.Store) and isinstance(node.slice, ast.Slice):  # l[:0] = l doubles l
+            self.error(node, "slice assignment is not allowed.")
+        return super().visit_Subscript(node)
 
     def visit_While(self, node: ast.While) -> Any:
         node = self.node_contents_visit(node)
@@ -153,10 +147,10 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_comprehension(self, node: ast.comprehension) -> Any:
         node = self.guard_iter(node)
-        node.ifs.insert(0, self._call("_tick_", [], node.iter))
+        node.ifs.insert(0, self._call("_tick_", [], node.iter))  # _tick_() is always true
         return node
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:  # recursion does not loop but takes time
         node = super().visit_FunctionDef(node)
         node.body.insert(0, self._stmt("_deadline_", node))
         return node
@@ -169,9 +163,8 @@ class _Policy(RestrictingNodeTransformer):
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
         node = self.node_contents_visit(node)
-        if node.format_spec is not None:  # f"{x:>1000000000}" would build a huge string
-            args = [node.value, ast.Constant(node.conversion), node.format_spec]
-            node.value = self._call("_fmt_", args, node)
+        if node.format_spec is not None:  # f"{x:>1000000000}" builds a huge string
+            node.value = self._call("_fmt_", [node.value, ast.Constant(node.conversion), node.format_spec], node)
             node.conversion, node.format_spec = -1, None
         return node
 
@@ -193,17 +186,16 @@ def _names(code: types.CodeType) -> set[str]:
 
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str, mode: str) -> _Compiled:
-    """Compile once per distinct source text: gateway conditions are evaluated on every pass."""
+    """Compile once per distinct source text: gateway conditions are evaluated again and again."""
     compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
     result = compiler(source, filename=_FILENAME, policy=_Policy)
     if result.errors or result.code is None:
-        return _Compiled(None, tuple(result.errors) or ("Line None: compilation failed",), False, False)
-    names = _names(result.code)
-    guards = {n for n in names if n.startswith("_") and n.endswith("_")}
+        return _Compiled(None, tuple(result.errors) or ("compilation failed",), False, False)
+    guards = {name for name in _names(result.code) if name.startswith("_") and name.endswith("_")}
     return _Compiled(result.code, (), bool(guards), bool(guards & _RUN_GUARDS))
 
 
-def _explain_vi(problems: tuple[str, ...] | list[str]) -> str:
+def _explain_vi(problems: Iterable[str]) -> str:
     parts = []
     for problem in problems:
         line = re.match(r"Line (\d+)", problem)
@@ -213,122 +205,86 @@ def _explain_vi(problems: tuple[str, ...] | list[str]) -> str:
 
 
 class _Run:
-    """Per-evaluation budget: iteration count and deadline. Failures are sticky."""
+    """Budget of one evaluation: loop iterations and a deadline. Once exceeded, every check fails."""
 
     __slots__ = ("deadline", "left", "stopped", "time_limit", "max_iterations")
 
     def __init__(self, time_limit: float, max_iterations: int) -> None:
         self.deadline = time.monotonic() + time_limit
-        self.left = max_iterations
-        self.stopped: ScriptRefused | None = None
+        self.left, self.stopped = max_iterations, None
         self.time_limit, self.max_iterations = time_limit, max_iterations
 
-    def _stop(self) -> None:
+    def check_deadline(self) -> None:
+        if self.left >= 0 and time.monotonic() <= self.deadline:
+            return
         if self.left < 0:
-            err = _refuse(f"Stopped after {self.max_iterations} loop iterations",
-                          f"Kịch bản lặp quá {self.max_iterations} lần và đã bị dừng.")
+            err = ScriptRefused(f"Stopped after {self.max_iterations} loop iterations",
+                                f"Kịch bản lặp quá {self.max_iterations} lần và đã bị dừng.")
         else:
-            err = _refuse(f"Stopped after exceeding the time limit of {self.time_limit} s",
-                          f"Kịch bản chạy quá thời gian cho phép ({self.time_limit} giây) và đã bị dừng.")
-        if self.stopped is None:
-            self.stopped = err
+            err = ScriptRefused(f"Stopped after exceeding the time limit of {self.time_limit} s",
+                                f"Kịch bản chạy quá thời gian cho phép ({self.time_limit} giây) và đã bị dừng.")
+        self.stopped = self.stopped or err
         raise err
 
     def tick(self) -> bool:
         self.left -= 1
-        if self.left < 0 or time.monotonic() > self.deadline:
-            self._stop()
+        self.check_deadline()
         return True
-
-    def check_deadline(self) -> None:
-        if self.left < 0 or time.monotonic() > self.deadline:
-            self._stop()
 
     def getiter(self, ob: Any) -> Any:
         self.check_deadline()
         return iter(ob)
 
 
-class _ListWriter:
-    """What ``_write_`` hands out for lists: item writes allowed, slice assignment size-checked."""
-
-    __slots__ = ("_ev", "_target")
-
-    def __init__(self, ev: RestrictedEvaluator, target: list) -> None:
-        object.__setattr__(self, "_ev", ev)
-        object.__setattr__(self, "_target", target)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(key, slice):
-            value = value if isinstance(value, _SIZED) else list(value)
-            self._ev._size(len(self._target) + len(value))
-        self._target[key] = value
-
-    def __delitem__(self, key: Any) -> None:
-        del self._target[key]
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise _refuse("Attributes of lists cannot be assigned", "Không được gán thuộc tính cho danh sách.")
-
-
-def _grow_join(ev: RestrictedEvaluator, name: str, sep: Any, items: Any) -> Any:
-    items = list(items)
-    ev._size(sum(len(i) for i in items if isinstance(i, _SIZED)) + len(sep) * max(len(items) - 1, 0))
-    return sep.join(items)
+def _grow(ev: RestrictedEvaluator, name: str, obj: Any, *args: Any) -> Any:
+    """Size-checked ``str``/``bytes``/``list`` methods whose result can dwarf their input."""
+    if name in ("join", "extend"):
+        items = args[0] if isinstance(args[0], _SIZED) else list(args[0])
+        args = (items, *args[1:])
+        if name == "join":
+            size = sum(len(i) for i in items if isinstance(i, _SIZED)) + len(obj) * len(items)
+        else:
+            size = len(obj) + len(items)
+    elif name == "replace":
+        old, new, count = (*args, -1)[:3]
+        hits = obj.count(old) if old else len(obj) + 1
+        size = len(obj) + (hits if count < 0 else min(hits, count)) * max(len(new) - len(old), 0)
+    elif name == "expandtabs":
+        size = len(obj) + obj.count("\t" if isinstance(obj, str) else b"\t") * (args[0] if args else 8)
+    else:  # ljust, rjust, center, zfill
+        size = args[0] if args and isinstance(args[0], int) else 0
+    ev._size(size)
+    return getattr(obj, name)(*args)
 
 
-def _grow_pad(ev: RestrictedEvaluator, name: str, s: Any, width: Any, *rest: Any) -> Any:
-    ev._size(width if isinstance(width, int) else 0)
-    return getattr(s, name)(width, *rest)
+_STR_GROWING = frozenset({"join", "ljust", "rjust", "center", "zfill", "expandtabs", "replace"})
+_GROWING = {str: _STR_GROWING, bytes: _STR_GROWING, list: frozenset({"extend"})}
 
 
-def _grow_tabs(ev: RestrictedEvaluator, name: str, s: Any, tabsize: int = 8) -> Any:
-    ev._size(len(s) + s.count("\t" if isinstance(s, str) else b"\t") * max(tabsize, 0))
-    return s.expandtabs(tabsize)
-
-
-def _grow_replace(ev: RestrictedEvaluator, name: str, s: Any, old: Any, new: Any, count: int = -1) -> Any:
-    hits = s.count(old) if old else len(s) + 1
-    hits = hits if count < 0 else min(hits, count)
-    ev._size(len(s) + hits * max(len(new) - len(old), 0))
-    return s.replace(old, new, count)
-
-
-def _grow_extend(ev: RestrictedEvaluator, name: str, target: list, items: Any) -> None:
-    items = items if isinstance(items, _SIZED) else list(items)
-    ev._size(len(target) + len(items))
-    target.extend(items)
-
-
-_STR_GROWERS: dict[str, Callable[..., Any]] = {
-    "join": _grow_join, "ljust": _grow_pad, "rjust": _grow_pad, "center": _grow_pad, "zfill": _grow_pad,
-    "expandtabs": _grow_tabs, "replace": _grow_replace}
-_GROWERS = {str: _STR_GROWERS, bytes: _STR_GROWERS, list: {"extend": _grow_extend}}
-_INPLACE = {"+=": ("_check_add", operator.iadd), "*=": ("_check_mul", operator.imul),
-            "**=": ("_check_pow", operator.ipow), "<<=": ("_check_lshift", operator.ilshift),
-            "%=": ("_check_mod", operator.imod), "-=": (None, operator.isub),
-            "/=": (None, operator.itruediv), "//=": (None, operator.ifloordiv), ">>=": (None, operator.irshift),
-            "|=": (None, operator.ior), "&=": (None, operator.iand), "^=": (None, operator.ixor),
-            "@=": (None, operator.imatmul)}
+def _guarded(check: Callable[..., None], op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def guard(self: RestrictedEvaluator, a: Any, b: Any) -> Any:
+        check(self, a, b)
+        return op(a, b)
+    return guard
 
 
 class RestrictedEvaluator:
-    """Compiles and runs procedure expressions and scripts under RestrictedPython with time and size limits.
+    """Compiles (RestrictedPython, cached) and runs procedure expressions and scripts within limits.
 
-    ``time_limit`` (seconds) and ``max_iterations`` (all loops, comprehensions together) bound one
-    evaluation; ``max_size`` bounds any string/list/tuple the code builds (elements or characters; ints are
-    bounded to ``8 * max_size`` bits) and the number of values a script stores into task data.
-    ``functions`` are extra helpers offered to the code (names must not start with ``_``).
+    ``time_limit`` (seconds) and ``max_iterations`` (all loops and comprehensions together) bound one
+    evaluation; ``max_size`` bounds every string/list/tuple/range the code builds (elements or characters)
+    and the number of values a script stores into task data. ``functions`` are extra helpers offered to
+    the code; names must not start with ``_``.
     """
 
     def __init__(self, *, time_limit: float = 1.0, max_iterations: int = 1_000_000, max_size: int = 1_000_000,
                  functions: dict[str, Callable[..., Any]] | None = None) -> None:
         if time_limit <= 0 or max_iterations <= 0 or max_size <= 0:
             raise ValueError("time_limit, max_iterations and max_size must be positive")
-        self.time_limit, self.max_iterations, self.max_size = time_limit, max_iterations, max_size
         bad = [name for name in functions or {} if not name.isidentifier() or name.startswith("_")]
         if bad:
             raise ValueError(f"helper names must be identifiers not starting with '_': {bad}")
+        self.time_limit, self.max_iterations, self.max_size = time_limit, max_iterations, max_size
         self._builtins: dict[str, Any] = {name: safe_builtins[name] for name in _SAFE_BUILTINS}
         self._builtins.update({name: getattr(builtins, name) for name in _EXCEPTIONS})
         self._builtins.update(
@@ -336,29 +292,27 @@ class RestrictedEvaluator:
             min=min, max=max, any=any, all=all, enumerate=enumerate, zip=zip, map=map, filter=filter, next=next,
             datetime=_dt.datetime, date=_dt.date, timedelta=_dt.timedelta, timezone=_dt.timezone,
             sum=self._sum, pow=self._pow, range=self._range, getattr=self._getattr, iter=self._iter,
-            type=self._no_type)
-        self._builtins.update(functions or {})
+            type=self._no_type, __import__=_internal_import, **(functions or {}))
         self._guards: dict[str, Any] = {
             "_getattr_": self._getattr, "_getitem_": operator.getitem, "_write_": self._write,
             "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-            "_inplacevar_": self._inplacevar, "_apply_": _apply, "_print_": PrintCollector,
-            "_mul_": self._mul, "_pow_": self._pow, "_lshift_": self._lshift, "_add_": self._add,
-            "_mod_": self._mod, "_fmt_": self._fmt}
+            "_inplacevar_": self._inplacevar, "_apply_": _apply, "_print_": _DiscardPrint, "_mul_": self._mul,
+            "_pow_": self._pow, "_lshift_": self._lshift, "_add_": self._add, "_mod_": self._mod,
+            "_fmt_": self._fmt}
 
-    # -- public API ------------------------------------------------------------------------------------
     def check(self, source: str, mode: str = "exec") -> list[str]:
         """Compile-time problems (syntax, forbidden names/attributes/imports); empty when the code is fine.
 
-        Used by the procedure validator so a bad expression is reported when the procedure is saved,
-        not when a citizen's dossier reaches it."""
+        Lets the procedure validator report a bad expression when the procedure is saved rather than when
+        a citizen's dossier reaches it."""
         if mode not in ("exec", "eval"):
             raise ValueError("mode must be 'exec' or 'eval'")
         return list(_compile(source.strip() if mode == "eval" else source, mode).errors)
 
     def evaluate(self, expression: str, context: Mapping[str, Any], *,
                  external_context: Mapping[str, Any] | None = None) -> Any:
-        """Value of ``expression`` with task data as variables. ``context`` is not modified (its top-level
-        keys); ``external_context`` (e.g. BPMN data objects) is visible but shadowed by task data."""
+        """Value of ``expression`` with the task data as variables; ``context`` gets no new or rebound keys.
+        ``external_context`` (BPMN data objects) is visible but shadowed by task data, as in SpiffWorkflow."""
         source = expression.strip()
         compiled = self._compiled(source, "eval")
         ns, run = self._namespace(compiled, context, external_context)
@@ -369,29 +323,24 @@ class RestrictedEvaluator:
 
     def execute(self, script: str, context: dict[str, Any], *,
                 external_context: Mapping[str, Any] | None = None) -> None:
-        """Run a script task: its assignments (and ``del``) land in ``context``. Functions the script
-        defines, helpers and builtins do not. Nothing is stored at top level if the script fails."""
+        """Run a script task: its top-level assignments and ``del`` land in ``context``; functions it defines,
+        helpers and builtins do not. If the script fails, no top-level assignment is stored."""
         if not script or not script.strip():
             return
         compiled = self._compiled(script, "exec")
         ns, run = self._namespace(compiled, context, external_context)
         self._run(compiled, ns, run, script)
         external = external_context or {}
-        results = {}
-        for key, value in ns.items():
-            if isinstance(key, str) and key.startswith("_"):
-                continue
-            if callable(value) or isinstance(value, types.GeneratorType):
-                continue
-            if key in external and key not in context and external[key] is value:
-                continue
-            results[key] = value
+        results = {
+            key: value for key, value in ns.items()
+            if not (isinstance(key, str) and key.startswith("_"))
+            and not (callable(value) or isinstance(value, types.GeneratorType))
+            and not (key in external and key not in context and external[key] is value)}
         self._check_nodes(results.values())
-        for key in [k for k in context if k not in ns]:
+        for key in [key for key in context if key not in ns]:
             del context[key]
         context.update(results)
 
-    # -- machinery -------------------------------------------------------------------------------------
     def _compiled(self, source: str, mode: str) -> _Compiled:
         compiled = _compile(source, mode)
         if compiled.code is None:
@@ -405,7 +354,7 @@ class RestrictedEvaluator:
         ns = {**external, **context} if external else dict(context)
         ns["__builtins__"] = self._builtins
         run = None
-        if compiled.uses_guards:  # after the task data, so a data key can never replace a guard
+        if compiled.uses_guards:  # set after the task data, so no data key can replace a guard
             ns.update(self._guards)
             if compiled.needs_run:
                 run = _Run(self.time_limit, self.max_iterations)
@@ -414,7 +363,7 @@ class RestrictedEvaluator:
 
     def _run(self, compiled: _Compiled, ns: dict[str, Any], run: _Run | None, source: str) -> Any:
         try:
-            result = eval(compiled.code, ns)  # noqa: S307 - restricted code object, restricted namespace
+            result = eval(compiled.code, ns)  # noqa: S307 - restricted code object and namespace
         except ScriptRefused as err:
             _locate(err, source)
             raise
@@ -422,34 +371,35 @@ class RestrictedEvaluator:
             if run is not None and run.stopped is not None:  # the script swallowed a stop, then failed
                 raise _locate(run.stopped, source) from None
             raise
-        if run is not None and run.stopped is not None:  # the script caught the stop and finished
+        if run is not None and run.stopped is not None:  # the script swallowed a stop and finished
             raise _locate(run.stopped, source)
         return result
 
     def _size(self, n: int) -> None:
         if n > self.max_size:
-            raise _refuse(f"Result too large: {n} elements/characters (limit {self.max_size})",
-                          f"Kết quả quá lớn ({n} phần tử/ký tự, giới hạn {self.max_size}); thao tác bị từ chối.")
+            raise ScriptRefused(f"Result too large: {n} elements/characters (limit {self.max_size})",
+                                f"Kết quả quá lớn ({n} phần tử/ký tự, giới hạn {self.max_size}); bị từ chối.")
 
-    def _bits(self, n: int) -> None:
-        if n > 8 * self.max_size:
-            raise _refuse(f"Number too large: about {n} bits (limit {8 * self.max_size})",
-                          f"Số quá lớn (khoảng {n} bit, giới hạn {8 * self.max_size}); thao tác bị từ chối.")
-
-    def _check_nodes(self, values: Any) -> None:
-        """Aliasing (``[x] * n`` of a big ``x``) makes small objects serialize huge: bound the node count."""
+    def _check_nodes(self, values: Iterable[Any]) -> None:
+        """Aliasing (``[x] * n`` of a big ``x``) makes small objects serialize huge: bound the value count."""
         stack, seen = list(values), 0
         while stack:
             value = stack.pop()
             seen += 1
             if seen > self.max_size:
-                raise _refuse(f"Result has more than {self.max_size} values (or refers to itself)",
-                              f"Kết quả có quá {self.max_size} giá trị (hoặc tự tham chiếu); bị từ chối.")
+                raise ScriptRefused(f"Result holds more than {self.max_size} values (or refers to itself)",
+                                    f"Kết quả chứa quá {self.max_size} giá trị (hoặc tự tham chiếu); bị từ chối.")
             if isinstance(value, dict):
                 stack.extend(value.keys())
                 stack.extend(value.values())
             elif isinstance(value, (list, tuple, set, frozenset)):
                 stack.extend(value)
+
+    @staticmethod
+    def _bits(n: int) -> None:
+        if n > _MAX_INT_BITS:
+            raise ScriptRefused(f"Number too large: about {n} bits (limit {_MAX_INT_BITS})",
+                                f"Số quá lớn (khoảng {n} bit, giới hạn {_MAX_INT_BITS}); bị từ chối.")
 
     def _check_mul(self, a: Any, b: Any) -> None:
         if isinstance(a, int) and isinstance(b, int):
@@ -477,15 +427,21 @@ class RestrictedEvaluator:
             total = len(fmt)
             for width, precision in _PERCENT_SPEC.findall(fmt):
                 if "*" in (width, precision):
-                    raise _refuse("'*' widths are not allowed in % formatting",
-                                  "Không được dùng độ rộng '*' khi định dạng bằng %.")
+                    raise ScriptRefused("'*' widths are not allowed in % formatting",
+                                        "Không được dùng độ rộng '*' khi định dạng bằng %.")
                 total += sum(_number(n) for n in (width, precision) if n)
             args = b.values() if isinstance(b, Mapping) else b if isinstance(b, tuple) else (b,)
             self._size(total + sum(len(arg) for arg in args if isinstance(arg, _SIZED)))
 
-    def _mul(self, a: Any, b: Any) -> Any:
-        self._check_mul(a, b)
-        return a * b
+    _mul = _guarded(_check_mul, operator.mul)
+    _lshift = _guarded(_check_lshift, operator.lshift)
+    _add = _guarded(_check_add, operator.add)
+    _mod = _guarded(_check_mod, operator.mod)
+    _INPLACE = {"+=": (_check_add, operator.iadd), "*=": (_check_mul, operator.imul),
+                "**=": (_check_pow, operator.ipow), "<<=": (_check_lshift, operator.ilshift),
+                "%=": (_check_mod, operator.imod), "-=": (None, operator.isub), "/=": (None, operator.itruediv),
+                "//=": (None, operator.ifloordiv), ">>=": (None, operator.irshift), "|=": (None, operator.ior),
+                "&=": (None, operator.iand), "^=": (None, operator.ixor), "@=": (None, operator.imatmul)}
 
     def _pow(self, a: Any, b: Any, mod: Any = None) -> Any:
         if mod is not None:
@@ -493,22 +449,10 @@ class RestrictedEvaluator:
         self._check_pow(a, b)
         return a**b
 
-    def _lshift(self, a: Any, b: Any) -> Any:
-        self._check_lshift(a, b)
-        return a << b
-
-    def _add(self, a: Any, b: Any) -> Any:
-        self._check_add(a, b)
-        return a + b
-
-    def _mod(self, a: Any, b: Any) -> Any:
-        self._check_mod(a, b)
-        return a % b
-
     def _inplacevar(self, op: str, x: Any, y: Any) -> Any:
-        check, apply = _INPLACE[op]
+        check, apply = self._INPLACE[op]
         if check is not None:
-            getattr(self, check)(x, y)
+            check(self, x, y)
         return apply(x, y)
 
     def _fmt(self, value: Any, conversion: int, spec: str) -> str:
@@ -522,53 +466,71 @@ class RestrictedEvaluator:
         if not isinstance(name, str):
             raise TypeError("attribute name must be a string")
         if name.startswith("_") or name in _DENIED_ATTRS:
-            raise _refuse(f"Access to attribute {name!r} is not allowed",
-                          f"Không được truy cập thuộc tính “{name}”.")
-        growers = _GROWERS.get(obj if isinstance(obj, type) else type(obj))
-        if growers is not None and name in growers:
-            if isinstance(obj, type):  # str.join(sep, items)
-                return functools.partial(growers[name], self, name)
-            return functools.partial(growers[name], self, name, obj)
-        if default is _MISSING:
-            return getattr(obj, name)
-        return getattr(obj, name, default)
+            raise ScriptRefused(f"Access to attribute {name!r} is not allowed",
+                                f"Không được truy cập thuộc tính “{name}”.")
+        if name in _GROWING.get(obj if isinstance(obj, type) else type(obj), ()):
+            # A closure, not functools.partial: a partial's .args would hand the evaluator to the script.
+            bound = () if isinstance(obj, type) else (obj,)  # str.join(sep, items) or sep.join(items)
+            return lambda *args: _grow(self, name, *bound, *args)
+        return getattr(obj, name) if default is _MISSING else getattr(obj, name, default)
 
-    def _write(self, obj: Any) -> Any:
-        if type(obj) is dict:
+    @staticmethod
+    def _write(obj: Any) -> Any:
+        if type(obj) in (dict, list):  # slice assignment, which could grow a list, is refused at compile time
             return obj
-        if type(obj) is list:
-            return _ListWriter(self, obj)
-        raise _refuse(f"Objects of type {type(obj).__name__} cannot be modified",
-                      f"Không được sửa đối tượng kiểu {type(obj).__name__}; chỉ sửa được dict và list.")
+        raise ScriptRefused(f"Objects of type {type(obj).__name__} cannot be modified",
+                            f"Không được sửa đối tượng kiểu {type(obj).__name__}; chỉ sửa được dict và list.")
 
-    def _sum(self, iterable: Any, start: Any = 0) -> Any:
-        if not isinstance(start, (int, float, complex)):
-            raise _refuse("sum() only adds numbers", "Hàm sum() chỉ dùng để cộng các số.")
+    @staticmethod
+    def _sum(iterable: Iterable[Any], start: Any = 0) -> Any:
+        if not isinstance(start, (int, float)):  # sum(lists, []) is quadratic and unbounded
+            raise ScriptRefused("sum() only adds numbers", "Hàm sum() chỉ dùng để cộng các số.")
         return sum(iterable, start)
 
     def _range(self, *args: int) -> range:
         result = range(*args)
         try:
-            size = len(result)
+            self._size(len(result))
         except OverflowError:
-            size = self.max_size + 1
-        self._size(size)
+            self._size(self.max_size + 1)
         return result
 
-    def _iter(self, obj: Any, *sentinel: Any) -> Any:
-        if sentinel:  # iter(callable, sentinel) builds an iterator that C code can loop on forever
-            raise _refuse("iter(callable, sentinel) is not allowed",
-                          "Không được dùng iter(hàm, giá_trị_dừng) (có thể lặp vô hạn).")
+    @staticmethod
+    def _iter(obj: Any, *sentinel: Any) -> Any:
+        if sentinel:  # iter(callable, sentinel) gives C code (list, sum...) an endless iterator
+            raise ScriptRefused("iter(callable, sentinel) is not allowed",
+                                "Không được dùng iter(hàm, giá_trị_dừng) vì có thể lặp vô hạn.")
         return iter(obj)
 
     @staticmethod
     def _no_type(*args: Any) -> None:
-        raise _refuse("type() is not available; use isinstance()",
-                      "Không được dùng type(); hãy dùng isinstance().")
+        raise ScriptRefused("type() is not available; use isinstance()",
+                            "Không được dùng type(); hãy dùng isinstance().")
+
+
+class _DiscardPrint:
+    """``print`` works but its output is dropped: collecting it would let a loop of prints fill memory."""
+
+    def __init__(self, _getattr_: Any = None) -> None:
+        pass
+
+    def __call__(self) -> str:  # the value of ``printed``
+        return ""
+
+    def _call_print(self, *objects: Any, **kwargs: Any) -> None:
+        pass
 
 
 def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
+
+
+def _internal_import(name: str, *args: Any, **kwargs: Any) -> Any:
+    """C code (``date.today``, ``strftime``, ``strptime``) imports through the caller's builtins.
+    Scripts cannot name ``__import__`` (leading underscore) and ``import`` is refused at compile time."""
+    if name not in _C_IMPORTS:
+        raise ImportError(f"import of {name!r} is not allowed")
+    return builtins.__import__(name, *args, **kwargs)
 
 
 def _number(digits: str) -> int:
@@ -576,14 +538,14 @@ def _number(digits: str) -> int:
 
 
 def _locate(err: ScriptRefused, source: str) -> ScriptRefused:
-    """Fill in the source and the script line the refusal happened on (innermost script frame)."""
+    """Record the source and the script line (innermost script frame) the refusal happened on."""
     err.source = err.source or source
-    if err.line is None:
-        tb = err.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == _FILENAME:
-                err.line = tb.tb_lineno
-            tb = tb.tb_next
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == _FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    err.line = err.line or line
     return err
 
 
@@ -601,18 +563,18 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def execute(self, script: str, context: dict[str, Any],
                 external_context: Mapping[str, Any] | None = None) -> bool:
         self.evaluator.execute(script, context, external_context=external_context)
-        return True  # SpiffWorkflow treats a falsy result as "task not finished"
+        return True  # SpiffWorkflow takes a falsy result to mean "task not finished"
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
-    """Drop-in PythonScriptEngine for BpmnWorkflow: script tasks, gateway conditions, pre/post scripts and
-    service task parameters all run in the sandbox. A refusal surfaces as SpiffWorkflow's
-    WorkflowTaskException (so the task is identified) whose ``__cause__`` is the ScriptRefused and which
-    carries its ``message_vi``."""
+    """PythonScriptEngine for BpmnWorkflow whose script tasks, gateway conditions, pre/post scripts and
+    service task parameters all run in the sandbox. A refusal surfaces, as other script errors do, as a
+    WorkflowTaskException (which names the task) whose ``__cause__`` is the ScriptRefused; its
+    ``message_vi`` is copied onto the WorkflowTaskException."""
 
     def __init__(self, evaluator: RestrictedEvaluator | None = None) -> None:
         super().__init__(environment=RestrictedEnvironment(evaluator))
-        self.evaluator = self.environment.evaluator
+        self.evaluator: RestrictedEvaluator = self.environment.evaluator
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None) -> Any:
         try:
@@ -636,3 +598,5 @@ def _attach_refusal(wte: WorkflowTaskException) -> None:
         wte.message_vi = refusal.message_vi
         if not wte.line_number and refusal.line:
             wte.line_number = refusal.line
+            lines = (refusal.source or "").splitlines()
+            wte.error_line = lines[refusal.line - 1] if refusal.line <= len(lines) else ""

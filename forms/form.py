@@ -35,7 +35,26 @@ def _required(validator: Any, required: Any, instance: Any, schema: Any) -> Iter
             yield ValidationError(f"{name!r} is a required property", path=(name,))
 
 
-FormValidator = validators.extend(Draft202012Validator, {"required": _required})
+def _properties(validator: Any, properties: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """jsonschema's ``properties``, except a ``false`` subschema reports at the property's path.
+
+    jsonschema drops the path for ``false`` schemas, which would pin "Trường không được phép"
+    on the parent instead of the field.
+    """
+    if not validator.is_type(instance, "object"):
+        return
+    for name, subschema in properties.items():
+        if name not in instance:
+            continue
+        if subschema is False:
+            yield ValidationError(
+                f"{name!r} is not allowed", validator=None, path=(name,), schema_path=(name,)
+            )
+        else:
+            yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+
+
+FormValidator = validators.extend(Draft202012Validator, {"required": _required, "properties": _properties})
 
 
 @dataclass(frozen=True, eq=False)

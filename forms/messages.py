@@ -62,12 +62,16 @@ def translate(error: ValidationError, root: Schema, ui: Mapping[str, Any]) -> li
     if keyword == "required":
         return [(path_key(path), required_message(root, ui, path))]
     if keyword == "dependentRequired":
-        return [(path_key([*path, name]), required_message(root, ui, [*path, name])) for name in _missing(error)]
+        return [
+            (path_key([*path, name]), required_message(root, ui, [*path, name])) for name in _missing(error)
+        ]
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         extras = _extra_properties(error, root)
         if extras:
             return [(path_key(path), f"Trường không được phép: {name}") for name in extras]
         return [(path_key(path), "Có trường không được phép")]
+    if "propertyNames" in error.absolute_schema_path:  # the error is about a key, not a value
+        return [(path_key(path), f"Tên trường không hợp lệ: {error.instance}")]
     if keyword in ("oneOf", "anyOf"):
         # oneOf/anyOf of ``const`` branches is an enum with labels: say so.
         labelled = choices(root, resolve(root, error.schema), EMPTY) is not None
@@ -77,7 +81,7 @@ def translate(error: ValidationError, root: Schema, ui: Mapping[str, Any]) -> li
 
 
 def required_message(root: Schema, ui: Mapping[str, Any], path: list[Any]) -> str:
-    """"Vui lòng nhập Họ và tên" — or "chọn" for fields answered by picking an option."""
+    """The missing-field message: "nhập" (enter) a value, or "chọn" (choose) one of the options."""
     schema = schema_at(root, path) or {}
     ui_node = ui_at(ui, path)
     title = field_title(schema, ui_node)
@@ -153,7 +157,6 @@ _MESSAGES: dict[str, Callable[[ValidationError], str]] = {
     "contains": lambda e: "Danh sách chưa có mục phù hợp",
     "minContains": lambda e: "Danh sách chưa đủ số mục phù hợp",
     "maxContains": lambda e: "Danh sách có quá nhiều mục phù hợp",
-    "propertyNames": lambda e: "Tên trường không hợp lệ",
     "not": lambda e: "Giá trị không được phép",
     "None": lambda e: "Trường không được phép",  # a ``false`` schema
 }

@@ -83,7 +83,9 @@ class _Parser:
         }
         return sorted(found)
 
-    def object(self, schema: Any, ui: Schema, path: tuple[Any, ...], *, readonly: bool, disabled: bool) -> Any:
+    def object(
+        self, schema: Any, ui: Schema, path: tuple[Any, ...], *, readonly: bool, disabled: bool
+    ) -> Any:
         schema = resolve(self.root, schema)
         required = set(schema.get("required") or [])
         result: dict[str, Any] = {}
@@ -93,7 +95,9 @@ class _Parser:
                 result[key] = value
         return result
 
-    def value(self, schema: Any, ui: Schema, path: tuple[Any, ...], required: bool, lock: tuple[bool, bool]) -> Any:
+    def value(
+        self, schema: Any, ui: Schema, path: tuple[Any, ...], required: bool, lock: tuple[bool, bool]
+    ) -> Any:
         if len(path) > MAX_DEPTH or schema is False:
             return MISSING
         schema = resolve(self.root, schema)

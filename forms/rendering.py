@@ -23,7 +23,13 @@ from .widgets import Field, build_fields
 __all__ = ["html_attrs", "render_form"]
 
 _ATTRIBUTE_NAME = re.compile(r"[a-zA-Z_:][-a-zA-Z0-9_:.]*")
-_TEMPLATES = {"multiselect": "select", "radio": "group", "checkboxes": "group", "file": "input", "hidden": "input"}
+_TEMPLATES = {
+    "multiselect": "select",
+    "radio": "group",
+    "checkboxes": "group",
+    "file": "input",
+    "hidden": "input",
+}
 
 
 def html_attrs(attrs: Mapping[str, Any]) -> Markup:
@@ -34,7 +40,9 @@ def html_attrs(attrs: Mapping[str, Any]) -> Markup:
             continue
         if not _ATTRIBUTE_NAME.fullmatch(name):
             raise ValueError(f"invalid HTML attribute name {name!r}")
-        parts.append(Markup(" {}").format(name) if value is True else Markup(' {}="{}"').format(name, to_text(value)))
+        parts.append(
+            Markup(" {}").format(name) if value is True else Markup(' {}="{}"').format(name, to_text(value))
+        )
     return Markup("").join(parts)
 
 

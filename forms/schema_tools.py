@@ -166,7 +166,9 @@ def choices(root: Schema, schema: Schema, ui: Schema) -> list[tuple[Any, str]] |
     if isinstance(schema.get("enum"), list):
         names = ui_get(ui, "enumNames") or schema.get("enumNames") or []
         values = schema["enum"]
-        return [(value, str(names[i]) if i < len(names) else to_text(value)) for i, value in enumerate(values)]
+        return [
+            (value, str(names[i]) if i < len(names) else to_text(value)) for i, value in enumerate(values)
+        ]
     for keyword in ("oneOf", "anyOf"):
         branches = schema.get(keyword)
         if isinstance(branches, list) and branches:

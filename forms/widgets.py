@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
+from .fields import Field, Summary, constraints, input_type, options
 from .form import Form
 from .messages import path_key
 from .schema_tools import (
@@ -21,7 +21,6 @@ from .schema_tools import (
     field_kind,
     field_title,
     ordered_properties,
-    primary_type,
     resolve,
     schema_at,
     ui_at,
@@ -30,96 +29,11 @@ from .schema_tools import (
 )
 from .values import to_local_datetime, to_text
 
-__all__ = ["Field", "Option", "build_fields"]
+__all__ = ["build_fields"]
 
 MISSING: Any = object()
 _GROUPS = frozenset({"radio", "checkboxes", "object", "array"})
-_WIDGET_TYPES = {"email": "email", "password": "password", "date": "date", "updown": "number", "text": "text"}
-_FORMAT_TYPES = {"email": "email", "date": "date", "date-time": "datetime-local", "phone-vn": "tel", "time": "time"}
-_FORMAT_PATTERNS = {
-    "cccd": "[0-9]{12}",
-    "tax-code": "[0-9]{10}(-?[0-9]{3})?",
-    "phone-vn": r"(0|\+84)[ .]*([0-9][ .]*){9}",
-}
-_FORMAT_INPUTMODE = {"cccd": "numeric"}
-
-
-@dataclass
-class Option:
-    """One choice of a select, radio group or checkbox group."""
-
-    value: str
-    label: str
-    selected: bool
-    id: str = ""
-    attrs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Field:
-    """A field as the templates see it: texts, control attributes and nested fields."""
-
-    kind: str
-    path: str
-    name: str
-    id: str
-    label: str
-    required: bool = False
-    description: str = ""
-    help: str = ""
-    placeholder: str = ""
-    errors: list[str] = field(default_factory=list)
-    attrs: dict[str, Any] = field(default_factory=dict)
-    box: dict[str, Any] = field(default_factory=dict)
-    value: str = ""
-    options: list[Option] = field(default_factory=list)
-    children: list[Field] = field(default_factory=list)
-    template: Field | None = None
-    item_label: str = ""
-    item: bool = False
-    actions: bool = False
-    inline: bool = False
-
-    @property
-    def description_id(self) -> str:
-        return f"{self.id}-description"
-
-    @property
-    def help_id(self) -> str:
-        return f"{self.id}-help"
-
-    @property
-    def error_id(self) -> str:
-        return f"{self.id}-error"
-
-    @property
-    def described_by(self) -> str | None:
-        """Ids of the texts a screen reader should read after the label."""
-        ids = [
-            element_id
-            for element_id, present in (
-                (self.description_id, self.description),
-                (self.help_id, self.help),
-                (self.error_id, self.errors),
-            )
-            if present
-        ]
-        return " ".join(ids) or None
-
-    @property
-    def css(self) -> str:
-        classes = ["field", f"field-{self.kind}"]
-        classes += ["array-item"] if self.item else []
-        classes += ["has-error"] if self.errors else []
-        return " ".join(classes)
-
-
-@dataclass
-class Summary:
-    """Errors listed above the form: form-level ones, then one link per invalid field."""
-
-    messages: list[str] = field(default_factory=list)
-    links: list[tuple[str, str]] = field(default_factory=list)
+Key = tuple[Any, ...]
 
 
 def build_fields(
@@ -135,16 +49,18 @@ class _Builder:
     def __init__(self, form: Form, errors: Mapping[str, Any], prefix: str, readonly: bool) -> None:
         self.form = form
         self.root = form.schema
-        self.errors = {str(key): [value] if isinstance(value, str) else list(value) for key, value in errors.items()}
+        self.errors = {
+            str(key): [value] if isinstance(value, str) else list(value) for key, value in errors.items()
+        }
         self.prefix = prefix.strip(".")
         self.readonly = readonly
         self.disabled = False
-        self.in_template = False
+        self.soft = False  # inside an optional group or the template row: no native ``required``
         self.used_ids: set[str] = set()
         self.used_errors: set[str] = set()
         self.links: list[tuple[str, str]] = []
 
-    def properties(self, schema: Any, ui: Schema, data: Any, path: tuple[Any, ...]) -> list[Field]:
+    def properties(self, schema: Any, ui: Schema, data: Any, path: Key) -> list[Field]:
         schema = resolve(self.root, schema)
         properties = schema.get("properties") or {}
         required = set(schema.get("required") or [])
@@ -160,7 +76,7 @@ class _Builder:
         return fields
 
     def field(
-        self, schema: Any, ui: Schema, value: Any, path: tuple[Any, ...], required: bool, fallback: str
+        self, schema: Any, ui: Schema, value: Any, path: Key, required: bool, fallback: str
     ) -> Field | None:
         if len(path) > MAX_DEPTH:
             return None
@@ -170,25 +86,29 @@ class _Builder:
         kind = field_kind(self.root, schema, ui)
         built = self._base(kind, schema, ui, path, required, fallback)
         readonly, disabled = effective_lock(schema, ui, kind, readonly=self.readonly, disabled=self.disabled)
-        with self._locked(readonly, disabled):
+        # A browser must not insist on fields of a group the applicant may leave out entirely.
+        soft = self.soft or (kind == "object" and not required)
+        with self._state(readonly, disabled, soft):
             getattr(self, f"_build_{kind}")(built, schema, ui, value, path)
         self._finish(built, ui, readonly, disabled)
         return built
 
     @contextmanager
-    def _locked(self, readonly: bool, disabled: bool) -> Iterator[None]:
-        """Read-only/disabled containers pass their state down to every nested field."""
-        saved = self.readonly, self.disabled
-        self.readonly, self.disabled = readonly, disabled
+    def _state(self, readonly: bool, disabled: bool, soft: bool) -> Iterator[None]:
+        """Containers pass read-only, disabled and optional state down to every nested field."""
+        saved = self.readonly, self.disabled, self.soft
+        self.readonly, self.disabled, self.soft = readonly, disabled, soft
         try:
             yield
         finally:
-            self.readonly, self.disabled = saved
+            self.readonly, self.disabled, self.soft = saved
 
-    def _base(self, kind: str, schema: Schema, ui: Schema, path: tuple[Any, ...], required: bool, fallback: str) -> Field:
+    def _base(self, kind: str, schema: Schema, ui: Schema, path: Key, required: bool, fallback: str) -> Field:
         key = path_key(path)
         name = f"{self.prefix}.{key}" if self.prefix else key
-        built = Field(kind=kind, path=key, name=name, id=self._unique_id(name), label=field_title(schema, ui, fallback))
+        built = Field(
+            kind=kind, path=key, name=name, id=self._unique_id(name), label=field_title(schema, ui, fallback)
+        )
         built.required = required
         built.description = str(ui_get(ui, "description") or schema.get("description") or "")
         built.help = str(ui_get(ui, "help") or "")
@@ -201,7 +121,9 @@ class _Builder:
         return built
 
     def _unique_id(self, name: str) -> str:
-        base = "f-" + "".join(char if char.isascii() and (char.isalnum() or char in "_-") else "-" for char in name)
+        base = "f-" + "".join(
+            char if char.isascii() and (char.isalnum() or char in "_-") else "-" for char in name
+        )
         candidate, counter = base, 1
         while candidate in self.used_ids:
             counter += 1
@@ -217,87 +139,82 @@ class _Builder:
                 found.extend(message for message in messages if message not in found)
         return found
 
-    def _build_input(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
-        input_type = _input_type(schema, ui)
-        built.attrs["type"] = input_type
-        if value is not MISSING and input_type != "password":  # never echo a password back
-            built.attrs["value"] = to_local_datetime(value) if input_type == "datetime-local" else to_text(value)
-        built.attrs.update(_constraints(schema, input_type))
+    def _build_input(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
+        control = input_type(schema, ui)
+        built.attrs["type"] = control
+        if value is not MISSING and control != "password":  # never echo a password back
+            built.attrs["value"] = to_local_datetime(value) if control == "datetime-local" else to_text(value)
+        built.attrs.update(constraints(schema, control))
         built.attrs["placeholder"] = built.placeholder or None
 
-    def _build_textarea(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_textarea(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         built.value = "" if value is MISSING else to_text(value)
         built.attrs.update(rows=ui_get(ui, "rows"), minlength=schema.get("minLength"))
         built.attrs.update(maxlength=schema.get("maxLength"), placeholder=built.placeholder or None)
 
-    def _build_hidden(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_hidden(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         built.attrs.update(type="hidden", value=None if value is MISSING else to_text(value))
 
-    def _build_file(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_file(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         built.attrs.update(type="file", accept=ui_get(ui, "accept"))
 
-    def _build_checkbox(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_checkbox(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         # HTML ``required`` on a checkbox means "must be ticked", which only ``const: true`` asks for.
         built.required = built.required and schema.get("const") is True
         built.attrs.update(type="checkbox", value="true", checked=value is True)
 
-    def _build_select(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_select(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         selected = set() if value is MISSING else {to_text(value)}
-        built.options = _options(choices(self.root, schema, ui) or [], selected)
+        built.options = options(choices(self.root, schema, ui) or [], selected)
         built.placeholder = built.placeholder or "— Chọn —"
 
-    def _build_multiselect(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_multiselect(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         items = resolve(self.root, schema.get("items"))
         selected = {to_text(item) for item in value} if isinstance(value, list) else set()
-        built.options = _options(choices(self.root, items, ui_child(ui, 0)) or [], selected)
+        built.options = options(choices(self.root, items, ui_child(ui, 0)) or [], selected)
         built.attrs["multiple"] = True
 
-    def _build_radio(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_radio(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         self._build_select(built, schema, ui, value, path)
         self._group_options(built, ui, "radio")
 
-    def _build_checkboxes(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_checkboxes(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         self._build_multiselect(built, schema, ui, value, path)
         built.attrs.pop("multiple")
         self._group_options(built, ui, "checkbox")
 
-    def _group_options(self, built: Field, ui: Schema, input_type: str) -> None:
+    def _group_options(self, built: Field, ui: Schema, control: str) -> None:
         built.inline = bool(ui_get(ui, "inline"))
         for index, option in enumerate(built.options):
             option.id = self._unique_id(f"{built.name}.{index}")
-            option.attrs.update(type=input_type, id=option.id, name=built.name, value=option.value)
+            option.attrs.update(type=control, id=option.id, name=built.name, value=option.value)
             option.attrs["checked"] = option.selected
 
-    def _build_object(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_object(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         built.children = self.properties(schema, ui, value, path)
 
-    def _build_array(self, built: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> None:
+    def _build_array(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         items, items_ui = resolve(self.root, schema.get("items")), ui_child(ui, 0)
         values = value if isinstance(value, list) else []
         built.item_label = field_title(items, items_ui, built.label)
         built.actions = not (self.readonly or self.disabled) and ui_get(ui, "addable", True) is not False
-        built.children = [self._item(built, items, items_ui, item, (*path, i)) for i, item in enumerate(values)]
+        rows = (self._item(built, items, items_ui, item, (*path, i)) for i, item in enumerate(values))
+        built.children = [row for row in rows if row is not None]
         room = len(values) < schema.get("maxItems", len(values) + 1)
         if built.actions and room:
             # An empty row, always posted: without JavaScript the applicant can still add an item
             # (parse_form drops the row if it stays empty); with JavaScript it is cloned.
-            with self._template():
+            with self._state(self.readonly, self.disabled, soft=True):
                 built.template = self._item(built, items, items_ui, MISSING, (*path, len(values)))
             if built.template is not None:
                 built.template.box["data-template"] = True
         built.box["data-orderable"] = "true" if ui_get(ui, "orderable", True) is not False else "false"
 
-    @contextmanager
-    def _template(self) -> Iterator[None]:
-        saved, self.in_template = self.in_template, True
-        try:
-            yield
-        finally:
-            self.in_template = saved
-
-    def _item(self, parent: Field, schema: Schema, ui: Schema, value: Any, path: tuple[Any, ...]) -> Field | None:
-        built = self.field(schema, ui, value, path, False, parent.item_label)
+    def _item(self, parent: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> Field | None:
+        # Existing rows count as wanted (the remove button discards one); the template row is soft.
+        built = self.field(schema, ui, value, path, not self.soft, parent.item_label)
         if built is not None:
+            built.required = built.required and built.kind not in ("object", "array")  # no "*" on row legends
             built.label = f"{parent.item_label} {path[-1] + 1}"
             built.item, built.actions = True, parent.actions and ui_get(ui, "removable", True) is not False
             built.box["data-index"] = path[-1]
@@ -322,7 +239,7 @@ class _Builder:
 
     def _mark_state(self, built: Field, attrs: dict[str, Any], native: bool = True) -> None:
         needed = built.required and built.kind != "hidden"
-        attrs["required"] = needed and native and not self.in_template
+        attrs["required"] = needed and native and not self.soft
         if built.kind not in ("radio", "checkboxes"):
             attrs["aria-required"] = "true" if needed else None
         attrs["aria-invalid"] = "true" if built.errors else None
@@ -336,51 +253,3 @@ class _Builder:
                 title = field_title(schema, ui_at(self.form.ui_schema, path), key)
                 summary.messages.extend(f"{title}: {message}" for message in messages)
         return summary
-
-
-def _options(pairs: list[tuple[Any, str]], selected: set[str]) -> list[Option]:
-    return [Option(to_text(value), label, to_text(value) in selected) for value, label in pairs]
-
-
-def _input_type(schema: Schema, ui: Schema) -> str:
-    widget = ui_get(ui, "widget")
-    if widget in _WIDGET_TYPES:
-        return _WIDGET_TYPES[widget]
-    if primary_type(schema) in ("integer", "number"):
-        return "number"
-    return _FORMAT_TYPES.get(str(schema.get("format")), "text")
-
-
-def _constraints(schema: Schema, input_type: str) -> dict[str, Any]:
-    """HTML5 constraint attributes mirroring the schema, so browsers catch mistakes early."""
-    json_type = primary_type(schema)
-    if json_type in ("integer", "number"):
-        if input_type != "number":
-            return {"inputmode": "numeric" if json_type == "integer" else "decimal"}
-        return _number_constraints(schema, json_type == "integer")
-    fmt = str(schema.get("format"))
-    return {
-        "minlength": schema.get("minLength"),
-        "maxlength": schema.get("maxLength"),
-        "pattern": _html_pattern(schema.get("pattern")) or _FORMAT_PATTERNS.get(fmt),
-        "inputmode": _FORMAT_INPUTMODE.get(fmt),
-    }
-
-
-def _number_constraints(schema: Schema, integer: bool) -> dict[str, Any]:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    if integer and isinstance(schema.get("exclusiveMinimum"), int):
-        low = max(x for x in (low, schema["exclusiveMinimum"] + 1) if x is not None)
-    if integer and isinstance(schema.get("exclusiveMaximum"), int):
-        high = min(x for x in (high, schema["exclusiveMaximum"] - 1) if x is not None)
-    step = schema.get("multipleOf") or (1 if integer else "any")
-    return {"min": low, "max": high, "step": step}
-
-
-def _html_pattern(pattern: Any) -> str | None:
-    """A JSON Schema pattern (a search) as an HTML pattern (always a full match)."""
-    if not isinstance(pattern, str):
-        return None
-    if pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$"):
-        return pattern
-    return f".*(?:{pattern}).*"

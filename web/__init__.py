@@ -41,8 +41,9 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
 
 def _wire_worker(app: Flask, ctx: EngineContext, start_worker: bool | None) -> None:
     if ctx.settings.worker == "celery":
-        from engine.jobs import enqueue_after_commit
+        from engine.jobs import configure, enqueue_after_commit
 
+        configure(ctx.settings)
         ctx.outbox_listeners.append(enqueue_after_commit)
         return
     if start_worker if start_worker is not None else ctx.settings.embedded:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +41,13 @@ def publish(session: Session, package: dict[str, Any], *, published_by: str | No
                                        ProcedureVersion.content_hash == digest)
     )
     if existing is not None:
+        # Identical content already published: nothing new is stored, but that content is current again.
+        procedure.latest_version_id = existing.id
         return PublishResult(procedure.slug, existing.number, digest, created=False)
     number = (session.scalar(select(func.max(ProcedureVersion.number))
                              .where(ProcedureVersion.procedure_id == procedure.id)) or 0) + 1
     version = ProcedureVersion(procedure_id=procedure.id, number=number, content_hash=digest, package=package,
-                               published_at=datetime.now(timezone.utc), published_by=published_by)
+                               published_at=datetime.now(UTC), published_by=published_by)
     session.add(version)
     session.flush()
     procedure.latest_version_id = version.id

@@ -6,7 +6,8 @@ Messages name the file, the line where known, and the element id, so an analyst 
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 

@@ -1,11 +1,18 @@
 """The service layer: what the web, the CLI, the workers and the tests call. One function, one transaction."""
 
-from engine.services.accounts import Actor, authenticate, actor_from_token, create_user, issue_token, revoke_token
+from engine.services.accounts import (
+    Actor,
+    actor_from_token,
+    authenticate,
+    create_user,
+    issue_token,
+    revoke_token,
+)
 from engine.services.dossiers import (
     DossierView,
     get_dossier,
-    list_procedures,
     get_procedure,
+    list_procedures,
     submit_dossier,
     track_dossier,
 )

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -80,7 +80,7 @@ def create_user(ctx: EngineContext, *, username: str, password: str, full_name: 
             raise InvalidInput({"username": ["Tên đăng nhập đã tồn tại."]})
         user = User(username=username, password_hash=hash_password(password), full_name=full_name, role=role,
                     agency_code=agency_code, email=email, phone=phone, id_number=id_number, active=True,
-                    created_at=datetime.now(timezone.utc))
+                    created_at=datetime.now(UTC))
         session.add(user)
         session.flush()
         return Actor.of(user)
@@ -103,7 +103,7 @@ def _token_hash(token: str) -> str:
 
 def issue_token(ctx: EngineContext, actor: Actor) -> str:
     token = secrets.token_urlsafe(32)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         session.add(ApiToken(user_id=actor.id, token_hash=_token_hash(token), created_at=now,
                              expires_at=now + timedelta(hours=ctx.settings.token_ttl_hours)))
@@ -113,7 +113,7 @@ def issue_token(ctx: EngineContext, actor: Actor) -> str:
 def actor_from_token(ctx: EngineContext, token: str) -> Actor:
     with ctx.sessions() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-        if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(timezone.utc):
+        if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
             raise AuthenticationFailed("invalid token", message_vi="Phiên đăng nhập không hợp lệ hoặc đã hết hạn.")
         if not row.user.active:
             raise AuthenticationFailed("inactive user")
@@ -123,7 +123,7 @@ def actor_from_token(ctx: EngineContext, token: str) -> Actor:
 def revoke_token(ctx: EngineContext, token: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-                        .values(revoked_at=datetime.now(timezone.utc)))
+                        .values(revoked_at=datetime.now(UTC)))
 
 
 def actor_by_id(ctx: EngineContext, user_id: int) -> Actor | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -112,7 +112,7 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
         raise Forbidden("only citizens and the desk submit dossiers")
     channel = channel or ("online" if actor.role == "citizen" else "desk")
     applicant = _check_applicant(applicant)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         procedure, version = find_latest(session, procedure_key)
         meta = version.package["procedure"]

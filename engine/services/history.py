@@ -8,7 +8,7 @@ already serializes: no extra query per event.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -20,19 +20,19 @@ from engine.models import Dossier, Event
 
 def event_digest(prev_hash: str, dossier_id: int, seq: int, kind: str, at: datetime, actor_id: int | None,
                  status: str | None, data: dict[str, Any]) -> str:
-    body = orjson.dumps([prev_hash, dossier_id, seq, kind, at.astimezone(timezone.utc).isoformat(), actor_id,
+    body = orjson.dumps([prev_hash, dossier_id, seq, kind, at.astimezone(UTC).isoformat(), actor_id,
                          status, data], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
 
 def record(session: Session, dossier: Dossier, kind: str, *, actor: Any = None, status: str | None = None,
            data: dict[str, Any] | None = None, at: datetime | None = None) -> Event:
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     data = data or {}
     seq = dossier.event_seq + 1
     actor_id = getattr(actor, "id", None)
     digest = event_digest(dossier.event_hash, dossier.id, seq, kind, at, actor_id, status, data)
-    event = Event(dossier_id=dossier.id, seq=seq, kind=kind, at=at, actor_id=actor_id,
+    event = Event(dossier=dossier, seq=seq, kind=kind, at=at, actor_id=actor_id,
                   actor_name=getattr(actor, "full_name", None), status=status, data=data,
                   prev_hash=dossier.event_hash, hash=digest)
     session.add(event)

@@ -3,7 +3,7 @@ task, event and outbox rows that changed, in the caller's transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -43,7 +43,7 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
                  runner: Runner, report: StepReport, actor: Any) -> list[OutboxMessage]:
     """Persist the run: fire-and-forget connector requests are queued and their tasks completed at
     once (the workflow does not wait for a notification), then rows are synced."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     outbox: list[OutboxMessage] = []
     reports = [report]
     while True:

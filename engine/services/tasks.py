@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -101,7 +101,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
 
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         task = _load_task(session, actor, task_id)
         if task.state != "open":
@@ -138,7 +138,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     Two officials completing the same task: the instance row's version makes exactly one win;
     the other gets TaskConflict and nothing of theirs is written.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         with transaction(ctx.sessions) as session:
             task = _load_task(session, actor, task_id)

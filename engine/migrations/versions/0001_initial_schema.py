@@ -1,12 +1,11 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-30 14:23:08.743905
+Revises:
+Create Date: 2026-11-30 14:29:09.262118
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -104,6 +103,7 @@ def upgrade() -> None:
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('event_seq', sa.Integer(), nullable=False),
     sa.Column('event_hash', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agency_code'], ['agency.code'], ),
     sa.ForeignKeyConstraint(['owner_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['procedure_version_id'], ['procedure_version.id'], ),

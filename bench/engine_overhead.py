@@ -1,0 +1,343 @@
+"""Engine overhead: one task completion in motcua against the raw SpiffWorkflow + PostgreSQL floor.
+
+Both sides work the household-business procedure (processes/dang-ky-ho-kinh-doanh) along the approve
+path tiep_nhan -> tham_dinh -> phe_duyet (-> service task thong_bao_ket_qua, completed at once) ->
+tra_ket_qua, with the same ~1 KB of form data per task, interleaved dossier by dossier so machine
+noise hits both alike.
+
+(a) floor: per task, deserialize the whole workflow with SpiffWorkflow's own BpmnWorkflowSerializer
+    (spiff config), complete the task and run to the next wait state with the default
+    PythonScriptEngine, serialize the whole workflow, `UPDATE ... SET state=:json WHERE id=:id` and
+    commit it into a scratch table. BPMN parsed once with engine.runtime.specs.build_specs.
+(b) motcua: engine.services.complete_task(ctx, actor, task_id, data) on a fresh PostgreSQL database
+    prepared with engine.bootstrap.prepare(ctx, demo=True): load, authorize, validate, run, persist,
+    events, commit. SQL statements and commits are counted with engine events on ctx.db.
+
+Usage: .venv/bin/python bench/engine_overhead.py [--dossiers 30] [--json out.json] [--profile out.html]
+Scratch databases are created on the --database-url server and dropped at the end, even on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+
+from engine.bootstrap import prepare
+from engine.config import PROJECT_ROOT, Settings
+from engine.context import EngineContext, build_context
+from engine.models import Dossier, Task, WorkflowInstance
+from engine.runtime.specs import OUTBOX_REQUEST, OutboxServiceTask, ProcessSpecs, build_specs
+from engine.services import Actor, authenticate, complete_task, submit_dossier
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+HKD = "dang-ky-ho-kinh-doanh"
+PACKAGE = PROJECT_ROOT / "processes" / HKD
+APPLICANT = {"name": "Phạm Thị Công Dân", "phone": "0912345678", "id_number": "001090000001",
+             "email": "congdan@example.vn", "kind": 1}
+#: (user task, demo account that works it, form data): about 1 KB of UTF-8 JSON each.
+PATH: list[tuple[str, str, dict[str, Any]]] = [
+    ("tiep_nhan", "tiepnhan", {"ket_qua_tiep_nhan": "tiep_nhan", "ghi_chu": (
+        "Đã kiểm tra thành phần hồ sơ theo danh mục giấy tờ của thủ tục. Giấy đề nghị đăng ký hộ kinh "
+        "doanh (Mẫu số 01) được kê khai đầy đủ, có chữ ký của chủ hộ; thông tin cá nhân của chủ hộ và "
+        "thành viên hộ gia đình đã được xác thực qua Cơ sở dữ liệu quốc gia về dân cư nên không yêu cầu "
+        "nộp bản sao giấy tờ pháp lý. Địa điểm kinh doanh thuộc phường Minh Khai, đúng thẩm quyền. Hồ sơ "
+        "đủ điều kiện tiếp nhận; đã hẹn trả kết quả sau 3 ngày làm việc.")}),
+    ("tham_dinh", "chuyenvien", {"ket_qua_tham_dinh": "dat", "ma_so_ho_kinh_doanh": "8001234567", "y_kien": (
+        "Tên hộ kinh doanh «Phở Thu Hương» không trùng với tên hộ kinh doanh đã đăng ký trên địa bàn xã. "
+        "Ngành nghề 5610 và 5630 (VSIC cấp 4) không thuộc danh mục ngành nghề kinh doanh có điều kiện. "
+        "Chủ hộ chưa đăng ký hộ kinh doanh nào khác trên phạm vi toàn quốc. Vốn kinh doanh và số lao động "
+        "kê khai phù hợp. Đề nghị lãnh đạo ký Giấy chứng nhận đăng ký hộ kinh doanh.")}),
+    ("phe_duyet", "lanhdao", {"quyet_dinh": "dong_y", "y_kien_phe_duyet": (
+        "Đồng ý với kết quả thẩm định của chuyên viên. Hồ sơ đầy đủ, hợp lệ; tên hộ kinh doanh và ngành "
+        "nghề đăng ký đúng quy định của Nghị định 168/2025/NĐ-CP. Đã ký số Giấy chứng nhận đăng ký hộ kinh "
+        "doanh. Giao Bộ phận một cửa thông báo cho công dân và trả kết quả đúng hẹn, đồng thời cập nhật "
+        "thông tin hộ kinh doanh vào Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh.")}),
+    ("tra_ket_qua", "tiepnhan", {"hinh_thuc_tra": "truc_tiep", "ghi_chu_tra_ket_qua": (
+        "Đã trả Giấy chứng nhận đăng ký hộ kinh doanh (bản giấy) trực tiếp cho chủ hộ Trần Thị Thu Hương "
+        "tại Bộ phận một cửa, đúng hẹn. Công dân đã kiểm tra thông tin trên Giấy chứng nhận, xác nhận "
+        "chính xác và ký nhận vào sổ theo dõi. Đã hướng dẫn công dân thực hiện nghĩa vụ thuế, treo biển "
+        "hiệu tại địa điểm kinh doanh và đánh giá mức độ hài lòng trên Cổng Dịch vụ công.")}),
+]
+Sample = dict[str, Any]  # {"task": bpmn id, "ms": float, ...}
+
+
+def form_bytes(data: dict[str, Any]) -> int:
+    return len(json.dumps(data, ensure_ascii=False).encode())
+
+
+def start_form() -> dict[str, Any]:
+    example = json.loads((PACKAGE / "example-submission.json").read_text(encoding="utf-8"))
+    return dict(example.get("data", example))
+
+
+def workflow_data(code: str) -> dict[str, Any]:
+    """What motcua puts in a new workflow: start form fields plus the dossier and applicant keys."""
+    return {**start_form(), "dossier": {"code": code, "procedure_code": "1.001612", "channel": "online"},
+            "applicant": dict(APPLICANT)}
+
+
+@contextmanager
+def scratch_databases(admin_url: str, *names: str) -> Iterator[list[str]]:
+    """Create empty databases, yield their URLs, drop them on the way out (even on error)."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    made = [f"motcua_bench_{name}_{uuid.uuid4().hex[:8]}" for name in names]
+    try:
+        with admin.connect() as conn:
+            for db in made:
+                conn.execute(text(f'CREATE DATABASE "{db}"'))
+        yield [make_url(admin_url).set(database=db).render_as_string(hide_password=False) for db in made]
+    finally:
+        with admin.connect() as conn:
+            for db in made:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                             {"d": db})
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}"'))
+        admin.dispose()
+
+
+class Floor:
+    """Raw SpiffWorkflow: whole-workflow JSON round trip plus one UPDATE and commit per task."""
+
+    def __init__(self, url: str, specs: ProcessSpecs) -> None:
+        self.specs = specs
+        # build_specs parses service tasks as OutboxServiceTask: serialize it like a ServiceTask.
+        config = {**SPIFF_CONFIG, OutboxServiceTask: ServiceTaskConverter}
+        self.serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+        self.db = create_engine(url)
+        self.conn = self.db.connect()
+        self.conn.execute(text("CREATE TABLE floor_state (id bigserial PRIMARY KEY, state text NOT NULL)"))
+        self.conn.commit()
+        self.state_bytes = 0
+
+    def _run(self, workflow: BpmnWorkflow) -> None:
+        workflow.do_engine_steps()
+        for service in workflow.get_tasks(state=TaskState.STARTED):  # thong_bao_ket_qua, completed at once
+            service.internal_data.pop(OUTBOX_REQUEST, None)
+            service.data[service.task_spec.result_variable] = {"queued": True}
+            service.complete()
+            workflow.do_engine_steps()
+
+    def dossier(self, n: int) -> list[Sample]:
+        data = workflow_data(f"FLOOR-{n}")
+        workflow = BpmnWorkflow(self.specs.spec, self.specs.subprocess_specs)
+        workflow.data.update(data)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        self._run(workflow)
+        state = self.serializer.serialize_json(workflow)
+        row = self.conn.execute(text("INSERT INTO floor_state (state) VALUES (:json) RETURNING id"),
+                                {"json": state}).scalar_one()
+        self.conn.commit()
+        samples = []
+        for bpmn_id, _user, form in PATH:
+            start = time.perf_counter()
+            workflow = self.serializer.deserialize_json(state)
+            task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                        if t.task_spec.bpmn_id == bpmn_id)
+            task.data.update(form)
+            task.run()
+            self._run(workflow)
+            state = self.serializer.serialize_json(workflow)
+            self.conn.execute(text("UPDATE floor_state SET state=:json WHERE id=:id"), {"json": state, "id": row})
+            self.conn.commit()
+            samples.append({"task": bpmn_id, "ms": (time.perf_counter() - start) * 1000})
+        assert workflow.completed, "the floor did not finish the approve path"
+        self.state_bytes = len(state.encode())
+        return samples
+
+    def close(self) -> None:
+        self.conn.close()
+        self.db.dispose()
+
+
+class Motcua:
+    """The service layer on PostgreSQL, counting statements and commits per completion."""
+
+    def __init__(self, url: str, data_dir: Path) -> None:
+        # As tests/conftest.make_settings; notifications only reach the outbox (no worker runs).
+        connectors = {"email": {"host": "127.0.0.1", "port": 2525, "sender": "motcua@ubnd.demo.gov.vn",
+                                "timeout": 5}}
+        settings = Settings(database_url=url, data_dir=data_dir, processes_dir=PROJECT_ROOT / "processes",
+                            connectors=connectors, outbox_backoff_base=0.05, outbox_backoff_cap=0.2,
+                            outbox_max_attempts=3, outbox_lease_seconds=5.0)
+        self.ctx: EngineContext = build_context(settings)
+        prepare(self.ctx, demo=True)
+        self.actors: dict[str, Actor] = {name: authenticate(self.ctx, name, "demo")
+                                         for name in ("congdan", "tiepnhan", "chuyenvien", "lanhdao")}
+        self.statements = self.commits = 0
+        event.listen(self.ctx.db, "before_cursor_execute", self._on_statement)
+        event.listen(self.ctx.db, "commit", self._on_commit)
+        self.profiler: Any = None
+
+    def _on_statement(self, *_args: Any) -> None:
+        self.statements += 1
+
+    def _on_commit(self, *_args: Any) -> None:
+        self.commits += 1
+
+    def _open_task(self, code: str) -> str:
+        with self.ctx.sessions() as session:
+            return session.scalars(select(Task.id).join(Dossier, Dossier.id == Task.dossier_id)
+                                   .where(Dossier.code == code, Task.state == "open")).one()
+
+    def dossier(self, _n: int) -> list[Sample]:
+        view = submit_dossier(self.ctx, self.actors["congdan"], HKD, dict(APPLICANT), start_form())
+        samples = []
+        for bpmn_id, user, form in PATH:
+            task_id, actor = self._open_task(view.code), self.actors[user]
+            self.statements = self.commits = 0
+            if self.profiler is not None:
+                self.profiler.start()
+            start = time.perf_counter()
+            complete_task(self.ctx, actor, task_id, form)
+            elapsed = (time.perf_counter() - start) * 1000
+            if self.profiler is not None:
+                self.profiler.stop()
+            samples.append({"task": bpmn_id, "ms": elapsed, "statements": self.statements, "commits": self.commits})
+        return samples
+
+    def state_bytes(self) -> float:
+        with self.ctx.sessions() as session:
+            return float(session.scalar(select(func.avg(func.octet_length(WorkflowInstance.state)))
+                                        .where(WorkflowInstance.completed.is_(True))) or 0)
+
+    def close(self) -> None:
+        self.ctx.db.dispose()
+
+
+
+def summarize(samples: list[Sample]) -> dict[str, Any]:
+    times = [s["ms"] for s in samples]
+    per_task = {bpmn_id: statistics.median(s["ms"] for s in samples if s["task"] == bpmn_id) for bpmn_id, *_ in PATH}
+    return {"n": len(times), "median_ms": statistics.median(times),
+            "p90_ms": statistics.quantiles(times, n=10, method="inclusive")[8], "per_task_median_ms": per_task}
+
+
+def machine_info(floor: Floor) -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cpu": cpu, "platform": platform.platform(), "python": platform.python_version(),
+            "postgresql": floor.conn.execute(text("SHOW server_version")).scalar_one(),
+            "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy")}
+
+
+def render(result: dict[str, Any]) -> str:
+    m, a, b = result["machine"], result["floor"], result["motcua"]
+    sql = result["sql_per_completion"]
+    tasks = [bpmn_id for bpmn_id, *_ in PATH]
+    row = "{:<16}{:>10}{:>9}" + "{:>13}" * len(tasks)
+    lines = [
+        f"engine_overhead  {m['date']}",
+        f"machine: nproc {m['nproc']} ({m['cpu']}), {m['platform']}",
+        f"         Python {m['python']}, PostgreSQL {m['postgresql']}, SpiffWorkflow {m['spiffworkflow']}, "
+        f"SQLAlchemy {m['sqlalchemy']}",
+        f"workload: {HKD} approve path, {len(PATH)} user tasks x {result['dossiers']} dossiers "
+        f"({result['warmup']} warm-up dossiers untimed), form data {min(result['form_bytes'])}-"
+        f"{max(result['form_bytes'])} B per task",
+        "",
+        row.format("ms per task", "median", "p90", *tasks),
+        row.format("(a) floor", f"{a['median_ms']:.2f}", f"{a['p90_ms']:.2f}",
+                   *(f"{a['per_task_median_ms'][t]:.2f}" for t in tasks)),
+        row.format("(b) motcua", f"{b['median_ms']:.2f}", f"{b['p90_ms']:.2f}",
+                   *(f"{b['per_task_median_ms'][t]:.2f}" for t in tasks)),
+        row.format("ratio (b)/(a)", f"{result['ratio_median']:.2f}x", f"{result['ratio_p90']:.2f}x",
+                   *(f"{b['per_task_median_ms'][t] / a['per_task_median_ms'][t]:.2f}x" for t in tasks)),
+        "",
+        f"serialized state, finished workflow: floor {result['floor_state_bytes']:,} B (whole workflow with spec), "
+        f"motcua {result['motcua_state_bytes']:,.0f} B (workflow_instance.state)",
+        f"SQL per completion (b): median {sql['median']} statements (min {sql['min']}, max {sql['max']}), "
+        f"{sql['commits']} commit(s); per task: " + ", ".join(f"{t} {n}" for t, n in sql["per_task"].items()),
+    ]
+    if result.get("profile"):
+        lines.append(f"pyinstrument profile of the motcua calls written to {result['profile']} "
+                     "(timings above include profiler overhead)")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    meta = json.loads((PACKAGE / "procedure.json").read_text(encoding="utf-8"))
+    specs = build_specs({meta["bpmn"]: (PACKAGE / meta["bpmn"]).read_text(encoding="utf-8")}, meta["process_id"])
+    with scratch_databases(args.database_url, "floor", "motcua") as (floor_url, motcua_url), \
+            tempfile.TemporaryDirectory(prefix="motcua-bench-") as data_dir:
+        floor = motcua = None
+        try:
+            floor, motcua = Floor(floor_url, specs), Motcua(motcua_url, Path(data_dir))
+            for n in range(args.warmup):
+                floor.dossier(n), motcua.dossier(n)
+            if args.profile:
+                from pyinstrument import Profiler  # optional: pip install pyinstrument
+
+                motcua.profiler = Profiler(interval=0.0002)
+            floor_samples: list[Sample] = []
+            motcua_samples: list[Sample] = []
+            sides: list[tuple[Callable[[int], list[Sample]], list[Sample]]] = [
+                (floor.dossier, floor_samples), (motcua.dossier, motcua_samples)]
+            for n in range(args.dossiers):  # interleaved, alternating who goes first
+                for work, samples in sides if n % 2 == 0 else reversed(sides):
+                    samples.extend(work(args.warmup + n))
+            if motcua.profiler is not None:
+                Path(args.profile).write_text(motcua.profiler.output_html() if args.profile.endswith(".html")
+                                              else motcua.profiler.output_text(unicode=True), encoding="utf-8")
+            a, b = summarize(floor_samples), summarize(motcua_samples)
+            counts = [s["statements"] for s in motcua_samples]
+            return {
+                "benchmark": "engine_overhead", "machine": machine_info(floor), "dossiers": args.dossiers,
+                "warmup": args.warmup, "form_bytes": [form_bytes(form) for *_, form in PATH],
+                "floor": a, "motcua": b, "ratio_median": b["median_ms"] / a["median_ms"],
+                "ratio_p90": b["p90_ms"] / a["p90_ms"], "floor_state_bytes": floor.state_bytes,
+                "motcua_state_bytes": motcua.state_bytes(),
+                "sql_per_completion": {
+                    "median": statistics.median(counts), "min": min(counts), "max": max(counts),
+                    "commits": statistics.median(s["commits"] for s in motcua_samples),
+                    "per_task": {t: statistics.median(s["statements"] for s in motcua_samples if s["task"] == t)
+                                 for t, *_ in PATH}},
+                "profile": args.profile,
+            }
+        finally:
+            for side in (floor, motcua):
+                if side is not None:
+                    side.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=ADMIN_URL, help="admin URL of the PostgreSQL server (scratch "
+                        "databases are created and dropped there)")
+    parser.add_argument("--dossiers", type=int, default=30, help="timed dossiers per side (4 tasks each)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed dossiers per side first")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument("--profile", metavar="PATH", help="profile motcua's complete_task calls with pyinstrument "
+                        "(.html or text)")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print(render(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The outbox: retries with back-off, incidents after the last attempt, admin retry, idempotency."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+
+from engine.models import OutboxMessage
+from engine.outbox import deliver, drain, incidents, retry_incident
+from engine.services import get_dossier
+from engine.worker import InProcessWorker
+from tests.factories import submit, work
+
+
+def to_result(ctx, actors):
+    dossier = submit(ctx, actors["congdan"])
+    work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(ctx, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ"})
+    work(ctx, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
+    return dossier
+
+
+def drain_until_settled(ctx, rounds=40):
+    for _ in range(rounds):
+        drain(ctx)
+        with ctx.sessions() as session:
+            if not session.scalar(select(OutboxMessage.id).where(OutboxMessage.state.in_(("pending", "running")))):
+                return
+        time.sleep(0.05)
+
+
+def test_notification_is_queued_in_the_same_transaction_and_does_not_block_the_dossier(ctx, actors, smtp):
+    dossier = to_result(ctx, actors)
+    with ctx.sessions() as session:
+        rows = list(session.scalars(select(OutboxMessage)))
+    assert [(r.connector, r.operation, r.state, r.waits) for r in rows] == [("email", "send", "pending", False)]
+    assert rows[0].payload["to"] == "congdan@example.vn"
+    # The dossier moved on already: the desk can return the result before the e-mail leaves.
+    assert get_dossier(ctx, actors["congdan"], dossier.code).status == "result_ready"
+    assert smtp.messages == []
+
+
+def test_transient_failures_back_off_then_succeed(ctx, actors, smtp):
+    to_result(ctx, actors)
+    smtp.fail_next(2, code=451)
+    drain_until_settled(ctx)
+    with ctx.sessions() as session:
+        row = session.scalar(select(OutboxMessage))
+    assert row.state == "done" and row.attempts == 3
+    assert len(smtp.messages) == 1
+
+
+def test_failures_past_the_limit_become_an_incident_that_an_admin_can_retry(ctx, actors, smtp):
+    dossier = to_result(ctx, actors)
+    smtp.fail_next(3, code=451)
+    drain_until_settled(ctx)
+    [incident] = incidents(ctx)
+    assert incident.attempts == 3 and "451" in incident.last_error
+    history = get_dossier(ctx, actors["tiepnhan"], dossier.code).history
+    assert any(e["kind"] == "incident" for e in history)
+    retry_incident(ctx, actors["quantri"], incident.id)
+    drain_until_settled(ctx)
+    assert incidents(ctx) == [] and len(smtp.messages) == 1
+
+
+def test_permanent_rejection_becomes_an_incident_at_once(ctx, actors, smtp):
+    to_result(ctx, actors)
+    smtp.fail_next(1, code=550, message="5.1.1 mailbox unavailable")
+    drain_until_settled(ctx)
+    [incident] = incidents(ctx)
+    assert incident.attempts == 1
+
+
+def test_a_redelivered_message_has_one_effect(ctx, actors, smtp):
+    """A worker that died after the call but before recording it: the lease expires, the call is
+    made again with the same idempotency key, and the simulator keeps one message."""
+    to_result(ctx, actors)
+    with ctx.sessions() as session:
+        row_id = session.scalar(select(OutboxMessage.id))
+    connector = ctx.connectors.get("email")
+    with ctx.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        connector.call(row.operation, row.payload, idempotency_key=row.idempotency_key)  # the lost call
+    assert deliver(ctx, row_id).state == "done"
+    assert len(smtp.messages) == 1 and smtp.duplicates == 1
+
+
+def test_in_process_worker_delivers_right_after_commit(ctx, actors, smtp):
+    worker = InProcessWorker(ctx, interval=5.0).start()
+    try:
+        to_result(ctx, actors)
+        smtp.wait_for(1, timeout=5)
+    finally:
+        worker.stop()
