@@ -62,22 +62,33 @@ PATH: list[tuple[str, str, dict[str, Any]]] = [
         "doanh (Mẫu số 01) được kê khai đầy đủ, có chữ ký của chủ hộ; thông tin cá nhân của chủ hộ và "
         "thành viên hộ gia đình đã được xác thực qua Cơ sở dữ liệu quốc gia về dân cư nên không yêu cầu "
         "nộp bản sao giấy tờ pháp lý. Địa điểm kinh doanh thuộc phường Minh Khai, đúng thẩm quyền. Hồ sơ "
-        "đủ điều kiện tiếp nhận; đã hẹn trả kết quả sau 3 ngày làm việc.")}),
+        "đủ điều kiện tiếp nhận; đã hẹn trả kết quả sau 3 ngày làm việc. Công dân đăng ký nhận kết quả trực tiếp "
+        "tại Bộ phận một cửa và nhận thông báo qua thư điện tử. Đã thu lệ phí đăng ký hộ kinh doanh 100.000 đồng "
+        "qua nền tảng thanh toán trực tuyến, biên lai điện tử số 0001234; đã số hóa toàn bộ thành phần hồ sơ.")}),
     ("tham_dinh", "chuyenvien", {"ket_qua_tham_dinh": "dat", "ma_so_ho_kinh_doanh": "8001234567", "y_kien": (
         "Tên hộ kinh doanh «Phở Thu Hương» không trùng với tên hộ kinh doanh đã đăng ký trên địa bàn xã. "
         "Ngành nghề 5610 và 5630 (VSIC cấp 4) không thuộc danh mục ngành nghề kinh doanh có điều kiện. "
         "Chủ hộ chưa đăng ký hộ kinh doanh nào khác trên phạm vi toàn quốc. Vốn kinh doanh và số lao động "
-        "kê khai phù hợp. Đề nghị lãnh đạo ký Giấy chứng nhận đăng ký hộ kinh doanh.")}),
+        "kê khai phù hợp. Địa điểm kinh doanh có hợp đồng thuê nhà hợp lệ, không thuộc khu vực cấm kinh doanh "
+        "dịch vụ ăn uống. Thành viên hộ gia đình góp vốn đúng tỷ lệ kê khai. Đã cấp mã số hộ kinh doanh đồng "
+        "thời là mã số thuế. Đã đối chiếu với Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh, không phát "
+        "hiện trùng lặp. Đề nghị lãnh đạo ký Giấy chứng nhận đăng ký hộ kinh doanh.")}),
     ("phe_duyet", "lanhdao", {"quyet_dinh": "dong_y", "y_kien_phe_duyet": (
         "Đồng ý với kết quả thẩm định của chuyên viên. Hồ sơ đầy đủ, hợp lệ; tên hộ kinh doanh và ngành "
         "nghề đăng ký đúng quy định của Nghị định 168/2025/NĐ-CP. Đã ký số Giấy chứng nhận đăng ký hộ kinh "
         "doanh. Giao Bộ phận một cửa thông báo cho công dân và trả kết quả đúng hẹn, đồng thời cập nhật "
-        "thông tin hộ kinh doanh vào Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh.")}),
+        "thông tin hộ kinh doanh vào Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh. Chuyên viên "
+        "lưu ý nhắc hộ kinh doanh về an toàn thực phẩm và phòng cháy chữa cháy tại cơ sở. Sau khi trả kết quả, "
+        "gửi thông tin cho cơ quan thuế quản lý trực tiếp và Ủy ban nhân dân cấp xã nơi đặt địa điểm kinh doanh "
+        "để phối hợp quản lý; báo cáo kết quả giải quyết trong kỳ báo cáo tháng 11.")}),
     ("tra_ket_qua", "tiepnhan", {"hinh_thuc_tra": "truc_tiep", "ghi_chu_tra_ket_qua": (
         "Đã trả Giấy chứng nhận đăng ký hộ kinh doanh (bản giấy) trực tiếp cho chủ hộ Trần Thị Thu Hương "
         "tại Bộ phận một cửa, đúng hẹn. Công dân đã kiểm tra thông tin trên Giấy chứng nhận, xác nhận "
         "chính xác và ký nhận vào sổ theo dõi. Đã hướng dẫn công dân thực hiện nghĩa vụ thuế, treo biển "
-        "hiệu tại địa điểm kinh doanh và đánh giá mức độ hài lòng trên Cổng Dịch vụ công.")}),
+        "hiệu tại địa điểm kinh doanh và đánh giá mức độ hài lòng trên Cổng Dịch vụ công. Bản điện tử có "
+        "chữ ký số của Giấy chứng nhận đã được gửi vào kho dữ liệu của công dân; hồ sơ đã được lưu trữ "
+        "theo quy định. Công dân đánh giá rất hài lòng về thái độ phục vụ và thời gian giải quyết hồ sơ; "
+        "không có phản ánh, kiến nghị.")}),
 ]
 Sample = dict[str, Any]  # {"task": bpmn id, "ms": float, ...}
 

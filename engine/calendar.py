@@ -37,10 +37,10 @@ class WorkingCalendar:
         return day not in _public_holidays(day.year)
 
     def _half_days_after(self, moment: datetime):
-        """Yield the ends of the working half-days that start after `moment` (local time)."""
+        """Yield the ends of the working half-days that end after `moment` (local time)."""
         local = moment.astimezone(VN_TZ)
         day = local.date()
-        first = 0 if local.time() < self.morning[0] else 1 if local.time() < self.afternoon[0] else 2
+        first = 0 if local.time() < self.morning[1] else 1 if local.time() < self.afternoon[1] else 2
         while True:
             if self.is_working_day(day):
                 for index, (_start, end) in enumerate((self.morning, self.afternoon)):

@@ -11,8 +11,8 @@ procedure in the browser could run arbitrary code on the server. This module rep
   it counts iterations and checks a monotonic deadline. Once tripped it keeps tripping, so a script that
   catches the error cannot go on, and the refusal is re-raised when the run ends.
 * Amplifying operations (``*``, ``**``, ``<<``, ``+``, ``%``, ``str.join``/``ljust``/``replace``...,
-  ``list.extend``, slice assignment, f-string widths, ``range``) check the size of their result *before*
-  building it; what a script stores in task data is bounded too.
+  ``list.extend``, f-string widths, ``range``) check the size of their result *before* building it;
+  slice assignment is refused; what a script stores in task data is bounded too.
 
 Not covered in-process: one C-level operation cannot be interrupted (e.g. ``str()`` of an aliased, deeply
 nested list) and total memory is only bounded indirectly (object size x iterations x time). Workers that
@@ -83,6 +83,9 @@ class ScriptRefused(Exception):
                  line: int | None = None) -> None:
         super().__init__(message)
         self.message, self.message_vi, self.source, self.line = message, message_vi, source, line
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keeps message_vi when pickled (e.g. by Celery)
+        return type(self), (self.message, self.message_vi), {"source": self.source, "line": self.line}
 
 
 class _Policy(RestrictingNodeTransformer):

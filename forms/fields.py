@@ -110,10 +110,12 @@ class Summary:
 
 
 def options(pairs: list[tuple[Any, str]], selected: set[str]) -> list[Option]:
+    """Choices with their value as text, since text is what the browser posts back."""
     return [Option(to_text(value), label, to_text(value) in selected) for value, label in pairs]
 
 
 def input_type(schema: Schema, ui: Schema) -> str:
+    """The ``<input type>``: an explicit widget wins, then numbers, then the string ``format``."""
     widget = ui_get(ui, "widget")
     if widget in _WIDGET_TYPES:
         return _WIDGET_TYPES[widget]

@@ -505,3 +505,16 @@ def test_the_household_registration_renders_its_structure(household, household_d
     assert "data-template" in element(html, id="f-nganh_nghe-2")
     assert element(html, id="f-owner-gioi_tinh-1")["checked"] is None
     assert "<legend>Chủ hộ kinh doanh" in html and "<legend>Ngành nghề 1</legend>" in html
+
+
+def test_ui_keys_may_also_be_given_inside_ui_options() -> None:
+    ui = {"dc": {"ui:options": {"widget": "textarea", "rows": 2, "title": "Địa chỉ"}}}
+    html = render(obj(dc={"type": "string"}), ui=ui)
+    assert element(html, name="dc")["rows"] == "2"
+    assert '<label for="f-dc">Địa chỉ</label>' in html
+
+
+def test_a_boolean_select_offers_yes_and_no() -> None:
+    html = render(obj(co={"type": "boolean"}), {"co": True}, ui={"co": {"ui:widget": "select"}})
+    assert '<option value="true" selected>Có</option>' in html
+    assert '<option value="false">Không</option>' in html
