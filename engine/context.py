@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
+from engine.procedures.versions import VersionCache
 from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
 
@@ -22,6 +23,7 @@ class EngineContext:
     db: Engine
     sessions: sessionmaker[Session]
     specs: SpecCache
+    versions: VersionCache
     script_engine: RestrictedScriptEngine
     evaluator: RestrictedEvaluator
     connectors: Any
@@ -56,6 +58,7 @@ def build_context(settings: Settings, *, connectors: Any = None) -> EngineContex
         db=db,
         sessions=make_session_factory(db),
         specs=SpecCache(),
+        versions=VersionCache(),
         script_engine=RestrictedScriptEngine(evaluator=evaluator),
         evaluator=evaluator,
         connectors=connectors,

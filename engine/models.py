@@ -159,7 +159,6 @@ class Dossier(Base):
     event_hash: Mapped[str] = mapped_column(String(64), default="")
     #: optimistic lock: every change to a dossier (status, history head) checks and bumps it
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    procedure_version: Mapped[ProcedureVersion] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -71,23 +71,17 @@ def procedure_folders(root: Path) -> list[Path]:
     )
 
 
-def latest_versions(session: Session) -> list[tuple[Procedure, ProcedureVersion]]:
-    rows = session.execute(
-        select(Procedure, ProcedureVersion)
-        .join(ProcedureVersion, ProcedureVersion.id == Procedure.latest_version_id)
-        .order_by(Procedure.name)
+def published_procedures(session: Session) -> list[Procedure]:
+    return list(session.scalars(select(Procedure).where(Procedure.latest_version_id.is_not(None))
+                                .order_by(Procedure.name)))
+
+
+def find_procedure(session: Session, key: str) -> Procedure:
+    """Look a published procedure up by slug or by mã TTHC (its versions come from VersionCache)."""
+    procedure = session.scalar(
+        select(Procedure).where((Procedure.slug == key) | (Procedure.code == key),
+                                Procedure.latest_version_id.is_not(None)).limit(1)
     )
-    return [(p, v) for p, v in rows]
-
-
-def find_latest(session: Session, key: str) -> tuple[Procedure, ProcedureVersion]:
-    """Look a procedure up by slug or by mã TTHC."""
-    row = session.execute(
-        select(Procedure, ProcedureVersion)
-        .join(ProcedureVersion, ProcedureVersion.id == Procedure.latest_version_id)
-        .where((Procedure.slug == key) | (Procedure.code == key))
-        .limit(1)
-    ).first()
-    if row is None:
+    if procedure is None:
         raise ProcedureNotFound(f"procedure {key!r} not found")
-    return row[0], row[1]
+    return procedure

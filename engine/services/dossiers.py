@@ -16,7 +16,8 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import DossierNotFound, Forbidden, InvalidInput
 from engine.models import Dossier, Event, WorkflowInstance
-from engine.procedures.catalogue import find_latest, latest_versions
+from engine.procedures.catalogue import find_procedure, published_procedures
+from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import Runner
 from engine.runtime.state import dump_state
 from engine.services import history
@@ -51,8 +52,8 @@ def _current_fee(fees: list[dict[str, Any]], today: date) -> int | None:
     return None
 
 
-def _procedure_view(procedure: Any, version: Any, with_form: bool = False) -> ProcedureView:
-    meta = version.package["procedure"]
+def _procedure_view(procedure: Any, version: PublishedVersion, with_form: bool = False) -> ProcedureView:
+    meta = version.meta
     fees = meta.get("fees") or []
     start = meta.get("start_form")
     return ProcedureView(
@@ -66,13 +67,14 @@ def _procedure_view(procedure: Any, version: Any, with_form: bool = False) -> Pr
 
 def list_procedures(ctx: EngineContext) -> list[ProcedureView]:
     with ctx.sessions() as session:
-        return [_procedure_view(p, v) for p, v in latest_versions(session)]
+        return [_procedure_view(p, ctx.versions.get(session, p.latest_version_id))
+                for p in published_procedures(session)]
 
 
 def get_procedure(ctx: EngineContext, key: str) -> ProcedureView:
     with ctx.sessions() as session:
-        procedure, version = find_latest(session, key)
-        return _procedure_view(procedure, version, with_form=True)
+        procedure = find_procedure(session, key)
+        return _procedure_view(procedure, ctx.versions.get(session, procedure.latest_version_id), with_form=True)
 
 
 _DIGITS = re.compile(r"\D")
@@ -114,10 +116,11 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
     applicant = _check_applicant(applicant)
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
-        procedure, version = find_latest(session, procedure_key)
-        meta = version.package["procedure"]
+        procedure = find_procedure(session, procedure_key)
+        version = ctx.versions.get(session, procedure.latest_version_id)
+        meta = version.meta
         start = meta.get("start_form")
-        cleaned = _validate_form(version.package, start, data) if start else dict(data)
+        cleaned = _validate_form(version, start, data) if start else dict(data)
         agency = actor.agency_code if actor.role == "desk" and actor.agency_code else meta["agency"]
         code = next_dossier_code(session, agency, now)
         dossier = Dossier(code=code, procedure_version_id=version.id, agency_code=agency,
@@ -126,7 +129,6 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
                           applicant_phone=applicant["phone"], applicant_email=applicant["email"],
                           applicant_kind=applicant["kind"], channel=channel, status="submitted", milestones=[],
                           submitted_at=now, event_seq=0, event_hash="")
-        dossier.procedure_version = version
         session.add(dossier)
         session.flush()
         history.record(session, dossier, "submitted", actor=actor, status="submitted",
@@ -142,16 +144,15 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
         session.add(instance)
         outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
         session.flush()
-        view = _dossier_view(dossier, [], include_history=False)
+        view = _dossier_view(dossier, version, [], include_history=False)
         ids = [m.id for m in outbox]
     ctx.notify_outbox(ids)
     return view
 
 
-def _validate_form(package: dict[str, Any], name: str, data: dict[str, Any]) -> dict[str, Any]:
-    spec = package["forms"][name]
+def _validate_form(version: PublishedVersion, name: str, data: dict[str, Any]) -> dict[str, Any]:
     try:
-        return forms.validate(forms.load_form(spec["schema"], spec.get("ui_schema")), data)
+        return forms.validate(version.form(name), data)
     except forms.FormInvalid as exc:
         raise InvalidInput(exc.errors) from exc
 
@@ -177,10 +178,9 @@ class DossierView:
     data: dict[str, Any] | None = None
 
 
-def _dossier_view(dossier: Dossier, events: list[Event], *, include_history: bool = True,
-                  data: dict[str, Any] | None = None) -> DossierView:
-    version = dossier.procedure_version
-    meta = version.package["procedure"]
+def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Event], *,
+                  include_history: bool = True, data: dict[str, Any] | None = None) -> DossierView:
+    meta = version.meta
     return DossierView(
         code=dossier.code, procedure_code=meta.get("code") or meta["slug"], procedure_name=meta["name"],
         procedure_version=version.number, status=dossier.status, status_label=label(dossier.status),
@@ -217,7 +217,7 @@ def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool 
 
             _instance, runner = load_runner(ctx, session, dossier)
             data = runner.data
-        return _dossier_view(dossier, events, data=data)
+        return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), events, data=data)
 
 
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
@@ -231,4 +231,5 @@ def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
             c and any(hmac.compare_digest(c, g) for g in given if g) for c in candidates
         ):
             raise DossierNotFound(code, message_vi="Không tìm thấy hồ sơ với mã và thông tin đã nhập.")
-        return _dossier_view(dossier, [], include_history=False)
+        return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), [],
+                             include_history=False)

@@ -21,7 +21,7 @@ from engine.statuses import STATUSES
 
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier) -> tuple[WorkflowInstance, Runner]:
     instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
-    version = dossier.procedure_version
+    version = ctx.versions.get(session, dossier.procedure_version_id)
     specs = ctx.specs.get(version.content_hash, version.package)
     return instance, Runner(load_state(instance.state, specs, ctx.script_engine))
 
@@ -63,9 +63,10 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
         if next_report is None:
             break
         reports.append(next_report)
+    meta = ctx.versions.get(session, dossier.procedure_version_id).meta
     for step in reports:
-        _apply_entered(session, dossier, step, actor, now)
-    _sync_tasks(ctx, session, dossier, reports[-1], now)
+        _apply_entered(session, dossier, meta, step, actor, now)
+    _sync_tasks(session, dossier, meta, reports[-1], now)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)
     instance.completed = reports[-1].completed
@@ -75,8 +76,8 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
     return outbox
 
 
-def _apply_entered(session: Session, dossier: Dossier, report: StepReport, actor: Any, now: datetime) -> None:
-    meta = dossier.procedure_version.package["procedure"]
+def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, actor: Any,
+                   now: datetime) -> None:
     for element in report.entered:
         if element.status and element.status != dossier.status:
             dossier.status = element.status
@@ -94,8 +95,8 @@ def _apply_entered(session: Session, dossier: Dossier, report: StepReport, actor
                            data={"element": element.bpmn_id, "text": element.milestone}, at=now)
 
 
-def _sync_tasks(ctx: EngineContext, session: Session, dossier: Dossier, report: StepReport, now: datetime) -> None:
-    meta = dossier.procedure_version.package["procedure"]
+def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport,
+                now: datetime) -> None:
     budgets = meta.get("step_budgets") or {}
     open_rows = {row.id: row for row in session.scalars(
         select(Task).where(Task.dossier_id == dossier.id, Task.state == "open"))}

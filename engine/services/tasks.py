@@ -16,6 +16,7 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Forbidden, InvalidInput, TaskConflict, TaskNotFound
 from engine.models import Dossier, Task
+from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
 from engine.services import history
 from engine.services.accounts import Actor
@@ -42,11 +43,12 @@ class TaskView:
     instructions: str | None = None
 
 
-def _view(task: Task, **extra: Any) -> TaskView:
+def _view(ctx: EngineContext, session: Session, task: Task, **extra: Any) -> TaskView:
     dossier = task.dossier
+    name = ctx.versions.get(session, dossier.procedure_version_id).meta["name"]
     return TaskView(id=task.id, title=task.title, bpmn_id=task.bpmn_id, role=task.role, agency_code=task.agency_code,
                     state=task.state, dossier_code=dossier.code,
-                    procedure_name=dossier.procedure_version.package["procedure"]["name"],
+                    procedure_name=name,
                     applicant_name=dossier.applicant_name, dossier_status=dossier.status,
                     assignee_id=task.assignee_id, created_at=task.created_at, due_at=task.due_at, **extra)
 
@@ -73,7 +75,7 @@ def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int
         query = query.where(Task.role == actor.role, Task.agency_code == actor.agency_code)
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.created_at).limit(limit).offset(offset)
     with ctx.sessions() as session:
-        return [_view(task) for task in session.scalars(query)]
+        return [_view(ctx, session, task) for task in session.scalars(query)]
 
 
 def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
@@ -87,7 +89,7 @@ def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     with ctx.sessions() as session:
         task = _load_task(session, actor, task_id)
-        package = task.dossier.procedure_version.package
+        package = ctx.versions.get(session, task.dossier.procedure_version_id).package
         form = data = instructions = None
         if task.state == "open":
             _instance, runner = load_runner(ctx, session, task.dossier)
@@ -97,7 +99,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
             form = package["forms"].get(name) if name else None
             data = dict(spiff_task.data)
             instructions = (getattr(spiff_task.task_spec, "extensions", {}) or {}).get("instructionsForEndUser")
-        return _view(task, form=form, data=data, instructions=instructions)
+        return _view(ctx, session, task, form=form, data=data, instructions=instructions)
 
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
@@ -107,7 +109,7 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
         if task.state != "open":
             raise TaskConflict(f"task {task_id} is {task.state}")
         if task.assignee_id == actor.id:
-            return _view(task)
+            return _view(ctx, session, task)
         claimed = session.execute(
             update(Task).where(Task.id == task_id, Task.state == "open", Task.assignee_id.is_(None))
             .values(assignee_id=actor.id, claimed_at=now)
@@ -117,7 +119,7 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
         history.record(session, task.dossier, "task_claimed", actor=actor, status=task.dossier.status,
                        data={"task": task.id, "title": task.title}, at=now)
         session.refresh(task)
-        return _view(task)
+        return _view(ctx, session, task)
 
 
 def unclaim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
@@ -129,7 +131,7 @@ def unclaim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
         task.claimed_at = None
         history.record(session, task.dossier, "task_unclaimed", actor=actor, status=task.dossier.status,
                        data={"task": task.id, "title": task.title})
-        return _view(task)
+        return _view(ctx, session, task)
 
 
 def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> TaskView:
@@ -152,7 +154,8 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             instance, runner = load_runner(ctx, session, dossier)
             spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
             name = task_form_name(properties_of(spiff_task.task_spec))
-            cleaned = _validate(dossier.procedure_version.package, name, data)
+            version = ctx.versions.get(session, dossier.procedure_version_id)
+            cleaned = _validate(version, name, data)
             report = runner.complete_human_task(task_id, cleaned)
             task.state = "done"
             task.assignee_id = task.assignee_id or actor.id
@@ -160,11 +163,11 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             task.completed_by_id = actor.id
             history.record(session, dossier, "task_completed", actor=actor, status=dossier.status,
                            data={"task": task.id, "element": task.bpmn_id, "title": task.title,
-                                 "decision": _decision(dossier.procedure_version.package, name, cleaned)},
+                                 "decision": _decision(version.package, name, cleaned)},
                            at=now)
             outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
             session.flush()
-            view = _view(task)
+            view = _view(ctx, session, task)
             ids = [m.id for m in outbox]
     except StaleDataError as exc:
         raise TaskConflict(f"task {task_id} was completed concurrently") from exc
@@ -172,14 +175,13 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     return view
 
 
-def _validate(package: dict[str, Any], name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+def _validate(version: PublishedVersion, name: str | None, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput({"": ["Dữ liệu biểu mẫu phải là một đối tượng JSON."]})
     if name is None:
         return dict(data)
-    spec = package["forms"][name]
     try:
-        return forms.validate(forms.load_form(spec["schema"], spec.get("ui_schema")), data)
+        return forms.validate(version.form(name), data)
     except forms.FormInvalid as exc:
         raise InvalidInput(exc.errors) from exc
 
