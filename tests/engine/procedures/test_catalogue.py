@@ -38,3 +38,19 @@ def test_a_changed_package_becomes_a_new_version_and_running_dossiers_keep_their
     [restored] = load_catalogue(ctx, PROJECT_ROOT / "processes")
     assert not restored.created and restored.version == before
     assert get_procedure(ctx, "dang-ky-ho-kinh-doanh").version == before
+
+
+def test_a_spiffarena_process_model_runs_a_dossier_to_its_end(ctx, actors):
+    from engine.services import submit_dossier
+
+    [result] = load_catalogue(ctx, PROJECT_ROOT / "tests" / "fixtures" / "spiffarena")
+    assert result.slug == "giay-xac-nhan-cu-tru"
+    dossier = submit_dossier(ctx, actors["congdan"], "giay-xac-nhan-cu-tru",
+                             {"name": "Phạm Thị Công Dân", "phone": "0912345678"},
+                             {"ho_ten": "Phạm Thị Công Dân", "so_dinh_danh": "001090000001",
+                              "noi_cu_tru": "Phường Hòa Bình, tỉnh Demo", "noi_dung_de_nghi": "Xác nhận cư trú"})
+    work(ctx, actors["tiepnhan"], dossier.code, {"da_doi_chieu_danh_tinh": True})
+    work(ctx, actors["chuyenvien"], dossier.code, {"ket_qua_xac_minh": "co_thong_tin",
+                                                   "noi_dung_xac_nhan": "Thường trú tại phường Hòa Bình"})
+    final = get_dossier(ctx, actors["congdan"], dossier.code)
+    assert final.status == "returned" and final.finished_at is not None
