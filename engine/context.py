@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine import history
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
 from engine.procedures.versions import VersionCache
@@ -52,11 +53,13 @@ def build_context(settings: Settings, *, connectors: Any = None) -> EngineContex
     if connectors is None:
         connectors = own_registry(settings)
     db = make_engine(settings.database_url)
+    sessions = make_session_factory(db)
+    history.install(sessions)
     evaluator = RestrictedEvaluator(time_limit=settings.script_time_limit)
     return EngineContext(
         settings=settings,
         db=db,
-        sessions=make_session_factory(db),
+        sessions=sessions,
         specs=SpecCache(),
         versions=VersionCache(),
         script_engine=RestrictedScriptEngine(evaluator=evaluator),

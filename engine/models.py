@@ -221,9 +221,6 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    #: The relationship orders the unit of work: the dossier's versioned UPDATE is flushed before
-    #: its events, so a concurrent writer fails on the version check, not on a duplicate seq.
-    dossier: Mapped[Dossier] = relationship(lazy="raise")
 
 
 class OutboxMessage(Base):

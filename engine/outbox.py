@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
-from engine.services import history
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
 

@@ -71,12 +71,15 @@ class Runner:
     def __init__(self, workflow: BpmnWorkflow) -> None:
         self.workflow = workflow
         self._before = self._states()
+        #: human tasks that were waiting when this runner was loaded (to tell opened from closed ones)
+        self.initially_open = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
     @classmethod
     def start(cls, specs: ProcessSpecs, data: dict[str, Any], script_engine: Any) -> tuple[Runner, StepReport]:
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=script_engine)
         runner = cls(workflow)
         runner._before = {}
+        runner.initially_open = set()
         workflow.data.update(data)
         # Start events copy workflow data into the first task's data.
         for task in workflow.get_tasks(state=TaskState.READY):

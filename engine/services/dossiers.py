@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
+from engine import history
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
 from engine.db import transaction
@@ -20,7 +21,6 @@ from engine.procedures.catalogue import find_procedure, published_procedures
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import Runner
 from engine.runtime.state import dump_state
-from engine.services import history
 from engine.services.accounts import Actor
 from engine.services.instances import apply_report
 from engine.statuses import PORTAL_STATUS, label

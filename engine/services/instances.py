@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from engine import history
 from engine.calendar import deadline
 from engine.context import EngineContext
 from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
 from engine.runtime.runner import Runner, StepReport
 from engine.runtime.state import dump_state, load_state
-from engine.services import history
 from engine.statuses import STATUSES
 
 
@@ -40,7 +40,7 @@ def task_form_name(properties: dict[str, str]) -> str | None:
 
 
 def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instance: WorkflowInstance,
-                 runner: Runner, report: StepReport, actor: Any) -> list[OutboxMessage]:
+                 runner: Runner, report: StepReport, actor: Any, completed: tuple[str, ...] = ()) -> list[OutboxMessage]:
     """Persist the run: fire-and-forget connector requests are queued and their tasks completed at
     once (the workflow does not wait for a notification), then rows are synced."""
     now = datetime.now(UTC)
@@ -66,7 +66,7 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
     meta = ctx.versions.get(session, dossier.procedure_version_id).meta
     for step in reports:
         _apply_entered(session, dossier, meta, step, actor, now)
-    _sync_tasks(session, dossier, meta, reports[-1], now)
+    _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)
     instance.completed = reports[-1].completed
@@ -95,18 +95,18 @@ def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], rep
                            data={"element": element.bpmn_id, "text": element.milestone}, at=now)
 
 
-def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport,
-                now: datetime) -> None:
+def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, now: datetime,
+                initially_open: set[str], completed: tuple[str, ...]) -> None:
     budgets = meta.get("step_budgets") or {}
-    open_rows = {row.id: row for row in session.scalars(
-        select(Task).where(Task.dossier_id == dossier.id, Task.state == "open"))}
     still_open = {task.id for task in report.open_tasks}
-    for task_id, row in open_rows.items():
-        if task_id not in still_open:
-            row.state = "cancelled"
-            row.completed_at = now
+    # Closed without a person completing them (a boundary event or a cancelled branch): no query
+    # needed, the runner knows which tasks were waiting when it was loaded.
+    closed = initially_open - still_open - set(completed)
+    if closed:
+        session.execute(update(Task).where(Task.id.in_(closed), Task.state == "open")
+                        .values(state="cancelled", completed_at=now))
     for task in report.open_tasks:
-        if task.id in open_rows:
+        if task.id in initially_open:
             continue
         role, agency = lane_assignment(meta, task.lane, dossier)
         budget = budgets.get(task.bpmn_id)

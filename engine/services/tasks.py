@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 import forms
+from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Forbidden, InvalidInput, TaskConflict, TaskNotFound
 from engine.models import Dossier, Task
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
-from engine.services import history
 from engine.services.accounts import Actor
 from engine.services.instances import apply_report, load_runner, task_form_name
 
@@ -165,7 +165,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
                            data={"task": task.id, "element": task.bpmn_id, "title": task.title,
                                  "decision": _decision(version.package, name, cleaned)},
                            at=now)
-            outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
+            outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, completed=(task.id,))
             session.flush()
             view = _view(ctx, session, task)
             ids = [m.id for m in outbox]

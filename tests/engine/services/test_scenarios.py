@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from engine.history import verify_chain
 from engine.models import Dossier
 from engine.outbox import drain
 from engine.services import get_dossier, list_inbox
-from engine.services.history import verify_chain
 from tests.factories import submit, work
 
 CODE = re.compile(r"^000\.00\.21\.H99-\d{6}-\d{4}$")

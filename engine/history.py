@@ -2,7 +2,9 @@
 
 Each event's hash covers the previous hash and the event's content, so any later edit or deletion
 breaks the chain at that point. The dossier row holds the chain head, which its optimistic lock
-already serializes: no extra query per event.
+already serializes: no extra query per event. Events are written in one batched INSERT right after
+the ORM flush, i.e. after the dossier's versioned UPDATE: a concurrent writer fails on the version
+check before it could write a duplicate link.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Dossier, Event
 
@@ -25,20 +28,33 @@ def event_digest(prev_hash: str, dossier_id: int, seq: int, kind: str, at: datet
     return hashlib.sha256(body).hexdigest()
 
 
+_PENDING = "motcua_pending_events"
+
+
+def install(sessions: sessionmaker) -> None:
+    """Write recorded events after every flush of sessions made by `sessions`."""
+    sa_event.listen(sessions, "after_flush", _write_pending)
+
+
+def _write_pending(session: Session, _flush_context: Any) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(insert(Event), rows)
+
+
 def record(session: Session, dossier: Dossier, kind: str, *, actor: Any = None, status: str | None = None,
-           data: dict[str, Any] | None = None, at: datetime | None = None) -> Event:
+           data: dict[str, Any] | None = None, at: datetime | None = None) -> None:
     at = at or datetime.now(UTC)
     data = data or {}
     seq = dossier.event_seq + 1
     actor_id = getattr(actor, "id", None)
     digest = event_digest(dossier.event_hash, dossier.id, seq, kind, at, actor_id, status, data)
-    event = Event(dossier=dossier, seq=seq, kind=kind, at=at, actor_id=actor_id,
-                  actor_name=getattr(actor, "full_name", None), status=status, data=data,
-                  prev_hash=dossier.event_hash, hash=digest)
-    session.add(event)
+    session.info.setdefault(_PENDING, []).append(
+        {"dossier_id": dossier.id, "seq": seq, "kind": kind, "at": at, "actor_id": actor_id,
+         "actor_name": getattr(actor, "full_name", None), "status": status, "data": data,
+         "prev_hash": dossier.event_hash, "hash": digest})
     dossier.event_seq = seq
     dossier.event_hash = digest
-    return event
 
 
 def verify_chain(session: Session, dossier_id: int) -> int | None:
