@@ -90,12 +90,10 @@ def ctx(backend_context, smtp):
 
 
 def _clean(ctx) -> None:
+    # DELETE, children first: on PostgreSQL a TRUNCATE of these small tables costs ~150 ms a test.
     with ctx.db.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(VOLATILE)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in VOLATILE:
-                conn.execute(text(f"DELETE FROM {table}"))
+        for table in VOLATILE:
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture

@@ -179,11 +179,19 @@ def _validate(version: PublishedVersion, name: str | None, data: dict[str, Any])
     if not isinstance(data, dict):
         raise InvalidInput({"": ["Dữ liệu biểu mẫu phải là một đối tượng JSON."]})
     if name is None:
-        return dict(data)
+        return {}  # a task without a form takes no data: nothing reaches the workflow
+    form = version.form(name)
     try:
-        return forms.validate(version.form(name), data)
+        cleaned = forms.validate(form, data)
     except forms.FormInvalid as exc:
         raise InvalidInput(exc.errors) from exc
+    # Only the form's own fields reach the workflow: a caller must not overwrite dossier data
+    # (applicant e-mail, earlier decisions) by posting extra keys.
+    allowed = set(form.schema.get("properties", {})) - RESERVED_KEYS
+    return {key: value for key, value in cleaned.items() if key in allowed}
+
+
+RESERVED_KEYS = {"dossier", "applicant"}
 
 
 def _decision(package: dict[str, Any], name: str | None, data: dict[str, Any]) -> dict[str, Any]:

@@ -151,13 +151,9 @@ BAD_SUBMISSIONS = [
     pytest.param({"json": valid_submission(applicant=dict(APPLICANT, name="   "))}, "applicant.name",
                  id="blank-applicant-name"),
     pytest.param({"json": valid_submission(applicant=dict(APPLICANT, name=""))}, "applicant.name",
-                 id="empty-applicant-name",
-                 marks=pytest.mark.xfail(strict=True, reason="bug: marshmallow validator messages are not "
-                                                             "translated (web/api/views.py _vi)")),
+                 id="empty-applicant-name"),
     pytest.param({"json": valid_submission(applicant=dict(APPLICANT, kind=3))}, "applicant.kind",
-                 id="applicant-kind-out-of-range",
-                 marks=pytest.mark.xfail(strict=True, reason="bug: marshmallow validator messages are not "
-                                                             "translated (web/api/views.py _vi)")),
+                 id="applicant-kind-out-of-range"),
     pytest.param({"json": valid_submission(applicant=dict(APPLICANT, phone=None, id_number=None))},
                  "applicant.phone", id="no-way-to-track"),
     pytest.param({"json": valid_submission(applicant=dict(APPLICANT, email="khong-phai-email"))},
@@ -402,8 +398,6 @@ def test_only_the_desk_of_the_agency_completes_a_desk_task(api, user):
     assert api.dossier(code)["status"] == "submitted"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: complete_task merges keys outside the task's form into the "
-                                       "workflow data (engine/services/tasks.py _validate)")
 def test_fields_outside_a_tasks_form_do_not_overwrite_the_dossiers_workflow_data(api):
     code = api.submit()["code"]
     task_id = api.task_for("tiepnhan", code)["id"]

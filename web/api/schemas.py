@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+LENGTH = "Độ dài phải từ {min} đến {max} ký tự."
+MAX_LENGTH = "Không được dài quá {max} ký tự."
+
 
 class Strict(Schema):
     class Meta:
@@ -11,8 +14,8 @@ class Strict(Schema):
 
 
 class TokenRequest(Strict):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64, error=LENGTH))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256, error=LENGTH))
 
 
 class TokenResponse(Schema):
@@ -57,15 +60,16 @@ class ProcedureDetail(ProcedureSummary):
 
 
 class Applicant(Strict):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    id_number = fields.String(allow_none=True, validate=validate.Length(max=32))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255, error=LENGTH))
+    id_number = fields.String(allow_none=True, validate=validate.Length(max=32, error=MAX_LENGTH))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32, error=MAX_LENGTH))
     email = fields.Email(allow_none=True)
-    kind = fields.Integer(load_default=1, validate=validate.OneOf([1, 2]))
+    kind = fields.Integer(load_default=1, validate=validate.OneOf(
+        [1, 2], error="Loại đối tượng phải là 1 (công dân) hoặc 2 (doanh nghiệp)."))
 
 
 class DossierCreate(Strict):
-    procedure = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    procedure = fields.String(required=True, validate=validate.Length(min=1, max=128, error=LENGTH))
     applicant = fields.Nested(Applicant, required=True)
     data = fields.Dict(keys=fields.String(), load_default=dict)
 
@@ -143,9 +147,9 @@ class TaskComplete(Strict):
 
 
 class TrackQuery(Strict):
-    secret = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    secret = fields.String(required=True, validate=validate.Length(min=4, max=64, error=LENGTH))
 
 
 class InboxQuery(Strict):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200, error="Phải từ {min} đến {max}."))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, error="Không được nhỏ hơn {min}."))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, render_template, request, session, url_for
 
 import forms
@@ -32,11 +35,17 @@ def login():
         else:
             session.clear()
             session["user_id"] = actor.id
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("pages.inbox")
-            return redirect(target)
+            return redirect(_local_target(request.args.get("next")) or url_for("pages.inbox"))
     return render_template("login.html", error=error), 401 if error else 200
+
+
+def _local_target(target: str | None) -> str | None:
+    """Only same-site paths: browsers drop tabs/newlines and read `\\` as `/`, so normalise first."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", target or "").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    return cleaned
 
 
 @bp.post("/dang-xuat")
