@@ -1,17 +1,14 @@
 """Engine overhead: one task completion in motcua against the raw SpiffWorkflow + PostgreSQL floor.
 
-Both sides work the household-business procedure (processes/dang-ky-ho-kinh-doanh) along the approve
-path tiep_nhan -> tham_dinh -> phe_duyet (-> service task thong_bao_ket_qua, completed at once) ->
-tra_ket_qua, with the same ~1 KB of form data per task, interleaved dossier by dossier so machine
-noise hits both alike.
+Both sides work processes/dang-ky-ho-kinh-doanh along the approve path tiep_nhan -> tham_dinh ->
+phe_duyet (-> service task thong_bao_ket_qua, completed at once) -> tra_ket_qua with the same ~1 KB of
+form data per task, interleaved dossier by dossier so that machine noise hits both sides alike.
 
-(a) floor: per task, deserialize the whole workflow with SpiffWorkflow's own BpmnWorkflowSerializer
-    (spiff config), complete the task and run to the next wait state with the default
-    PythonScriptEngine, serialize the whole workflow, `UPDATE ... SET state=:json WHERE id=:id` and
-    commit it into a scratch table. BPMN parsed once with engine.runtime.specs.build_specs.
-(b) motcua: engine.services.complete_task(ctx, actor, task_id, data) on a fresh PostgreSQL database
-    prepared with engine.bootstrap.prepare(ctx, demo=True): load, authorize, validate, run, persist,
-    events, commit. SQL statements and commits are counted with engine events on ctx.db.
+(a) floor: per task, deserialize the whole workflow with SpiffWorkflow's BpmnWorkflowSerializer (spiff
+    config), complete the task and run to the next wait state (default PythonScriptEngine), serialize
+    the whole workflow, `UPDATE ... SET state=:json WHERE id=:id` and commit. BPMN parsed once.
+(b) motcua: engine.services.complete_task(ctx, actor, task_id, data) on a fresh database prepared with
+    engine.bootstrap.prepare(ctx, demo=True); SQL statements and commits counted with engine events.
 
 Usage: .venv/bin/python bench/engine_overhead.py [--dossiers 30] [--json out.json] [--profile out.html]
 Scratch databases are created on the --database-url server and dropped at the end, even on error.
@@ -24,11 +21,12 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -58,54 +56,45 @@ APPLICANT = {"name": "Phạm Thị Công Dân", "phone": "0912345678", "id_numbe
 #: (user task, demo account that works it, form data): about 1 KB of UTF-8 JSON each.
 PATH: list[tuple[str, str, dict[str, Any]]] = [
     ("tiep_nhan", "tiepnhan", {"ket_qua_tiep_nhan": "tiep_nhan", "ghi_chu": (
-        "Đã kiểm tra thành phần hồ sơ theo danh mục giấy tờ của thủ tục. Giấy đề nghị đăng ký hộ kinh "
-        "doanh (Mẫu số 01) được kê khai đầy đủ, có chữ ký của chủ hộ; thông tin cá nhân của chủ hộ và "
-        "thành viên hộ gia đình đã được xác thực qua Cơ sở dữ liệu quốc gia về dân cư nên không yêu cầu "
-        "nộp bản sao giấy tờ pháp lý. Địa điểm kinh doanh thuộc phường Minh Khai, đúng thẩm quyền. Hồ sơ "
-        "đủ điều kiện tiếp nhận; đã hẹn trả kết quả sau 3 ngày làm việc. Công dân đăng ký nhận kết quả trực tiếp "
-        "tại Bộ phận một cửa và nhận thông báo qua thư điện tử. Đã thu lệ phí đăng ký hộ kinh doanh 100.000 đồng "
-        "qua nền tảng thanh toán trực tuyến, biên lai điện tử số 0001234; đã số hóa toàn bộ thành phần hồ sơ.")}),
+        "Đã kiểm tra thành phần hồ sơ theo danh mục giấy tờ của thủ tục. Giấy đề nghị đăng ký hộ kinh doanh "
+        "(Mẫu số 01) được kê khai đầy đủ, có chữ ký của chủ hộ; thông tin cá nhân của chủ hộ và thành viên "
+        "hộ gia đình đã được xác thực qua Cơ sở dữ liệu quốc gia về dân cư nên không yêu cầu nộp bản sao "
+        "giấy tờ pháp lý. Địa điểm kinh doanh thuộc phường Minh Khai, đúng thẩm quyền. Hồ sơ đủ điều kiện "
+        "tiếp nhận; đã hẹn trả kết quả sau 3 ngày làm việc. Công dân đăng ký nhận kết quả trực tiếp tại Bộ "
+        "phận một cửa và nhận thông báo qua thư điện tử. Đã thu lệ phí đăng ký hộ kinh doanh 100.000 đồng "
+        "qua nền tảng thanh toán trực tuyến, biên lai điện tử số 0001234; đã số hóa toàn bộ thành phần hồ "
+        "sơ.")}),
     ("tham_dinh", "chuyenvien", {"ket_qua_tham_dinh": "dat", "ma_so_ho_kinh_doanh": "8001234567", "y_kien": (
         "Tên hộ kinh doanh «Phở Thu Hương» không trùng với tên hộ kinh doanh đã đăng ký trên địa bàn xã. "
-        "Ngành nghề 5610 và 5630 (VSIC cấp 4) không thuộc danh mục ngành nghề kinh doanh có điều kiện. "
-        "Chủ hộ chưa đăng ký hộ kinh doanh nào khác trên phạm vi toàn quốc. Vốn kinh doanh và số lao động "
-        "kê khai phù hợp. Địa điểm kinh doanh có hợp đồng thuê nhà hợp lệ, không thuộc khu vực cấm kinh doanh "
+        "Ngành nghề 5610 và 5630 (VSIC cấp 4) không thuộc danh mục ngành nghề kinh doanh có điều kiện. Chủ "
+        "hộ chưa đăng ký hộ kinh doanh nào khác trên phạm vi toàn quốc. Vốn kinh doanh và số lao động kê "
+        "khai phù hợp. Địa điểm kinh doanh có hợp đồng thuê nhà hợp lệ, không thuộc khu vực cấm kinh doanh "
         "dịch vụ ăn uống. Thành viên hộ gia đình góp vốn đúng tỷ lệ kê khai. Đã cấp mã số hộ kinh doanh đồng "
-        "thời là mã số thuế. Đã đối chiếu với Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh, không phát "
-        "hiện trùng lặp. Đề nghị lãnh đạo ký Giấy chứng nhận đăng ký hộ kinh doanh.")}),
+        "thời là mã số thuế. Đã đối chiếu với Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh, không "
+        "phát hiện trùng lặp. Đề nghị lãnh đạo ký Giấy chứng nhận đăng ký hộ kinh doanh.")}),
     ("phe_duyet", "lanhdao", {"quyet_dinh": "dong_y", "y_kien_phe_duyet": (
-        "Đồng ý với kết quả thẩm định của chuyên viên. Hồ sơ đầy đủ, hợp lệ; tên hộ kinh doanh và ngành "
-        "nghề đăng ký đúng quy định của Nghị định 168/2025/NĐ-CP. Đã ký số Giấy chứng nhận đăng ký hộ kinh "
-        "doanh. Giao Bộ phận một cửa thông báo cho công dân và trả kết quả đúng hẹn, đồng thời cập nhật "
-        "thông tin hộ kinh doanh vào Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh. Chuyên viên "
-        "lưu ý nhắc hộ kinh doanh về an toàn thực phẩm và phòng cháy chữa cháy tại cơ sở. Sau khi trả kết quả, "
-        "gửi thông tin cho cơ quan thuế quản lý trực tiếp và Ủy ban nhân dân cấp xã nơi đặt địa điểm kinh doanh "
-        "để phối hợp quản lý; báo cáo kết quả giải quyết trong kỳ báo cáo tháng 11.")}),
+        "Đồng ý với kết quả thẩm định của chuyên viên. Hồ sơ đầy đủ, hợp lệ; tên hộ kinh doanh và ngành nghề "
+        "đăng ký đúng quy định của Nghị định 168/2025/NĐ-CP. Đã ký số Giấy chứng nhận đăng ký hộ kinh doanh. "
+        "Giao Bộ phận một cửa thông báo cho công dân và trả kết quả đúng hẹn, đồng thời cập nhật thông tin "
+        "hộ kinh doanh vào Hệ thống thông tin quốc gia về đăng ký hộ kinh doanh. Chuyên viên lưu ý nhắc hộ "
+        "kinh doanh về an toàn thực phẩm và phòng cháy chữa cháy tại cơ sở. Sau khi trả kết quả, gửi thông "
+        "tin cho cơ quan thuế quản lý trực tiếp và Ủy ban nhân dân cấp xã nơi đặt địa điểm kinh doanh để "
+        "phối hợp quản lý; báo cáo kết quả giải quyết trong kỳ báo cáo tháng 11.")}),
     ("tra_ket_qua", "tiepnhan", {"hinh_thuc_tra": "truc_tiep", "ghi_chu_tra_ket_qua": (
-        "Đã trả Giấy chứng nhận đăng ký hộ kinh doanh (bản giấy) trực tiếp cho chủ hộ Trần Thị Thu Hương "
-        "tại Bộ phận một cửa, đúng hẹn. Công dân đã kiểm tra thông tin trên Giấy chứng nhận, xác nhận "
-        "chính xác và ký nhận vào sổ theo dõi. Đã hướng dẫn công dân thực hiện nghĩa vụ thuế, treo biển "
-        "hiệu tại địa điểm kinh doanh và đánh giá mức độ hài lòng trên Cổng Dịch vụ công. Bản điện tử có "
-        "chữ ký số của Giấy chứng nhận đã được gửi vào kho dữ liệu của công dân; hồ sơ đã được lưu trữ "
-        "theo quy định. Công dân đánh giá rất hài lòng về thái độ phục vụ và thời gian giải quyết hồ sơ; "
-        "không có phản ánh, kiến nghị.")}),
+        "Đã trả Giấy chứng nhận đăng ký hộ kinh doanh (bản giấy) trực tiếp cho chủ hộ Trần Thị Thu Hương tại "
+        "Bộ phận một cửa, đúng hẹn. Công dân đã kiểm tra thông tin trên Giấy chứng nhận, xác nhận chính xác "
+        "và ký nhận vào sổ theo dõi. Đã hướng dẫn công dân thực hiện nghĩa vụ thuế, treo biển hiệu tại địa "
+        "điểm kinh doanh và đánh giá mức độ hài lòng trên Cổng Dịch vụ công. Bản điện tử có chữ ký số của "
+        "Giấy chứng nhận đã được gửi vào kho dữ liệu của công dân; hồ sơ đã được lưu trữ theo quy định. Công "
+        "dân đánh giá rất hài lòng về thái độ phục vụ và thời gian giải quyết hồ sơ; không có phản ánh, kiến "
+        "nghị.")}),
 ]
-Sample = dict[str, Any]  # {"task": bpmn id, "ms": float, ...}
-
-
-def form_bytes(data: dict[str, Any]) -> int:
-    return len(json.dumps(data, ensure_ascii=False).encode())
+Sample = dict[str, Any]  # {"task": bpmn id, "ms": float, "statements": int, "commits": int, "checkouts": int}
 
 
 def start_form() -> dict[str, Any]:
     example = json.loads((PACKAGE / "example-submission.json").read_text(encoding="utf-8"))
     return dict(example.get("data", example))
-
-
-def workflow_data(code: str) -> dict[str, Any]:
-    """What motcua puts in a new workflow: start form fields plus the dossier and applicant keys."""
-    return {**start_form(), "dossier": {"code": code, "procedure_code": "1.001612", "channel": "online"},
-            "applicant": dict(APPLICANT)}
 
 
 @contextmanager
@@ -150,7 +139,8 @@ class Floor:
             workflow.do_engine_steps()
 
     def dossier(self, n: int) -> list[Sample]:
-        data = workflow_data(f"FLOOR-{n}")
+        data = {**start_form(), "dossier": {"code": f"FLOOR-{n}", "procedure_code": "1.001612"},
+                "applicant": dict(APPLICANT)}
         workflow = BpmnWorkflow(self.specs.spec, self.specs.subprocess_specs)
         workflow.data.update(data)
         for task in workflow.get_tasks(state=TaskState.READY):
@@ -196,16 +186,15 @@ class Motcua:
         prepare(self.ctx, demo=True)
         self.actors: dict[str, Actor] = {name: authenticate(self.ctx, name, "demo")
                                          for name in ("congdan", "tiepnhan", "chuyenvien", "lanhdao")}
-        self.statements = self.commits = 0
-        event.listen(self.ctx.db, "before_cursor_execute", self._on_statement)
-        event.listen(self.ctx.db, "commit", self._on_commit)
-        self.profiler: Any = None
+        self.counts = {"statements": 0, "commits": 0, "checkouts": 0}
+        event.listen(self.ctx.db, "before_cursor_execute", lambda *_: self._count("statements"))
+        event.listen(self.ctx.db, "commit", lambda *_: self._count("commits"))
+        event.listen(self.ctx.db, "checkout", lambda *_: self._count("checkouts"))  # + a ping if pool_pre_ping
+        self.pre_ping = bool(getattr(self.ctx.db.pool, "_pre_ping", False))
+        self.profiler: Any = None  # a pyinstrument Profiler, started around each complete_task call
 
-    def _on_statement(self, *_args: Any) -> None:
-        self.statements += 1
-
-    def _on_commit(self, *_args: Any) -> None:
-        self.commits += 1
+    def _count(self, what: str) -> None:
+        self.counts[what] += 1
 
     def _open_task(self, code: str) -> str:
         with self.ctx.sessions() as session:
@@ -217,7 +206,7 @@ class Motcua:
         samples = []
         for bpmn_id, user, form in PATH:
             task_id, actor = self._open_task(view.code), self.actors[user]
-            self.statements = self.commits = 0
+            self.counts = dict.fromkeys(self.counts, 0)
             if self.profiler is not None:
                 self.profiler.start()
             start = time.perf_counter()
@@ -225,7 +214,7 @@ class Motcua:
             elapsed = (time.perf_counter() - start) * 1000
             if self.profiler is not None:
                 self.profiler.stop()
-            samples.append({"task": bpmn_id, "ms": elapsed, "statements": self.statements, "commits": self.commits})
+            samples.append({"task": bpmn_id, "ms": elapsed, **self.counts})
         return samples
 
     def state_bytes(self) -> float:
@@ -237,55 +226,58 @@ class Motcua:
         self.ctx.db.dispose()
 
 
-
-def summarize(samples: list[Sample]) -> dict[str, Any]:
-    times = [s["ms"] for s in samples]
-    per_task = {bpmn_id: statistics.median(s["ms"] for s in samples if s["task"] == bpmn_id) for bpmn_id, *_ in PATH}
-    return {"n": len(times), "median_ms": statistics.median(times),
-            "p90_ms": statistics.quantiles(times, n=10, method="inclusive")[8], "per_task_median_ms": per_task}
+def summarize(samples: list[Sample], key: str = "ms") -> dict[str, Any]:
+    values = [s[key] for s in samples]
+    return {"n": len(values), "median": statistics.median(values), "min": min(values), "max": max(values),
+            "p90": statistics.quantiles(values, n=10, method="inclusive")[8],
+            "per_task": {t: statistics.median(s[key] for s in samples if s["task"] == t) for t, *_ in PATH}}
 
 
 def machine_info(floor: Floor) -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    git = ["git", "-C", str(PROJECT_ROOT), "--no-optional-locks"]  # read-only queries
+    try:
+        revision = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "engine", "forms"]).returncode != 0
+    except OSError:
+        revision, dirty = "unknown", False
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"),
             "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "cpu": cpu, "platform": platform.platform(), "python": platform.python_version(),
+            "cpu": next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""),
+            "platform": platform.platform(), "python": platform.python_version(),
             "postgresql": floor.conn.execute(text("SHOW server_version")).scalar_one(),
-            "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy")}
+            "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy"),
+            "revision": revision.strip() + (" + uncommitted engine/forms changes" if dirty else "")}
 
 
 def render(result: dict[str, Any]) -> str:
-    m, a, b = result["machine"], result["floor"], result["motcua"]
-    sql = result["sql_per_completion"]
-    tasks = [bpmn_id for bpmn_id, *_ in PATH]
-    row = "{:<16}{:>10}{:>9}" + "{:>13}" * len(tasks)
-    lines = [
-        f"engine_overhead  {m['date']}",
+    m, a, b, sql = result["machine"], result["floor"], result["motcua"], result["statements"]
+    tasks = [t for t, *_ in PATH]
+    row = "{:<15}{:>9}{:>9}" + "{:>13}" * len(tasks)
+    return "\n".join([
+        f"engine_overhead  {m['date']}  (motcua {m['revision']})",
         f"machine: nproc {m['nproc']} ({m['cpu']}), {m['platform']}",
         f"         Python {m['python']}, PostgreSQL {m['postgresql']}, SpiffWorkflow {m['spiffworkflow']}, "
         f"SQLAlchemy {m['sqlalchemy']}",
-        f"workload: {HKD} approve path, {len(PATH)} user tasks x {result['dossiers']} dossiers "
-        f"({result['warmup']} warm-up dossiers untimed), form data {min(result['form_bytes'])}-"
-        f"{max(result['form_bytes'])} B per task",
+        f"workload: {HKD} approve path, {len(PATH)} user tasks x {result['dossiers']} dossiers per side "
+        f"(+{result['warmup']} untimed warm-up), form data {min(result['form_bytes'])}-{max(result['form_bytes'])} "
+        "B UTF-8 per task",
         "",
         row.format("ms per task", "median", "p90", *tasks),
-        row.format("(a) floor", f"{a['median_ms']:.2f}", f"{a['p90_ms']:.2f}",
-                   *(f"{a['per_task_median_ms'][t]:.2f}" for t in tasks)),
-        row.format("(b) motcua", f"{b['median_ms']:.2f}", f"{b['p90_ms']:.2f}",
-                   *(f"{b['per_task_median_ms'][t]:.2f}" for t in tasks)),
-        row.format("ratio (b)/(a)", f"{result['ratio_median']:.2f}x", f"{result['ratio_p90']:.2f}x",
-                   *(f"{b['per_task_median_ms'][t] / a['per_task_median_ms'][t]:.2f}x" for t in tasks)),
+        *(row.format(label, f"{s['median']:.2f}", f"{s['p90']:.2f}", *(f"{s['per_task'][t]:.2f}" for t in tasks))
+          for label, s in (("(a) floor", a), ("(b) motcua", b))),
+        row.format("ratio (b)/(a)", f"{b['median'] / a['median']:.2f}x", f"{b['p90'] / a['p90']:.2f}x",
+                   *(f"{b['per_task'][t] / a['per_task'][t]:.2f}x" for t in tasks)),
         "",
-        f"serialized state, finished workflow: floor {result['floor_state_bytes']:,} B (whole workflow with spec), "
-        f"motcua {result['motcua_state_bytes']:,.0f} B (workflow_instance.state)",
-        f"SQL per completion (b): median {sql['median']} statements (min {sql['min']}, max {sql['max']}), "
-        f"{sql['commits']} commit(s); per task: " + ", ".join(f"{t} {n}" for t, n in sql["per_task"].items()),
-    ]
-    if result.get("profile"):
-        lines.append(f"pyinstrument profile of the motcua calls written to {result['profile']} "
-                     "(timings above include profiler overhead)")
-    return "\n".join(lines)
+        f"state of a finished dossier: floor {result['floor_state_bytes']:,} B (whole workflow JSON, spec "
+        f"included), motcua {result['motcua_state_bytes']:,.0f} B (workflow_instance.state)",
+        f"SQL statements per completion (b): median {sql['median']:g} (min {sql['min']}, max {sql['max']}), "
+        f"+ {result['commits']:g} commit + {result['pool_pings']:g} pool pre-ping round trip; per task "
+        + ", ".join(f"{t} {n:g}" for t, n in sql["per_task"].items()) + "  [(a): 1 statement + 1 commit]",
+        *([f"pyinstrument profile of the motcua calls: {result['profile']} (timings include profiler overhead)"]
+          if result["profile"] else []),
+    ])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -299,34 +291,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for n in range(args.warmup):
                 floor.dossier(n), motcua.dossier(n)
             if args.profile:
-                from pyinstrument import Profiler  # optional: pip install pyinstrument
+                from pyinstrument import Profiler  # optional, for your own venv: pip install pyinstrument
 
-                motcua.profiler = Profiler(interval=0.0002)
-            floor_samples: list[Sample] = []
-            motcua_samples: list[Sample] = []
-            sides: list[tuple[Callable[[int], list[Sample]], list[Sample]]] = [
-                (floor.dossier, floor_samples), (motcua.dossier, motcua_samples)]
-            for n in range(args.dossiers):  # interleaved, alternating who goes first
-                for work, samples in sides if n % 2 == 0 else reversed(sides):
-                    samples.extend(work(args.warmup + n))
-            if motcua.profiler is not None:
+                motcua.profiler = Profiler(interval=0.0005)
+            samples: dict[Any, list[Sample]] = {floor: [], motcua: []}
+            for n in range(args.warmup, args.warmup + args.dossiers):  # interleaved, alternating who goes first
+                for side in (floor, motcua) if n % 2 == 0 else (motcua, floor):
+                    samples[side] += side.dossier(n)
+            a, b = samples[floor], samples[motcua]
+            if args.profile:
                 Path(args.profile).write_text(motcua.profiler.output_html() if args.profile.endswith(".html")
                                               else motcua.profiler.output_text(unicode=True), encoding="utf-8")
-            a, b = summarize(floor_samples), summarize(motcua_samples)
-            counts = [s["statements"] for s in motcua_samples]
-            return {
-                "benchmark": "engine_overhead", "machine": machine_info(floor), "dossiers": args.dossiers,
-                "warmup": args.warmup, "form_bytes": [form_bytes(form) for *_, form in PATH],
-                "floor": a, "motcua": b, "ratio_median": b["median_ms"] / a["median_ms"],
-                "ratio_p90": b["p90_ms"] / a["p90_ms"], "floor_state_bytes": floor.state_bytes,
-                "motcua_state_bytes": motcua.state_bytes(),
-                "sql_per_completion": {
-                    "median": statistics.median(counts), "min": min(counts), "max": max(counts),
-                    "commits": statistics.median(s["commits"] for s in motcua_samples),
-                    "per_task": {t: statistics.median(s["statements"] for s in motcua_samples if s["task"] == t)
-                                 for t, *_ in PATH}},
-                "profile": args.profile,
-            }
+            return {"benchmark": "engine_overhead", "machine": machine_info(floor), "dossiers": args.dossiers,
+                    "warmup": args.warmup, "form_bytes": [len(json.dumps(f, ensure_ascii=False).encode())
+                                                          for *_, f in PATH],
+                    "floor": summarize(a), "motcua": summarize(b),
+                    "ratio_median": statistics.median(s["ms"] for s in b) / statistics.median(s["ms"] for s in a),
+                    "statements": summarize(b, "statements"), "commits": statistics.median(s["commits"] for s in b),
+                    "pool_pings": statistics.median(s["checkouts"] for s in b) if motcua.pre_ping else 0,
+                    "floor_state_bytes": floor.state_bytes, "motcua_state_bytes": motcua.state_bytes(),
+                    "profile": args.profile}
         finally:
             for side in (floor, motcua):
                 if side is not None:
@@ -335,13 +319,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=ADMIN_URL, help="admin URL of the PostgreSQL server (scratch "
-                        "databases are created and dropped there)")
+    parser.add_argument("--database-url", default=ADMIN_URL,
+                        help="admin URL of the PostgreSQL server; scratch databases are created and dropped there")
     parser.add_argument("--dossiers", type=int, default=30, help="timed dossiers per side (4 tasks each)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed dossiers per side first")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--profile", metavar="PATH", help="profile motcua's complete_task calls with pyinstrument "
-                        "(.html or text)")
+                        "(HTML if PATH ends in .html, else text)")
     args = parser.parse_args(argv)
     result = run(args)
     print(render(result))

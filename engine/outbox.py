@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import NotFound, TaskConflict
+from engine.errors import Conflict, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
@@ -121,7 +120,7 @@ def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outc
     for _attempt in range(5):
         try:
             ids = _record_success(ctx, message, result)
-        except StaleDataError:
+        except Conflict:
             continue  # an official moved the same dossier meanwhile: reload and resume again
         ctx.notify_outbox(ids)
         return Outcome(message.id, "done")

@@ -19,8 +19,10 @@ from engine.runtime.state import dump_state, load_state
 from engine.statuses import STATUSES
 
 
-def load_runner(ctx: EngineContext, session: Session, dossier: Dossier) -> tuple[WorkflowInstance, Runner]:
-    instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
+def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
+                instance: WorkflowInstance | None = None) -> tuple[WorkflowInstance, Runner]:
+    if instance is None:
+        instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
     version = ctx.versions.get(session, dossier.procedure_version_id)
     specs = ctx.specs.get(version.content_hash, version.package)
     return instance, Runner(load_state(instance.state, specs, ctx.script_engine))
@@ -103,8 +105,9 @@ def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report
     # needed, the runner knows which tasks were waiting when it was loaded.
     closed = initially_open - still_open - set(completed)
     if closed:
-        session.execute(update(Task).where(Task.id.in_(closed), Task.state == "open")
-                        .values(state="cancelled", completed_at=now))
+        with session.no_autoflush:  # keep the request's writes in one flush
+            session.execute(update(Task).where(Task.id.in_(closed), Task.state == "open")
+                            .values(state="cancelled", completed_at=now))
     for task in report.open_tasks:
         if task.id in initially_open:
             continue

@@ -9,14 +9,13 @@ from uuid import UUID
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 import forms
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Forbidden, InvalidInput, TaskConflict, TaskNotFound
-from engine.models import Dossier, Task
+from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
+from engine.models import Dossier, Task, WorkflowInstance
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
 from engine.services.accounts import Actor
@@ -86,6 +85,17 @@ def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
     return task
 
 
+def _load_task_and_instance(session: Session, actor: Actor, task_id: str) -> tuple[Task, WorkflowInstance]:
+    """The task (with its dossier) and the workflow instance in one round trip."""
+    row = session.execute(
+        select(Task, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.dossier_id == Task.dossier_id)
+        .where(Task.id == task_id)
+    ).first()
+    if row is None or not may_work(actor, row[0]):
+        raise TaskNotFound(task_id)
+    return row[0], row[1]
+
+
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     with ctx.sessions() as session:
         task = _load_task(session, actor, task_id)
@@ -143,7 +153,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     now = datetime.now(UTC)
     try:
         with transaction(ctx.sessions) as session:
-            task = _load_task(session, actor, task_id)
+            task, instance = _load_task_and_instance(session, actor, task_id)
             if actor.role in ("analyst", "admin"):
                 raise Forbidden("analysts and admins do not work dossier tasks")
             if task.state != "open":
@@ -151,7 +161,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             if task.assignee_id not in (None, actor.id):
                 raise TaskConflict(f"task {task_id} is claimed by someone else")
             dossier = task.dossier
-            instance, runner = load_runner(ctx, session, dossier)
+            instance, runner = load_runner(ctx, session, dossier, instance)
             spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
             name = task_form_name(properties_of(spiff_task.task_spec))
             version = ctx.versions.get(session, dossier.procedure_version_id)
@@ -169,7 +179,9 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             session.flush()
             view = _view(ctx, session, task)
             ids = [m.id for m in outbox]
-    except StaleDataError as exc:
+    except Conflict as exc:
+        if isinstance(exc, TaskConflict):
+            raise
         raise TaskConflict(f"task {task_id} was completed concurrently") from exc
     ctx.notify_outbox(ids)
     return view
