@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import history
+from engine.calendar import WorkingCalendar, calendar_from_exceptions, deadline
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
+from engine.models import CalendarException
 from engine.procedures.versions import VersionCache
 from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
+
+CALENDAR_TTL = 60.0
 
 
 @dataclass
@@ -31,6 +37,27 @@ class EngineContext:
     #: called after a commit that wrote outbox rows (wakes the in-process worker or enqueues Celery)
     outbox_listeners: list[Callable[[list[int]], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _calendar: tuple[float, WorkingCalendar] | None = None
+
+    def calendar(self, session: Session | None = None) -> WorkingCalendar:
+        """The working-day calendar with the admins' exceptions, re-read at most once a minute
+        (other processes may have changed them). Inside a transaction pass its session: a second
+        connection would wait on the first one's lock (SQLite). Without one, a stale copy is used
+        rather than opening a connection from inside somebody's transaction."""
+        cached = self._calendar
+        if cached is not None and (time.monotonic() - cached[0] < CALENDAR_TTL or session is None):
+            return cached[1]
+        if session is not None:
+            rows = list(session.scalars(select(CalendarException)))
+        else:
+            with self.sessions() as own:
+                rows = list(own.scalars(select(CalendarException)))
+        built = calendar_from_exceptions(rows)
+        self._calendar = (time.monotonic(), built)
+        return built
+
+    def forget_calendar(self) -> None:
+        self._calendar = None
 
     def notify_outbox(self, ids: list[int]) -> None:
         for listener in self.outbox_listeners:
@@ -55,8 +82,9 @@ def build_context(settings: Settings, *, connectors: Any = None) -> EngineContex
     db = make_engine(settings.database_url)
     sessions = make_session_factory(db)
     history.install(sessions)
-    evaluator = RestrictedEvaluator(time_limit=settings.script_time_limit)
-    return EngineContext(
+    holder: list[EngineContext] = []
+    evaluator = RestrictedEvaluator(time_limit=settings.script_time_limit, functions=_clock_functions(holder))
+    ctx = EngineContext(
         settings=settings,
         db=db,
         sessions=sessions,
@@ -66,3 +94,19 @@ def build_context(settings: Settings, *, connectors: Any = None) -> EngineContex
         evaluator=evaluator,
         connectors=connectors,
     )
+    holder.append(ctx)
+    return ctx
+
+
+def _clock_functions(holder: list[EngineContext]) -> dict[str, Callable[..., str]]:
+    """Helpers for BPMN timer expressions (`<bpmn:timeDate>working_days(2)</bpmn:timeDate>`):
+    the moment n working days/hours (or calendar days) from now, on the legal calendar."""
+
+    def at(value: float, unit: str) -> str:
+        return deadline(datetime.now(UTC), float(value), unit, holder[0].calendar()).isoformat()
+
+    return {
+        "working_days": lambda n: at(n, "working_days"),
+        "working_hours": lambda n: at(n, "working_hours"),
+        "calendar_days": lambda n: at(n, "days"),
+    }

@@ -15,7 +15,11 @@ from engine.services.accounts import DEMO_PASSWORD, create_user
 DEMO_AGENCIES = [
     ("000.00.00.H99", "UBND tỉnh Demo", None),
     ("000.00.21.H99", "UBND phường Hòa Bình (tỉnh Demo)", "000.00.00.H99"),
-    ("000.00.22.H99", "Công an tỉnh Demo", "000.00.00.H99"),
+    ("000.00.22.H99", "Công an tỉnh Demo (Phòng Hồ sơ nghiệp vụ PV06)", "000.00.00.H99"),
+    ("000.00.23.H99", "Tòa án nhân dân tỉnh Demo", None),
+    ("000.00.24.H99", "Sở Xây dựng tỉnh Demo", "000.00.00.H99"),
+    ("000.00.25.H99", "Công an phường Hòa Bình", "000.00.22.H99"),
+    ("000.00.26.H99", "Bảo hiểm xã hội tỉnh Demo", None),
 ]
 
 DEMO_USERS = [
@@ -25,6 +29,14 @@ DEMO_USERS = [
     ("congdan", "Phạm Thị Công Dân", "citizen", None),
     ("phantich", "Hoàng Văn Phân Tích", "analyst", "000.00.21.H99"),
     ("quantri", "Đỗ Quản Trị", "admin", "000.00.21.H99"),
+    # Other agencies, for inter-agency (liên thông) steps and the provincial police's own procedure.
+    ("tiepnhan_ca", "Vũ Văn Tiếp Nhận", "desk", "000.00.22.H99"),
+    ("chuyenvien_ca", "Ngô Thị Hồ Sơ", "specialist", "000.00.22.H99"),
+    ("lanhdao_ca", "Trịnh Văn Chỉ Huy", "leader", "000.00.22.H99"),
+    ("chuyenvien_ta", "Lý Thị Thẩm Phán", "specialist", "000.00.23.H99"),
+    ("chuyenvien_xd", "Đặng Văn Xây Dựng", "specialist", "000.00.24.H99"),
+    ("chuyenvien_cap", "Cao Văn Cư Trú", "specialist", "000.00.25.H99"),
+    ("chuyenvien_bhxh", "Mai Thị Bảo Hiểm", "specialist", "000.00.26.H99"),
 ]
 
 

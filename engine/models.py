@@ -5,13 +5,14 @@ Schema changes go through Alembic (engine/migrations); these classes are the sou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -154,6 +155,12 @@ class Dossier(Base):
     received_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: the clock: while a supplement is awaited (pause rule) the moment it stopped
+    clock_paused_at: Mapped[datetime | None]
+    #: the new appointment promised in the apology letter (the dossier still counts as late)
+    new_appointment_at: Mapped[datetime | None]
+    #: trước hạn / đúng hạn / quá hạn at finish: early | on_time | late
+    timeliness: Mapped[str | None] = mapped_column(String(16))
     #: the head of this dossier's hash-chained event history
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     event_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -202,6 +209,8 @@ class Task(Base):
     due_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: when the overdue escalation (assignee + leader notified) was sent, once per task
+    escalated_at: Mapped[datetime | None]
     dossier: Mapped[Dossier] = relationship(lazy="joined")
 
 
@@ -221,6 +230,36 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarException(Base):
+    """An admin-managed exception to the national calendar: an extra day off (compensatory day)
+    or an extra working day (a swapped Saturday), decided per year by the government."""
+
+    __tablename__ = "calendar_exception"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: off | working
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """A stored file: uploaded by a person or generated (receipt, supplement request, result...).
+    Content lives in the file store under its sha256; the row says what it is and whose."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    #: e.g. giay-tiep-nhan, phieu-yeu-cau-bo-sung, phieu-tu-choi, phieu-xin-loi, ket-qua, upload
+    kind: Mapped[str] = mapped_column(String(48))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
 class OutboxMessage(Base):

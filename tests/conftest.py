@@ -98,10 +98,14 @@ def _clean(ctx) -> None:
 
 @pytest.fixture
 def actors(ctx):
-    from engine.services import authenticate
+    """Every demo account as an Actor, keyed by username (read directly: no password hashing per test)."""
+    from sqlalchemy import select
 
-    return {name: authenticate(ctx, name, "demo")
-            for name in ("tiepnhan", "chuyenvien", "lanhdao", "congdan", "phantich", "quantri")}
+    from engine.models import User
+    from engine.services import Actor
+
+    with ctx.sessions() as session:
+        return {user.username: Actor.of(user) for user in session.scalars(select(User))}
 
 
 __all__ = ["Base", "REDIS_URL", "service_missing", "make_settings"]

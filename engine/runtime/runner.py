@@ -8,9 +8,11 @@ which connector calls the workflow asked for (to become outbox rows).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -36,6 +38,8 @@ class EnteredElement:
     title: str
     status: str | None
     milestone: str | None
+    deadline_rule: str | None = None
+    document: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,20 @@ class Runner:
         self._guard(task.complete)
         return self._advance()
 
+    def fire_timers(self, now: datetime) -> StepReport:
+        """Fire every waiting timer due at `now` (our clock, so time can be tested), then run on."""
+        for task in list(self.workflow.event_manager.tasks.values()):
+            due = timer_due(task)
+            if due is not None and due <= now:
+                task._set_internal_data(event_fired=True)
+        self._guard(self.workflow.refresh_timers)
+        return self._advance()
+
+    def next_timer(self) -> datetime | None:
+        """When the earliest waiting timer is due (stored on the instance row for the sweep)."""
+        dues = [due for task in self.workflow.event_manager.tasks.values() if (due := timer_due(task))]
+        return min(dues) if dues else None
+
     def _guard(self, action: Any) -> Any:
         try:
             return action()
@@ -136,10 +154,11 @@ class Runner:
         entered.sort(key=lambda task: task.last_state_change)
         for task in entered:
             props = properties_of(task.task_spec)
-            if "dossierStatus" in props or "milestone" in props:
+            if "dossierStatus" in props or "milestone" in props or "deadlineRule" in props or "document" in props:
                 report.entered.append(
                     EnteredElement(task.task_spec.bpmn_id or task.task_spec.name, title_of(task.task_spec),
-                                   props.get("dossierStatus"), props.get("milestone"))
+                                   props.get("dossierStatus"), props.get("milestone"), props.get("deadlineRule"),
+                                   props.get("document"))
                 )
         for task in self.workflow.get_tasks(state=TaskState.STARTED):
             request = task.internal_data.pop(OUTBOX_REQUEST, None)
@@ -163,6 +182,24 @@ class Runner:
         """The data of the most recently completed task (what the dossier knows now)."""
         last = self.workflow.last_task
         return dict(last.data) if last is not None else dict(self.workflow.data)
+
+
+def timer_due(task: Any) -> datetime | None:
+    """The fire time SpiffWorkflow computed for a waiting timer task (None for other events)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition) or isinstance(definition, CycleTimerEventDefinition):
+        return None
+    if task._get_internal_data("event_value") is None:
+        definition.has_fired(task)  # evaluates and stores the fire time
+    value = task._get_internal_data("event_value")
+    if isinstance(value, datetime):
+        due = value
+    else:
+        try:
+            due = TimerEventDefinition.parse_time_or_duration(str(value))
+        except (ValueError, TypeError):
+            return None
+    return due if due.tzinfo else due.replace(tzinfo=UTC)
 
 
 def _describe(exc: SpiffWorkflowException) -> str:

@@ -138,6 +138,7 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
                                      "agency": agency, "submitted_at": now.isoformat(), "channel": channel},
                          "applicant": applicant}
         specs = ctx.specs.get(version.content_hash, version.package)
+        ctx.calendar(session)  # fresh before the run: timer expressions read it
         runner, report = Runner.start(specs, workflow_data, ctx.script_engine)
         instance = WorkflowInstance(dossier_id=dossier.id, procedure_version_id=version.id,
                                     state=dump_state(runner.workflow), completed=False, updated_at=now)

@@ -10,12 +10,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import history
-from engine.calendar import deadline
+from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
 from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
 from engine.runtime.runner import Runner, StepReport
 from engine.runtime.state import dump_state, load_state
+from engine.services import clock
 from engine.statuses import STATUSES
 
 
@@ -25,6 +26,7 @@ def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
         instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
     version = ctx.versions.get(session, dossier.procedure_version_id)
     specs = ctx.specs.get(version.content_hash, version.package)
+    ctx.calendar(session)  # fresh before the run: timer expressions read it
     return instance, Runner(load_state(instance.state, specs, ctx.script_engine))
 
 
@@ -42,16 +44,17 @@ def task_form_name(properties: dict[str, str]) -> str | None:
 
 
 def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instance: WorkflowInstance,
-                 runner: Runner, report: StepReport, actor: Any, completed: tuple[str, ...] = ()) -> list[OutboxMessage]:
+                 runner: Runner, report: StepReport, actor: Any, completed: tuple[str, ...] = (),
+                 now: datetime | None = None) -> list[OutboxMessage]:
     """Persist the run: fire-and-forget connector requests are queued and their tasks completed at
     once (the workflow does not wait for a notification), then rows are synced."""
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
+    calendar = ctx.calendar(session)
     outbox: list[OutboxMessage] = []
     reports = [report]
-    while True:
-        pending = [r for r in reports[-1].requests]
-        next_report = None
-        for request in pending:
+    index = 0
+    while index < len(reports):
+        for request in reports[index].requests:
             connector, operation = ctx.connectors.operation(request.operation)
             message = OutboxMessage(
                 dossier_id=dossier.id, task_id=request.task_id, connector=connector.id,
@@ -61,35 +64,32 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
             )
             outbox.append(message)
             if not operation.waits_for_result:
-                next_report = runner.complete_service_task(request.task_id, {"queued": True})
-        if next_report is None:
-            break
-        reports.append(next_report)
+                reports.append(runner.complete_service_task(request.task_id, {"queued": True}))
+        index += 1
     meta = ctx.versions.get(session, dossier.procedure_version_id).meta
     for step in reports:
-        _apply_entered(session, dossier, meta, step, actor, now)
-    _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed)
+        _apply_entered(session, dossier, meta, step, actor, calendar, now)
+    _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)
     instance.completed = reports[-1].completed
+    instance.next_timer_at = runner.next_timer()
     instance.updated_at = now
     if instance.completed and dossier.finished_at is None:
-        dossier.finished_at = now
+        clock.finished(dossier, calendar, now)
     return outbox
 
 
 def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, actor: Any,
-                   now: datetime) -> None:
+                   calendar: WorkingCalendar, now: datetime) -> None:
     for element in report.entered:
         if element.status and element.status != dossier.status:
+            clock.status_changed(session, dossier, meta, dossier.status, element.status, calendar, now)
             dossier.status = element.status
             history.record(session, dossier, "status", actor=actor, status=element.status,
                            data={"element": element.bpmn_id, "label": STATUSES[element.status].label_vi}, at=now)
-            if element.status == "received" and dossier.received_at is None:
-                dossier.received_at = now
-                rule = meta.get("deadline") or {}
-                if rule:
-                    dossier.due_at = deadline(now, rule["value"], rule.get("unit", "working_days"))
+        if element.deadline_rule:
+            clock.deadline_rule_entered(session, dossier, meta, element.deadline_rule, calendar, now)
         if element.milestone:
             dossier.milestones = [*dossier.milestones, {"at": now.isoformat(), "text": element.milestone,
                                                         "status": dossier.status}]
@@ -98,7 +98,7 @@ def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], rep
 
 
 def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, now: datetime,
-                initially_open: set[str], completed: tuple[str, ...]) -> None:
+                initially_open: set[str], completed: tuple[str, ...], calendar: WorkingCalendar) -> None:
     budgets = meta.get("step_budgets") or {}
     still_open = {task.id for task in report.open_tasks}
     # Closed without a person completing them (a boundary event or a cancelled branch): no query
@@ -113,7 +113,8 @@ def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report
             continue
         role, agency = lane_assignment(meta, task.lane, dossier)
         budget = budgets.get(task.bpmn_id)
-        due = deadline(now, budget["value"], budget.get("unit", "working_days")) if budget else dossier.due_at
+        due = deadline(now, budget["value"], budget.get("unit", "working_days"), calendar) if budget \
+            else dossier.due_at
         session.add(Task(id=task.id, dossier_id=dossier.id, bpmn_id=task.bpmn_id, title=task.title, lane=task.lane,
                          role=role, agency_code=agency, state="open", created_at=now, due_at=due))
         history.record(session, dossier, "task_opened", status=dossier.status,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 14:29:09.262118
+Create Date: 2026-11-30 14:47:21.532224
 """
 import sqlalchemy as sa
 from alembic import op
@@ -20,6 +20,14 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('parent_code', sa.String(length=32), nullable=True),
     sa.PrimaryKeyConstraint('code')
+    )
+    op.create_table('calendar_exception',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.String(length=255), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('day')
     )
     op.create_table('code_counter',
     sa.Column('agency_code', sa.String(length=32), nullable=False),
@@ -101,6 +109,9 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('clock_paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('new_appointment_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('timeliness', sa.String(length=16), nullable=True),
     sa.Column('event_seq', sa.Integer(), nullable=False),
     sa.Column('event_hash', sa.String(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -115,6 +126,24 @@ def upgrade() -> None:
         batch_op.create_index('ix_dossier_applicant_phone', ['applicant_phone'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossier_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index('ix_dossier_status_due', ['status', 'due_at'], unique=False)
+
+    op.create_table('attachment',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=128), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachment_dossier_id'), ['dossier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attachment_sha256'), ['sha256'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -173,6 +202,7 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('escalated_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['completed_by_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
@@ -221,6 +251,11 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     op.drop_table('event')
+    with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_sha256'))
+        batch_op.drop_index(batch_op.f('ix_attachment_dossier_id'))
+
+    op.drop_table('attachment')
     with op.batch_alter_table('dossier', schema=None) as batch_op:
         batch_op.drop_index('ix_dossier_status_due')
         batch_op.drop_index(batch_op.f('ix_dossier_owner_id'))
@@ -239,5 +274,6 @@ def downgrade() -> None:
 
     op.drop_table('procedure')
     op.drop_table('code_counter')
+    op.drop_table('calendar_exception')
     op.drop_table('agency')
     # ### end Alembic commands ###

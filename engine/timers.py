@@ -1,0 +1,57 @@
+"""The timer sweep: fire BPMN timers that are due (consultation windows, verification periods,
+reminders). Each instance row carries its next fire time (indexed), so the sweep reads only the
+due rows; the in-process worker and Celery beat call the same function."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.errors import Conflict
+from engine.models import Dossier, WorkflowInstance
+from engine.services.accounts import SYSTEM
+from engine.services.instances import apply_report, load_runner
+
+log = logging.getLogger(__name__)
+
+
+def due_instances(ctx: EngineContext, now: datetime, limit: int = 100) -> list[int]:
+    with ctx.sessions() as session:
+        return list(session.scalars(
+            select(WorkflowInstance.id).where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.completed.is_(False))
+            .order_by(WorkflowInstance.next_timer_at).limit(limit)))
+
+
+def fire_due_timers(ctx: EngineContext, *, now: datetime | None = None, limit: int = 100) -> list[str]:
+    """Fire what is due at `now` (default: the real clock); return the dossier codes moved."""
+    now = now or datetime.now(UTC)
+    moved = []
+    for instance_id in due_instances(ctx, now, limit):
+        try:
+            code = _fire(ctx, instance_id, now)
+        except Conflict:
+            continue  # someone worked the dossier meanwhile; the next sweep looks again
+        if code:
+            moved.append(code)
+    return moved
+
+
+def _fire(ctx: EngineContext, instance_id: int, now: datetime) -> str | None:
+    with transaction(ctx.sessions) as session:
+        instance = session.get(WorkflowInstance, instance_id)
+        if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
+            return None
+        dossier = session.get(Dossier, instance.dossier_id)
+        instance, runner = load_runner(ctx, session, dossier, instance)
+        report = runner.fire_timers(now)
+        outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, now=now)
+        session.flush()
+        ids = [m.id for m in outbox]
+        code = dossier.code
+    ctx.notify_outbox(ids)
+    log.info("timers fired for dossier %s", code)
+    return code

@@ -1,0 +1,100 @@
+"""The content-addressed file store: round trip, idempotence, atomic writes, no path traversal."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import pytest
+
+from engine.documents import FileStore, InvalidDigest, StoredFileCorrupt, StoredFileNotFound
+
+PDF = b"%PDF-1.7 pretend this is a receipt"
+DIGEST = hashlib.sha256(PDF).hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path):
+    return FileStore(tmp_path / "files")
+
+
+def test_a_stored_file_comes_back_byte_for_byte(store):
+    digest, size = store.put(PDF)
+    assert (digest, size) == (DIGEST, len(PDF))
+    assert store.open(digest) == PDF
+    assert store.exists(digest)
+
+
+def test_files_are_laid_out_by_the_first_two_byte_pairs_of_their_digest(store):
+    digest, _ = store.put(PDF)
+    assert store.path(digest) == store.root / digest[:2] / digest[2:4] / digest
+    assert store.path(digest).read_bytes() == PDF
+
+
+def test_storing_the_same_bytes_twice_keeps_one_file_and_leaves_no_temporary_files(store):
+    first = store.put(PDF)
+    mtime = store.path(DIGEST).stat().st_mtime_ns
+    assert store.put(PDF) == first
+    assert store.path(DIGEST).stat().st_mtime_ns == mtime
+    assert [p for p in store.root.rglob("*") if p.is_file()] == [store.path(DIGEST)]
+
+
+def test_concurrent_writers_of_the_same_content_all_succeed(store):
+    results, errors = [], []
+
+    def put():
+        try:
+            results.append(store.put(PDF))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and set(results) == {(DIGEST, len(PDF))}
+    assert store.open(DIGEST) == PDF
+
+
+def test_an_empty_file_is_a_file_like_any_other(store):
+    digest, size = store.put(b"")
+    assert size == 0 and store.open(digest) == b""
+
+
+def test_an_upper_case_digest_names_the_same_file(store):
+    store.put(PDF)
+    assert store.open(DIGEST.upper()) == PDF
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "ab/cd/" + "0" * 58,
+        "0" * 63,
+        "0" * 65,
+        "g" * 64,
+        DIGEST + "\n",
+        "..%2f" * 13,
+        "",
+        None,
+    ],
+)
+def test_anything_but_a_64_hex_digit_digest_is_refused(store, bad):
+    for call in (store.path, store.open, store.exists):
+        with pytest.raises(InvalidDigest):
+            call(bad)
+
+
+def test_opening_a_file_that_was_never_stored_is_not_found(store):
+    with pytest.raises(StoredFileNotFound):
+        store.open("0" * 64)
+
+
+def test_a_file_altered_on_disk_is_reported_as_corrupt(store):
+    digest, _ = store.put(PDF)
+    store.path(digest).write_bytes(b"tampered")
+    with pytest.raises(StoredFileCorrupt):
+        store.open(digest)
