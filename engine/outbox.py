@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from engine import history
+from engine import history, paperwork
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Conflict, NotFound, TaskConflict
+from engine.errors import Conflict, MotcuaError, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
@@ -79,13 +79,28 @@ def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
     if message is None:
         return None
     try:
-        connector = ctx.connectors.get(message.connector)
-        result = connector.call(message.operation, message.payload, idempotency_key=message.idempotency_key)
+        if message.connector == paperwork.CONNECTOR:
+            result = _internal(ctx, message)
+        else:
+            connector = ctx.connectors.get(message.connector)
+            result = connector.call(message.operation, message.payload, idempotency_key=message.idempotency_key)
     except ConnectorUnavailable as exc:
         return _failed(ctx, message, exc, permanent=False)
     except (ConnectorRejected, LookupError) as exc:
         return _failed(ctx, message, exc, permanent=True)
     return _succeeded(ctx, message, result if isinstance(result, dict) else {"result": result})
+
+
+def _internal(ctx: EngineContext, message: OutboxMessage) -> dict:
+    """Engine jobs that ride the outbox for its retries and incidents (document rendering)."""
+    from integrations import ConnectorRejected, ConnectorUnavailable
+
+    try:
+        return paperwork.render_job(ctx, message)
+    except MotcuaError as exc:
+        raise ConnectorRejected(exc.message_vi, detail=str(exc)) from exc
+    except OSError as exc:
+        raise ConnectorUnavailable("Không ghi được tệp kết quả.", detail=str(exc)) from exc
 
 
 def _backoff(ctx: EngineContext, attempts: int) -> float:

@@ -21,7 +21,7 @@ PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_PG_ADMIN", "postgresql+psycopg://post
 REDIS_URL = os.environ.get("MOTCUA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Tables holding per-test dossier state; users, agencies and procedures persist for the session.
-VOLATILE = ("event", "outbox", "task", "workflow_instance", "dossier", "code_counter", "api_token")
+VOLATILE = ("event", "outbox", "attachment", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token")
 
 
 def service_missing(what: str, exc: Exception) -> None:
@@ -83,6 +83,7 @@ def backend_context(request, smtp, tmp_path_factory):
 def ctx(backend_context, smtp):
     """The backend's context with dossier tables emptied before the test."""
     _clean(backend_context)
+    backend_context.forget_calendar()
     smtp.clear()
     backend_context.outbox_listeners.clear()
     yield backend_context

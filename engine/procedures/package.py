@@ -76,7 +76,11 @@ def read_package(folder: Path) -> dict[str, Any]:
     forms = _read_forms(folder, problems)
     if problems:
         raise ProcedureInvalid(problems)
-    return {"procedure": procedure, "bpmn": bpmn, "forms": forms}
+    package = {"procedure": procedure, "bpmn": bpmn, "forms": forms}
+    documents = {path.name: path.read_text(encoding="utf-8") for path in sorted((folder / "documents").glob("*.html"))}
+    if documents:
+        package["documents"] = documents  # a procedure's own document templates (override built-ins)
+    return package
 
 
 def _read_forms(folder: Path, problems: list[str]) -> dict[str, dict[str, Any]]:

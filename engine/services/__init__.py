@@ -9,10 +9,13 @@ from engine.services.accounts import (
     revoke_token,
 )
 from engine.services.dossiers import (
+    AttachmentView,
     DossierView,
     get_dossier,
     get_procedure,
+    list_attachments,
     list_procedures,
+    read_attachment,
     submit_dossier,
     track_dossier,
 )
@@ -20,6 +23,6 @@ from engine.services.tasks import TaskView, claim_task, complete_task, get_task,
 
 __all__ = [
     "Actor", "authenticate", "actor_from_token", "create_user", "issue_token", "revoke_token",
-    "DossierView", "get_dossier", "list_procedures", "get_procedure", "submit_dossier", "track_dossier",
+    "AttachmentView", "DossierView", "list_attachments", "read_attachment", "get_dossier", "list_procedures", "get_procedure", "submit_dossier", "track_dossier",
     "TaskView", "claim_task", "complete_task", "get_task", "list_inbox", "unclaim_task",
 ]

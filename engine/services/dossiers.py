@@ -15,8 +15,8 @@ from engine import history
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import DossierNotFound, Forbidden, InvalidInput
-from engine.models import Dossier, Event, WorkflowInstance
+from engine.errors import DossierNotFound, Forbidden, InvalidInput, NotFound
+from engine.models import Attachment, Dossier, Event, WorkflowInstance
 from engine.procedures.catalogue import find_procedure, published_procedures
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import Runner
@@ -219,6 +219,42 @@ def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool 
             _instance, runner = load_runner(ctx, session, dossier)
             data = runner.data
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), events, data=data)
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    id: int
+    kind: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+def _readable(session: Any, actor: Actor, code: str) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None or not can_read(actor, dossier):
+        raise DossierNotFound(code)
+    return dossier
+
+
+def list_attachments(ctx: EngineContext, actor: Actor, code: str) -> list[AttachmentView]:
+    """The dossier's documents (generated receipts, requests, results; uploads) for its owner or staff."""
+    with ctx.sessions() as session:
+        dossier = _readable(session, actor, code)
+        rows = session.scalars(select(Attachment).where(Attachment.dossier_id == dossier.id).order_by(Attachment.id))
+        return [AttachmentView(a.id, a.kind, a.filename, a.content_type, a.size, a.sha256, a.created_at) for a in rows]
+
+
+def read_attachment(ctx: EngineContext, actor: Actor, code: str, attachment_id: int) -> tuple[AttachmentView, bytes]:
+    from engine.documents import FileStore
+
+    views = {view.id: view for view in list_attachments(ctx, actor, code)}
+    view = views.get(attachment_id)
+    if view is None:
+        raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
+    return view, FileStore(ctx.settings.data_dir / "files").open(view.sha256)
 
 
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:

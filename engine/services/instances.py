@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import history
+from engine import history, paperwork
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
 from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
@@ -69,6 +69,8 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
     meta = ctx.versions.get(session, dossier.procedure_version_id).meta
     for step in reports:
         _apply_entered(session, dossier, meta, step, actor, calendar, now)
+        outbox += [paperwork.request(ctx, session, dossier, meta, kind.strip(), runner.data, actor, now)
+                   for element in step.entered if element.document for kind in element.document.split(",")]
     _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)

@@ -79,8 +79,11 @@ def test_every_reference_resolves_to_an_existing_component_schema(openapi):
 def test_every_response_body_is_described_by_a_component_schema(openapi):
     for path, method, operation in operations(openapi):
         for status, response in operation["responses"].items():
-            for media in response.get("content", {}).values():
+            for media_type, media in response.get("content", {}).items():
                 schema = media["schema"]
+                if media_type != "application/json":  # a file download
+                    assert schema == {"type": "string", "format": "binary"}, f"{method} {path} {status}"
+                    continue
                 target = schema.get("items", schema) if schema.get("type") == "array" else schema
                 assert set(target) == {"$ref"}, f"{method} {path} {status} has an inline schema: {schema}"
                 if int(status) >= 400:
@@ -136,7 +139,9 @@ def test_the_request_schemas_refuse_unknown_fields_as_the_api_does(openapi):
 
 
 def concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "khong-ton-tai", path)
+    """A path that routes but names nothing: ids where the route takes integers, words elsewhere."""
+    return re.sub(r"\{[^}]+\}", lambda m: "999999" if m.group(0).endswith("_id}") and "task" not in m.group(0)
+                  else "khong-ton-tai", path)
 
 
 def test_the_documented_security_is_what_each_endpoint_enforces(api, openapi):

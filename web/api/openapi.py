@@ -21,6 +21,8 @@ class Operation:
     auth: bool = True
     parameters: list[dict[str, Any]] = field(default_factory=list)
     errors: tuple[int, ...] = (400, 401, 403, 404, 409)
+    #: a binary response (file download) instead of JSON
+    content_type: str | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -56,7 +58,9 @@ def build_spec(title: str = "motcua API", version: str = "1") -> dict[str, Any]:
             body["requestBody"] = {"required": True,
                                    "content": {"application/json": {"schema": _name(op.request)}}}
         ok: dict[str, Any] = {"description": "OK"}
-        if op.response is not None:
+        if op.content_type is not None:
+            ok["content"] = {op.content_type: {"schema": {"type": "string", "format": "binary"}}}
+        elif op.response is not None:
             schema: Any = _name(op.response)
             if op.many:
                 schema = {"type": "array", "items": schema}

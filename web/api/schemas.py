@@ -111,6 +111,16 @@ class DossierOut(Schema):
     history = fields.List(fields.Nested(HistoryItem))
 
 
+class AttachmentOut(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    filename = fields.String(required=True)
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
 class TrackOut(Schema):
     code = fields.String(required=True)
     procedure_name = fields.String()

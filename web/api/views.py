@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import asdict
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, request, send_file
 from marshmallow import Schema, ValidationError
 
 from engine import errors, services
@@ -105,6 +106,24 @@ def submit():
             parameters=CODE, errors=(401, 404))
 def dossier(code: str):
     return dump(s.DossierOut(), services.get_dossier(engine_ctx(), api_actor(), code))
+
+
+@bp.get("/dossiers/<code>/attachments")
+@documented("/api/v1/dossiers/{code}/attachments", "get", "Giấy tờ của hồ sơ (biên nhận, phiếu, kết quả)",
+            response=s.AttachmentOut, many=True, parameters=CODE, errors=(401, 404))
+def attachments(code: str):
+    return dump(s.AttachmentOut(), services.list_attachments(engine_ctx(), api_actor(), code), many=True)
+
+
+@bp.get("/dossiers/<code>/attachments/<int:attachment_id>")
+@documented("/api/v1/dossiers/{code}/attachments/{attachment_id}", "get", "Tải giấy tờ của hồ sơ",
+            parameters=CODE + [{"name": "attachment_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+            errors=(401, 404), content_type="application/pdf")
+def attachment(code: str, attachment_id: int):
+    view, data = services.read_attachment(engine_ctx(), api_actor(), code, attachment_id)
+    return send_file(io.BytesIO(data), mimetype=view.content_type, download_name=view.filename,
+                     as_attachment=True)
 
 
 @bp.get("/track/<code>")

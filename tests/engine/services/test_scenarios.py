@@ -9,7 +9,7 @@ import pytest
 from engine.history import verify_chain
 from engine.models import Dossier
 from engine.outbox import drain
-from engine.services import get_dossier, list_inbox
+from engine.services import get_dossier, list_attachments, list_inbox, read_attachment
 from tests.factories import submit, work
 
 CODE = re.compile(r"^000\.00\.21\.H99-\d{6}-\d{4}$")
@@ -31,7 +31,11 @@ def test_approved_dossier_runs_from_submission_to_returned_result(ctx, actors, s
     work(ctx, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
     assert get_dossier(ctx, actors["congdan"], dossier.code).status == "result_ready"
     outcomes = drain(ctx)
-    assert [o.state for o in outcomes] == ["done"]
+    assert [o.state for o in outcomes] == ["done"] * 3  # receipt, result document, e-mail
+    assert {a.kind for a in list_attachments(ctx, actors["congdan"], dossier.code)} == {"giay-tiep-nhan", "ket-qua"}
+    receipt = next(a for a in list_attachments(ctx, actors["congdan"], dossier.code) if a.kind == "giay-tiep-nhan")
+    _view, pdf = read_attachment(ctx, actors["congdan"], dossier.code, receipt.id)
+    assert pdf.startswith(b"%PDF")
     mail = smtp.wait_for(1)[0]
     assert dossier.code in mail["Subject"] and "kết quả" in mail["Subject"]
     work(ctx, actors["tiepnhan"], dossier.code, {"hinh_thuc_tra": "truc_tiep"})
@@ -128,3 +132,14 @@ def test_only_the_desk_sees_the_reception_task(ctx, actors, who):
     submit(ctx, actors["congdan"])
     assert list_inbox(ctx, actors[who]) == []
     assert len(list_inbox(ctx, actors["tiepnhan"])) == 1
+
+
+def test_supplement_request_and_refusal_produce_their_documents(ctx, actors):
+    asked = submit(ctx, actors["congdan"])
+    work(ctx, actors["tiepnhan"], asked.code, {"ket_qua_tiep_nhan": "bo_sung", "giay_to_thieu": ["Bản sao CCCD"]})
+    refused = submit(ctx, actors["congdan"])
+    work(ctx, actors["tiepnhan"], refused.code, {"ket_qua_tiep_nhan": "tu_choi", "ly_do_tu_choi": "Trùng tên"})
+    assert all(o.state == "done" for o in drain(ctx))
+    assert [a.kind for a in list_attachments(ctx, actors["congdan"], asked.code)] == ["phieu-yeu-cau-bo-sung"]
+    assert [a.kind for a in list_attachments(ctx, actors["congdan"], refused.code)] == ["phieu-tu-choi"]
+    assert list_attachments(ctx, actors["tiepnhan"], refused.code)  # staff of the agency see them too
