@@ -24,7 +24,8 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
-    beat_schedule={"sweep-outbox": {"task": "motcua.sweep", "schedule": 2.0}},
+    beat_schedule={"sweep-outbox": {"task": "motcua.sweep", "schedule": 2.0},
+                   "clock": {"task": "motcua.clock", "schedule": 30.0}},
 )
 
 
@@ -52,6 +53,13 @@ def sweep() -> int:
     from engine.outbox import drain
 
     return len(drain(context()))
+
+
+@app.task(name="motcua.clock")
+def clock() -> dict[str, int]:
+    from engine.sweeps import clock_sweep
+
+    return clock_sweep(context())
 
 
 def enqueue_after_commit(ids: list[int]) -> None:

@@ -6,7 +6,7 @@ retries and becomes an incident like any connector call."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +101,9 @@ def request(ctx: EngineContext, session: Session, dossier: Dossier, meta: dict[s
     return OutboxMessage(dossier_id=dossier.id, task_id=None, connector=CONNECTOR, operation=OPERATION,
                          payload={"kind": kind, "context": context},
                          idempotency_key=f"{dossier.code}:doc:{kind}:{dossier.event_seq}:{now.timestamp()}",
-                         waits=False, state="pending", attempts=0, next_attempt_at=now, created_at=now)
+                         waits=False, state="pending", attempts=0,
+                         # scheduled on the wall clock even when a sweep runs with a simulated `now`
+                         next_attempt_at=min(now, datetime.now(UTC)), created_at=datetime.now(UTC))
 
 
 def package_template_dir(ctx: EngineContext, content_hash: str, package: dict[str, Any]) -> list[Path]:

@@ -1,4 +1,4 @@
-"""The embedded worker: a thread in the web process that drains the outbox.
+"""The embedded worker: a thread in the web process that drains the outbox and runs the clock sweep.
 
 It runs the same `deliver`/`drain` functions as the Celery workers; commits wake it at once and a
 periodic sweep picks up retries whose back-off has elapsed.
@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from engine.context import EngineContext
 from engine.outbox import drain
+from engine.sweeps import clock_sweep
 
 log = logging.getLogger(__name__)
 
 
 class InProcessWorker:
-    def __init__(self, ctx: EngineContext, *, interval: float = 1.0) -> None:
+    def __init__(self, ctx: EngineContext, *, interval: float = 1.0, clock_interval: float = 30.0) -> None:
         self.ctx = ctx
         self.interval = interval
+        self.clock_interval = clock_interval
+        self._next_clock = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -46,6 +50,9 @@ class InProcessWorker:
             self._wake.wait(self.interval)
             self._wake.clear()
             try:
+                if time.monotonic() >= self._next_clock:
+                    self._next_clock = time.monotonic() + self.clock_interval
+                    clock_sweep(self.ctx)
                 while drain(self.ctx) and not self._stop.is_set():
                     pass
             except Exception:  # the loop must survive one bad row; the error is logged with its trace

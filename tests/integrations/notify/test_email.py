@@ -230,3 +230,17 @@ def test_smtplib_sees_a_real_smtp_server(simulator):
         code, banner = smtp.ehlo("probe")
     assert code == 250
     assert b"motcua-smtp-simulator" in banner
+
+
+def test_a_long_vietnamese_subject_keeps_every_space():
+    """Regression: folding split 'xin lỗi' into 'xinlỗi' once the subject passed ~40 characters."""
+    from integrations.notify.email import EmailConnector
+    from integrations.notify.smtp_simulator import SmtpSimulator
+
+    subject = "Hồ sơ 000.00.21.H99-261130-0001: xin lỗi và hẹn lại ngày trả kết quả cho công dân"
+    with SmtpSimulator() as simulator:
+        connector = EmailConnector({"host": "127.0.0.1", "port": simulator.port, "sender": "motcua@example.vn"})
+        connector.call("send", {"to": "a@example.vn", "subject": subject, "text": "Nội dung"},
+                       idempotency_key="subject-spaces")
+        [message] = simulator.wait_for(1)
+    assert message["Subject"] == subject

@@ -1,0 +1,23 @@
+"""The periodic work, one function for both run modes (the embedded worker thread, Celery beat)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from engine.context import EngineContext
+from engine.overdue import apologize_for_late_dossiers, escalate_overdue_tasks
+from engine.timers import fire_due_timers
+
+log = logging.getLogger(__name__)
+
+
+def clock_sweep(ctx: EngineContext, *, now: datetime | None = None) -> dict[str, int]:
+    """Fire due timers, escalate overdue steps, apologise ahead of missed appointments."""
+    now = now or datetime.now(UTC)
+    result = {"timers": len(fire_due_timers(ctx, now=now)),
+              "escalated": len(escalate_overdue_tasks(ctx, now=now)),
+              "apologies": len(apologize_for_late_dossiers(ctx, now=now))}
+    if any(result.values()):
+        log.info("clock sweep: %s", result)
+    return result
