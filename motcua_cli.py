@@ -130,6 +130,46 @@ def seed_demo() -> None:
     click.echo(", ".join(seed(_context())) or "Tài khoản demo đã có.")
 
 
+@main.group()
+def calendar() -> None:
+    """Extra days off and swapped working Saturdays (admin-managed exceptions to the legal calendar)."""
+
+
+def _cli_admin():
+    from engine.services import Actor
+
+    return Actor(None, "cli", "Quản trị (dòng lệnh)", "admin")
+
+
+@calendar.command("list")
+@click.option("--year", type=int)
+def calendar_list(year: int | None) -> None:
+    from engine.services.calendar_admin import list_exceptions
+
+    for item in list_exceptions(_context(), year):
+        click.echo(f"{item.day.isoformat()}  {item.kind:8}  {item.label}  {item.note}")
+
+
+@calendar.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["off", "working"]))
+@click.argument("note", required=False, default="")
+def calendar_set(day, kind: str, note: str) -> None:
+    from engine.services.calendar_admin import set_exception
+
+    item = set_exception(_context(), _cli_admin(), day.date(), kind, note)
+    click.echo(f"{item.day.isoformat()}: {item.label}")
+
+
+@calendar.command("remove")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+def calendar_remove(day) -> None:
+    from engine.services.calendar_admin import remove_exception
+
+    remove_exception(_context(), _cli_admin(), day.date())
+    click.echo(f"Đã bỏ ngày ngoại lệ {day.date().isoformat()}")
+
+
 @main.command()
 def worker() -> None:
     """Run a Celery worker with the beat sweep (production mode)."""

@@ -40,3 +40,15 @@ def test_db_upgrade_migrates_an_empty_sqlite_database(tmp_path, monkeypatch):
 
     tables = {r[0] for r in sqlite3.connect(tmp_path / "m.db").execute("select name from sqlite_master")}
     assert {"dossier", "workflow_instance", "task", "event", "outbox", "procedure_version"} <= tables
+
+
+def test_calendar_exceptions_are_managed_from_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOTCUA_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(main, ["calendar", "set", "2026-12-31", "off", "Nghỉ bù"])
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(main, ["calendar", "list", "--year", "2026"])
+    assert "2026-12-31" in listed.output and "Nghỉ bù" in listed.output
+    assert runner.invoke(main, ["calendar", "remove", "2026-12-31"]).exit_code == 0
+    assert "2026-12-31" not in runner.invoke(main, ["calendar", "list"]).output

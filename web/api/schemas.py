@@ -121,6 +121,20 @@ class AttachmentOut(Schema):
     created_at = fields.DateTime(required=True)
 
 
+class CalendarExceptionIn(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["off", "working"], error="Loại ngày phải là 'off' (nghỉ) hoặc 'working' (làm việc)."))
+    note = fields.String(load_default="", validate=validate.Length(max=255, error=MAX_LENGTH))
+
+
+class CalendarExceptionOut(Schema):
+    day = fields.Date(required=True)
+    kind = fields.String(required=True)
+    label = fields.String(required=True)
+    note = fields.String(required=True)
+    created_by = fields.String(allow_none=True)
+
+
 class TrackOut(Schema):
     code = fields.String(required=True)
     procedure_name = fields.String()

@@ -10,6 +10,7 @@ from flask import jsonify, request, send_file
 from marshmallow import Schema, ValidationError
 
 from engine import errors, services
+from engine.services import calendar_admin
 from web.api import bp
 from web.api import schemas as s
 from web.api.openapi import build_spec, documented
@@ -124,6 +125,46 @@ def attachment(code: str, attachment_id: int):
     view, data = services.read_attachment(engine_ctx(), api_actor(), code, attachment_id)
     return send_file(io.BytesIO(data), mimetype=view.content_type, download_name=view.filename,
                      as_attachment=True)
+
+
+DAY = [{"name": "day", "in": "path", "required": True, "schema": {"type": "string", "format": "date"}}]
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise errors.InvalidInput({"day": ["Ngày không hợp lệ (định dạng YYYY-MM-DD)."]}) from exc
+
+
+@bp.get("/admin/calendar")
+@documented("/api/v1/admin/calendar", "get", "Ngày nghỉ bù và ngày làm bù do quản trị cấu hình",
+            response=s.CalendarExceptionOut, many=True, errors=(401, 403))
+def calendar_exceptions():
+    actor = api_actor()
+    if actor.role != "admin":
+        raise errors.Forbidden("admins only")
+    return dump(s.CalendarExceptionOut(), calendar_admin.list_exceptions(engine_ctx()), many=True)
+
+
+@bp.put("/admin/calendar/<day>")
+@documented("/api/v1/admin/calendar/{day}", "put", "Đặt ngày nghỉ bù hoặc ngày làm bù",
+            request=s.CalendarExceptionIn, response=s.CalendarExceptionOut, parameters=DAY, errors=(400, 401, 403))
+def set_calendar_exception(day: str):
+    actor = api_actor()
+    payload = parse(s.CalendarExceptionIn(), body())
+    return dump(s.CalendarExceptionOut(),
+                calendar_admin.set_exception(engine_ctx(), actor, _day(day), payload["kind"], payload["note"]))
+
+
+@bp.delete("/admin/calendar/<day>")
+@documented("/api/v1/admin/calendar/{day}", "delete", "Bỏ ngày ngoại lệ", status=204, parameters=DAY,
+            errors=(400, 401, 403, 404))
+def remove_calendar_exception(day: str):
+    calendar_admin.remove_exception(engine_ctx(), api_actor(), _day(day))
+    return "", 204
 
 
 @bp.get("/track/<code>")
