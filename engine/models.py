@@ -155,7 +155,10 @@ class Dossier(Base):
     received_at: Mapped[datetime | None]
     due_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    #: the clock: while a supplement is awaited (pause rule) the moment it stopped
+    #: the clock: when it last (re)started, the alternative legal deadline in force (procedure.json
+    #: deadline_rules), and while a supplement is awaited under the pause rule, when it stopped
+    clock_started_at: Mapped[datetime | None]
+    deadline_rule: Mapped[str | None] = mapped_column(String(64))
     clock_paused_at: Mapped[datetime | None]
     #: the new appointment promised in the apology letter (the dossier still counts as late)
     new_appointment_at: Mapped[datetime | None]

@@ -67,15 +67,25 @@ def _receipt(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any]
                         for doc in meta.get("required_documents") or [] if doc.get("required", True)]
 
 
+def _first_text(data: dict[str, Any], prefixes: tuple[str, ...]) -> str | None:
+    """The first non-empty text field whose name starts with one of `prefixes`, in that order."""
+    for prefix in prefixes:
+        for key, value in data.items():
+            if key.startswith(prefix) and isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
 def _supplement(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any], dossier: Dossier) -> None:
     items = data.get("giay_to_thieu") or []
     context["items"] = [str(item) for item in items] or ["Theo hướng dẫn của cán bộ tiếp nhận."]
-    context["reason"] = str(data.get("y_kien") or data.get("ghi_chu") or "Hồ sơ chưa đầy đủ, hợp lệ theo quy định.")
+    context["reason"] = _first_text(data, ("ly_do_bo_sung", "y_kien", "ghi_chu")) or \
+        "Hồ sơ chưa đầy đủ, hợp lệ theo quy định."
     context["supplement"] = {"guidance": "Nộp bổ sung trực tuyến tại trang tra cứu hồ sơ hoặc tại Bộ phận Một cửa."}
 
 
 def _refusal(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any], dossier: Dossier) -> None:
-    reasons = data.get("ly_do_tu_choi") or data.get("ly_do") or "Hồ sơ không đủ điều kiện giải quyết."
+    reasons = data.get("ly_do_tu_choi") or _first_text(data, ("ly_do",)) or "Hồ sơ không đủ điều kiện giải quyết."
     context["reasons"] = [str(reasons)] if isinstance(reasons, str) else [str(r) for r in reasons]
 
 
@@ -87,7 +97,10 @@ def _result(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any],
         lines=[f"Người yêu cầu: {dossier.applicant_name}", f"Thủ tục: {meta['name']}",
                "Kết quả: hồ sơ đã được giải quyết theo quy định."],
     )
-    context["official"] = {**context["official"], "authority": "TM. Ủy ban nhân dân"}
+    # Who signs differs by agency (Chủ tịch UBND, Giám đốc Công an tỉnh...): procedure.json result.signer.
+    signer = result.get("signer") or {}
+    context["official"] = {**context["official"], "title": signer.get("title", "Chủ tịch"),
+                           "authority": signer.get("authority", "TM. Ủy ban nhân dân")}
 
 
 _KIND_CONTENT = {"giay-tiep-nhan": _receipt, "phieu-yeu-cau-bo-sung": _supplement, "phieu-tu-choi": _refusal,

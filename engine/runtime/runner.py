@@ -20,7 +20,9 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import TaskConflict, TaskNotFound, WorkflowError
 from engine.runtime.specs import OUTBOX_REQUEST, ProcessSpecs
 
-_ENTERED = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.COMPLETED
+#: A catching event (boundary timer, message) waits without having happened: it counts as entered
+#: only once it fires, so WAITING is not "entered".
+_ENTERED = TaskState.READY | TaskState.STARTED | TaskState.COMPLETED
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,12 @@ class Runner:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The data of the most recently completed task (what the dossier knows now)."""
+        """What the dossier knows now: the data flowing into the newest waiting step (after an
+        interrupting boundary event SpiffWorkflow's `last_task` may be an internal join holding
+        older data), or the last completed task's once the workflow has ended."""
+        waiting = self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
+        if waiting:
+            return dict(max(waiting, key=lambda task: task.last_state_change).data)
         last = self.workflow.last_task
         return dict(last.data) if last is not None else dict(self.workflow.data)
 

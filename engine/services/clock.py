@@ -17,7 +17,10 @@ FINAL = {"refused", "withdrawn", "stopped", "returned"}
 
 
 def legal_due(meta: dict[str, Any], start: datetime, calendar: WorkingCalendar,
-              rule: dict[str, Any] | None = None) -> datetime | None:
+              rule_name: str | None = None) -> datetime | None:
+    """Due moment from `start` under the rule in force (an alternative from deadline_rules, or the
+    procedure's legal deadline)."""
+    rule = (meta.get("deadline_rules") or {}).get(rule_name) if rule_name else None
     rule = rule or meta.get("deadline")
     if not rule:
         return None
@@ -45,8 +48,8 @@ def status_changed(session: Session, dossier: Dossier, meta: dict[str, Any], old
     """Apply the clock rules for a status transition (called before the new status is recorded)."""
     rule = meta.get("supplement_clock", "restart")
     if new == "received" and dossier.received_at is None:
-        dossier.received_at = now
-        dossier.due_at = legal_due(meta, now, calendar)
+        dossier.received_at = dossier.clock_started_at = now
+        dossier.due_at = legal_due(meta, now, calendar, dossier.deadline_rule)
         _record(session, dossier, "start", None, now)
     elif new == "supplement_requested" and dossier.received_at is not None:
         if rule == "pause":
@@ -62,19 +65,23 @@ def status_changed(session: Session, dossier: Dossier, meta: dict[str, Any], old
             _record(session, dossier, "resume", before, now, rule=rule, waited_working_days=waited)
         else:
             # The one-stop rule: the time limit starts again once the complete dossier arrives.
-            dossier.due_at = legal_due(meta, now, calendar)
+            dossier.clock_started_at = now
+            dossier.due_at = legal_due(meta, now, calendar, dossier.deadline_rule)
             _record(session, dossier, "restart", before, now, rule=rule)
 
 
 def deadline_rule_entered(session: Session, dossier: Dossier, meta: dict[str, Any], name: str,
                           calendar: WorkingCalendar, now: datetime) -> None:
     """An element with `deadlineRule` switches to an alternative legal deadline (e.g. verification
-    extends 10 to 15 days), counted from reception."""
-    rule = (meta.get("deadline_rules") or {}).get(name)
-    if rule is None or dossier.received_at is None:
+    extends 10 to 15 days), counted from when the clock last started (reception, or the restart
+    after a supplement); later restarts keep the rule."""
+    if name not in (meta.get("deadline_rules") or {}):
+        return
+    dossier.deadline_rule = name
+    if dossier.received_at is None:
         return
     before = dossier.due_at
-    dossier.due_at = legal_due(meta, dossier.received_at, calendar, rule)
+    dossier.due_at = legal_due(meta, dossier.clock_started_at or dossier.received_at, calendar, name)
     _record(session, dossier, "rule", before, now, rule=name)
 
 

@@ -175,6 +175,10 @@ class DossierView:
     due_at: datetime | None
     finished_at: datetime | None
     milestones: list[dict[str, Any]]
+    #: early | on_time | late once finished (trước hạn / đúng hạn / quá hạn)
+    timeliness: str | None = None
+    #: the new appointment promised by an apology letter (the dossier still counts as late)
+    new_appointment_at: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] | None = None
 
@@ -188,7 +192,8 @@ def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Even
         portal_status=PORTAL_STATUS.get(dossier.status, 0), channel=dossier.channel,
         applicant_name=dossier.applicant_name, agency_code=dossier.agency_code, submitted_at=dossier.submitted_at,
         received_at=dossier.received_at, due_at=dossier.due_at, finished_at=dossier.finished_at,
-        milestones=list(dossier.milestones),
+        milestones=list(dossier.milestones), timeliness=dossier.timeliness,
+        new_appointment_at=dossier.new_appointment_at,
         history=[{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": e.actor_name, "status": e.status,
                   "data": e.data} for e in events] if include_history else [],
         data=data,

@@ -199,7 +199,11 @@ def _validate(version: PublishedVersion, name: str | None, data: dict[str, Any])
         raise InvalidInput(exc.errors) from exc
     # Only the form's own fields reach the workflow: a caller must not overwrite dossier data
     # (applicant e-mail, earlier decisions) by posting extra keys.
-    allowed = set(form.schema.get("properties", {})) - RESERVED_KEYS
+    properties = form.schema.get("properties", {})
+    ui = form.ui_schema or {}
+    # Read-only fields are shown to the official, never taken back from them.
+    allowed = {key for key, prop in properties.items()
+               if not prop.get("readOnly") and not (ui.get(key) or {}).get("ui:readonly")} - RESERVED_KEYS
     return {key: value for key, value in cleaned.items() if key in allowed}
 
 

@@ -107,6 +107,8 @@ class DossierOut(Schema):
     received_at = fields.DateTime(allow_none=True)
     due_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+    timeliness = fields.String(allow_none=True)
+    new_appointment_at = fields.DateTime(allow_none=True)
     milestones = fields.List(fields.Nested(Milestone))
     history = fields.List(fields.Nested(HistoryItem))
 

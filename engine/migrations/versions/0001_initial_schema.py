@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 14:47:21.532224
+Create Date: 2026-11-30 15:13:03.850924
 """
 import sqlalchemy as sa
 from alembic import op
@@ -109,6 +109,8 @@ def upgrade() -> None:
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('clock_started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deadline_rule', sa.String(length=64), nullable=True),
     sa.Column('clock_paused_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('new_appointment_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('timeliness', sa.String(length=16), nullable=True),
