@@ -15,7 +15,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
 from engine import history, paperwork
 from engine.context import EngineContext
@@ -35,11 +36,21 @@ class Outcome:
     error: str | None = None
 
 
+#: Connectors whose calls for one dossier must arrive in the order they were decided (the national
+#: portal's progress list is a history: a later status must not overtake an earlier one).
+ORDERED = frozenset({"dvcqg"})
+
+
 def _due_clause(now: datetime):
-    return or_(
+    earlier = aliased(OutboxMessage)
+    blocked = exists().where(
+        earlier.dossier_id == OutboxMessage.dossier_id, earlier.connector == OutboxMessage.connector,
+        earlier.id < OutboxMessage.id, earlier.state.in_(("pending", "running", "incident")))
+    due = or_(
         (OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now),
         (OutboxMessage.state == "running") & (OutboxMessage.locked_until <= now),
     )
+    return due & or_(OutboxMessage.connector.not_in(ORDERED), ~blocked)
 
 
 def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage | None:

@@ -93,3 +93,29 @@ def test_in_process_worker_delivers_right_after_commit(ctx, actors, smtp):
         smtp.wait_for(1, timeout=5)
     finally:
         worker.stop()
+
+
+def test_calls_to_an_ordered_connector_leave_in_order_per_dossier(ctx, actors):
+    """A later portal update for a dossier waits while an earlier one is retrying or in incident."""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.models import Dossier
+    from engine.outbox import ORDERED, due_ids
+
+    dossier = submit(ctx, actors["congdan"])
+    connector = next(iter(ORDERED))
+    now = datetime.now(UTC)
+    with ctx.sessions() as session:
+        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == dossier.code))
+        rows = [OutboxMessage(dossier_id=dossier_id, connector=connector, operation="sync_progress",
+                              payload={"n": n}, idempotency_key=f"order-{n}", waits=False, state="pending",
+                              attempts=0, next_attempt_at=now - timedelta(seconds=1), created_at=now)
+                for n in range(3)]
+        session.add_all(rows)
+        session.commit()
+        first, second, third = (row.id for row in rows)
+    assert first in due_ids(ctx) and second not in due_ids(ctx) and third not in due_ids(ctx)
+    with ctx.sessions() as session:
+        session.get(OutboxMessage, first).state = "done"
+        session.commit()
+    assert second in due_ids(ctx) and third not in due_ids(ctx)
