@@ -20,8 +20,11 @@ from .base import (
     UnknownOperation,
     operation,
 )
+from .exchange import VdxpConnector
 from .notify import EmailConnector  # built-in connectors register themselves on import
+from .portal import DvcqgConnector, DvcqgPaymentConnector
 from .registry import ConnectorDisabled, ConnectorNotFound, ConnectorRegistry, register, registry
+from .signing import LocalSigningConnector, RemoteSigningConnector
 
 __all__ = [
     "KINDS",
@@ -33,6 +36,11 @@ __all__ = [
     "ConnectorRejected",
     "ConnectorUnavailable",
     "EmailConnector",
+    "VdxpConnector",
+    "DvcqgConnector",
+    "DvcqgPaymentConnector",
+    "LocalSigningConnector",
+    "RemoteSigningConnector",
     "HealthReport",
     "Operation",
     "UnknownOperation",

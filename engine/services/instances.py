@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import history, paperwork
+from engine import history, notifications, paperwork
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
+from engine.documents.qr import tracking_url
 from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
 from engine.runtime.runner import Runner, StepReport
@@ -68,9 +69,10 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
         index += 1
     meta = ctx.versions.get(session, dossier.procedure_version_id).meta
     for step in reports:
-        _apply_entered(session, dossier, meta, step, actor, calendar, now)
+        changed = _apply_entered(session, dossier, meta, step, actor, calendar, now)
         outbox += [paperwork.request(ctx, session, dossier, meta, kind.strip(), runner.data, actor, now)
                    for element in step.entered if element.document for kind in element.document.split(",")]
+        outbox += [row for status in changed for row in _notify(ctx, dossier, meta, status, runner.data, now)]
     _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)
@@ -82,10 +84,24 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
     return outbox
 
 
+def _notify(ctx: EngineContext, dossier: Dossier, meta: dict[str, Any], status: str, data: dict[str, Any],
+            now: datetime) -> list[OutboxMessage]:
+    """The citizen's notice for a status change, if the procedure asks for one."""
+    kind = (meta.get("notifications") or notifications.DEFAULT_NOTIFICATIONS).get(status)
+    if kind is None:
+        return []
+    context = {"procedure_name": meta["name"], "items": [str(i) for i in data.get("giay_to_thieu") or []],
+               "tracking_url": tracking_url(ctx.settings.public_url, dossier.code), "reason": ""}
+    return notifications.messages(dossier, kind, context, set(ctx.connectors.available()), now)
+
+
 def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, actor: Any,
-                   calendar: WorkingCalendar, now: datetime) -> None:
+                   calendar: WorkingCalendar, now: datetime) -> list[str]:
+    """Apply statuses, clock rules and milestones of the entered elements; return the new statuses."""
+    changed = []
     for element in report.entered:
         if element.status and element.status != dossier.status:
+            changed.append(element.status)
             clock.status_changed(session, dossier, meta, dossier.status, element.status, calendar, now)
             dossier.status = element.status
             history.record(session, dossier, "status", actor=actor, status=element.status,
@@ -97,6 +113,7 @@ def _apply_entered(session: Session, dossier: Dossier, meta: dict[str, Any], rep
                                                         "status": dossier.status}]
             history.record(session, dossier, "milestone", actor=actor, status=dossier.status,
                            data={"element": element.bpmn_id, "text": element.milestone}, at=now)
+    return changed
 
 
 def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report: StepReport, now: datetime,

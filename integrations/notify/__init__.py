@@ -5,5 +5,6 @@ outbox and, at worst, becomes an incident; it never fails the dossier step.
 """
 
 from .email import EmailConnector, message_id_for
+from .sms import SmsConnector
 
-__all__ = ["EmailConnector", "message_id_for"]
+__all__ = ["EmailConnector", "SmsConnector", "message_id_for"]

@@ -13,9 +13,13 @@ from engine.worker import InProcessWorker
 from tests.factories import submit, work
 
 
-def to_result(ctx, actors):
+def to_result(ctx, actors, smtp=None):
+    """A dossier waiting at 'result ready', its earlier notices (receipt) already delivered."""
     dossier = submit(ctx, actors["congdan"])
     work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    drain_until_settled(ctx)
+    if smtp is not None:
+        smtp.clear()
     work(ctx, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ"})
     work(ctx, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
     return dossier
@@ -31,9 +35,10 @@ def drain_until_settled(ctx, rounds=40):
 
 
 def test_notification_is_queued_in_the_same_transaction_and_does_not_block_the_dossier(ctx, actors, smtp):
-    dossier = to_result(ctx, actors)
+    dossier = to_result(ctx, actors, smtp)
     with ctx.sessions() as session:
-        rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.connector == "email")))
+        rows = list(session.scalars(select(OutboxMessage).where(OutboxMessage.connector == "email",
+                                                                  OutboxMessage.state == "pending")))
     assert [(r.connector, r.operation, r.state, r.waits) for r in rows] == [("email", "send", "pending", False)]
     assert rows[0].payload["to"] == "congdan@example.vn"
     # The dossier moved on already: the desk can return the result before the e-mail leaves.
@@ -42,17 +47,18 @@ def test_notification_is_queued_in_the_same_transaction_and_does_not_block_the_d
 
 
 def test_transient_failures_back_off_then_succeed(ctx, actors, smtp):
-    to_result(ctx, actors)
+    to_result(ctx, actors, smtp)
     smtp.fail_next(2, code=451)
     drain_until_settled(ctx)
     with ctx.sessions() as session:
-        row = session.scalar(select(OutboxMessage).where(OutboxMessage.connector == "email"))
+        row = session.scalar(select(OutboxMessage).where(OutboxMessage.connector == "email")
+                             .order_by(OutboxMessage.id.desc()))
     assert row.state == "done" and row.attempts == 3
     assert len(smtp.messages) == 1
 
 
 def test_failures_past_the_limit_become_an_incident_that_an_admin_can_retry(ctx, actors, smtp):
-    dossier = to_result(ctx, actors)
+    dossier = to_result(ctx, actors, smtp)
     smtp.fail_next(3, code=451)
     drain_until_settled(ctx)
     [incident] = incidents(ctx)
@@ -65,7 +71,7 @@ def test_failures_past_the_limit_become_an_incident_that_an_admin_can_retry(ctx,
 
 
 def test_permanent_rejection_becomes_an_incident_at_once(ctx, actors, smtp):
-    to_result(ctx, actors)
+    to_result(ctx, actors, smtp)
     smtp.fail_next(1, code=550, message="5.1.1 mailbox unavailable")
     drain_until_settled(ctx)
     [incident] = incidents(ctx)
@@ -75,9 +81,10 @@ def test_permanent_rejection_becomes_an_incident_at_once(ctx, actors, smtp):
 def test_a_redelivered_message_has_one_effect(ctx, actors, smtp):
     """A worker that died after the call but before recording it: the lease expires, the call is
     made again with the same idempotency key, and the simulator keeps one message."""
-    to_result(ctx, actors)
+    to_result(ctx, actors, smtp)
     with ctx.sessions() as session:
-        row_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.connector == "email"))
+        row_id = session.scalar(select(OutboxMessage.id).where(OutboxMessage.connector == "email",
+                                                               OutboxMessage.state == "pending"))
     connector = ctx.connectors.get("email")
     with ctx.sessions() as session:
         row = session.get(OutboxMessage, row_id)
@@ -89,7 +96,7 @@ def test_a_redelivered_message_has_one_effect(ctx, actors, smtp):
 def test_in_process_worker_delivers_right_after_commit(ctx, actors, smtp):
     worker = InProcessWorker(ctx, interval=5.0).start()
     try:
-        to_result(ctx, actors)
+        to_result(ctx, actors, smtp)
         smtp.wait_for(1, timeout=5)
     finally:
         worker.stop()

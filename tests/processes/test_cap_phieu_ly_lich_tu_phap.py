@@ -123,7 +123,7 @@ def test_a_clean_record_is_issued_within_ten_days_and_returned_by_the_police_des
     outcomes = drain(ctx)
     assert outcomes and all(o.state == "done" for o in outcomes), outcomes
     assert {"giay-tiep-nhan", "ket-qua"} <= {a.kind for a in list_attachments(ctx, actors["congdan"], dossier.code)}
-    mail = [m for m in smtp.wait_for(1) if dossier.code in m["Subject"]]
+    mail = [m for m in smtp.wait_for(2) if dossier.code in m["Subject"] and "kết quả" in m["Subject"]]
     assert mail and "kết quả" in mail[0]["Subject"] and mail[0]["To"] == APPLICANT["email"]
     work(ctx, actors["tiepnhan_ca"], dossier.code, RETURN)
     final = get_dossier(ctx, actors["congdan"], dossier.code)

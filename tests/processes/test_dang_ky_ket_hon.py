@@ -87,7 +87,9 @@ def emails(ctx, code) -> list[dict[str, Any]]:
     with ctx.sessions() as session:
         dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
         return [m.payload for m in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email"))]
+            OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email",
+            # the BPMN's own e-mails, not the engine's status notices (receipt, supplement, refusal)
+            OutboxMessage.idempotency_key.not_like("%:notify:%")))]
 
 
 def specialist_view(ctx, actors, code) -> dict[str, Any]:

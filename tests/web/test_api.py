@@ -494,7 +494,7 @@ def test_a_dossier_travels_the_approve_path_over_http_and_the_citizen_is_emailed
     assert api.dossier(code)["status"] == "result_ready"
 
     outcomes = drain(ctx)
-    assert [o.state for o in outcomes] == ["done"] * 3  # receipt and result PDFs, the e-mail
+    assert [o.state for o in outcomes] == ["done"] * 4  # receipt and result PDFs, two e-mails
     listed = api.get(f"/api/v1/dossiers/{code}/attachments", user="congdan").get_json()
     assert sorted(a["kind"] for a in listed) == ["giay-tiep-nhan", "ket-qua"]
     result = next(a for a in listed if a["kind"] == "ket-qua")
@@ -502,7 +502,8 @@ def test_a_dossier_travels_the_approve_path_over_http_and_the_citizen_is_emailed
     assert download.status_code == 200 and download.data.startswith(b"%PDF")
     assert download.headers["Content-Type"] == "application/pdf"
     assert api.get(f"/api/v1/dossiers/{code}/attachments/{result['id']}", user="congdan2").status_code == 404
-    [message] = smtp.wait_for(1)
+    receipt_notice, message = sorted(smtp.wait_for(2), key=lambda m: "kết quả" in m["Subject"])
+    assert receipt_notice["Subject"] == f"Hồ sơ {code} đã được tiếp nhận"
     assert message["Subject"] == f"Hồ sơ {code} đã có kết quả"
     assert [a.addr_spec for a in message["To"].addresses] == [APPLICANT["email"]]
     assert "Phạm Thị Công Dân" in message.get_body(("plain",)).get_content()

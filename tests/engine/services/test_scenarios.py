@@ -31,12 +31,13 @@ def test_approved_dossier_runs_from_submission_to_returned_result(ctx, actors, s
     work(ctx, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
     assert get_dossier(ctx, actors["congdan"], dossier.code).status == "result_ready"
     outcomes = drain(ctx)
-    assert [o.state for o in outcomes] == ["done"] * 3  # receipt, result document, e-mail
+    # receipt PDF + its e-mail notice, result PDF + the BPMN's "đã có kết quả" e-mail
+    assert [o.state for o in outcomes] == ["done"] * 4
     assert {a.kind for a in list_attachments(ctx, actors["congdan"], dossier.code)} == {"giay-tiep-nhan", "ket-qua"}
     receipt = next(a for a in list_attachments(ctx, actors["congdan"], dossier.code) if a.kind == "giay-tiep-nhan")
     _view, pdf = read_attachment(ctx, actors["congdan"], dossier.code, receipt.id)
     assert pdf.startswith(b"%PDF")
-    mail = smtp.wait_for(1)[0]
+    mail = next(m for m in smtp.wait_for(2) if "kết quả" in m["Subject"])
     assert dossier.code in mail["Subject"] and "kết quả" in mail["Subject"]
     work(ctx, actors["tiepnhan"], dossier.code, {"hinh_thuc_tra": "truc_tiep"})
     final = get_dossier(ctx, actors["congdan"], dossier.code)
