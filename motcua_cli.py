@@ -170,6 +170,22 @@ def calendar_remove(day) -> None:
     click.echo(f"Đã bỏ ngày ngoại lệ {day.date().isoformat()}")
 
 
+@main.group()
+def portal() -> None:
+    """The national public-service portal (Cổng DVCQG)."""
+
+
+@portal.command("reconcile")
+@click.option("--limit", default=500, show_default=True, help="How many recent dossiers to compare.")
+def portal_reconcile(limit: int) -> None:
+    """Compare recent dossiers with what the portal holds and re-send the difference (via the outbox)."""
+    from engine.portal_sync import reconcile
+
+    counts = reconcile(_context(), limit=limit)
+    click.echo(f"Đã kiểm tra {counts['checked']} hồ sơ: thiếu trên Cổng {counts['missing']}, "
+               f"lệch trạng thái {counts['different']} — đã xếp lịch gửi lại.")
+
+
 @main.command()
 def worker() -> None:
     """Run a Celery worker with the beat sweep (production mode)."""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
-from engine import history
+from engine import history, portal_sync
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
 from engine.db import transaction
@@ -143,7 +143,11 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
         instance = WorkflowInstance(dossier_id=dossier.id, procedure_version_id=version.id,
                                     state=dump_state(runner.workflow), completed=False, updated_at=now)
         session.add(instance)
-        outbox = apply_report(ctx, session, dossier, instance, runner, report, actor)
+        # The portal learns of the dossier first (its rows are ordered per dossier by id).
+        portal = portal_sync.status_rows(session, dossier, meta, "submitted", actor, now,
+                                         set(ctx.connectors.available()))
+        session.add_all(portal)
+        outbox = portal + apply_report(ctx, session, dossier, instance, runner, report, actor)
         session.flush()
         view = _dossier_view(dossier, version, [], include_history=False)
         ids = [m.id for m in outbox]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine import history, notifications, paperwork
+from engine import history, notifications, paperwork, portal_sync
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
 from engine.documents.qr import tracking_url
@@ -72,7 +72,10 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
         changed = _apply_entered(session, dossier, meta, step, actor, calendar, now)
         outbox += [paperwork.request(ctx, session, dossier, meta, kind.strip(), runner.data, actor, now)
                    for element in step.entered if element.document for kind in element.document.split(",")]
+        available = set(ctx.connectors.available())
         outbox += [row for status in changed for row in _notify(ctx, dossier, meta, status, runner.data, now)]
+        outbox += [row for status in changed
+                   for row in portal_sync.status_rows(session, dossier, meta, status, actor, now, available)]
     _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)
