@@ -263,6 +263,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: for digitally signed files: the short code citizens type on the public verification page
+    verification_code: Mapped[str | None] = mapped_column(String(20), index=True)
 
 
 class OutboxMessage(Base):
@@ -286,5 +288,7 @@ class OutboxMessage(Base):
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: engine-side follow-up for the result (never sent to the connector), e.g. store a signed file
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

@@ -160,9 +160,11 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         if row.state == "done":
             return []
         row.state = "done"
-        row.result = result
+        row.result = _stored_result(row, result)
         row.finished_at = now
         row.locked_until = None
+        if (row.context or {}).get("on_done") == "store_signed":
+            paperwork.store_signed(ctx, session, row, result)
         if not (row.waits and row.dossier_id is not None):
             return []
         dossier = session.get(Dossier, row.dossier_id)
@@ -173,6 +175,12 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM)
         session.flush()
         return [m.id for m in outbox]
+
+
+def _stored_result(row: OutboxMessage, result: dict) -> dict:
+    """What to keep of a result in the row: file contents live in the file store, not here."""
+    return {k: (f"<{len(v)} bytes base64>" if k.endswith("_b64") and isinstance(v, str) else v)
+            for k, v in result.items()}
 
 
 def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:

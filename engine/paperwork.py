@@ -153,4 +153,60 @@ def render_job(ctx: EngineContext, message: OutboxMessage) -> dict[str, Any]:
         session.flush()
         history.record(session, dossier, "document", status=dossier.status,
                        data={"kind": kind, "attachment": attachment.id, "sha256": sha256})
+        if kind == "ket-qua":
+            follow_up = sign_request(ctx, dossier, version.meta, attachment, pdf)
+            if follow_up is not None:
+                session.add(follow_up)
         return {"attachment": attachment.id, "sha256": sha256, "size": size}
+
+
+SIGNING_CONNECTORS = ("remote_signing", "local_signing")
+SIGNED_KIND = "ket-qua-ky-so"
+
+
+def signing_connector(ctx: EngineContext, meta: dict[str, Any]) -> str | None:
+    """The procedure's choice (procedure.json `signing`), else the first signing connector enabled."""
+    available = set(ctx.connectors.available())
+    wanted = meta.get("signing")
+    if wanted:
+        return wanted if wanted in available else None
+    return next((c for c in SIGNING_CONNECTORS if c in available), None)
+
+
+def sign_request(ctx: EngineContext, dossier: Dossier, meta: dict[str, Any], attachment: Attachment,
+                 pdf: bytes) -> OutboxMessage | None:
+    """Queue the PAdES signature of a rendered result; the signed copy is stored when it returns."""
+    import base64
+
+    connector = signing_connector(ctx, meta)
+    if connector is None:
+        return None
+    now = datetime.now(UTC)
+    signer = (meta.get("result") or {}).get("signer") or {}
+    payload = {"pdf_b64": base64.b64encode(pdf).decode(), "reason": f"Ký số kết quả giải quyết hồ sơ {dossier.code}",
+               "location": dossier.agency_code, "signer_title": signer.get("title", "Lãnh đạo")}
+    return OutboxMessage(dossier_id=dossier.id, task_id=None, connector=connector, operation="sign_pdf",
+                         payload=payload, idempotency_key=f"{dossier.code}:sign:{attachment.sha256[:16]}",
+                         waits=False, state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                         context={"on_done": "store_signed", "attachment": attachment.id})
+
+
+def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, result: dict[str, Any]) -> None:
+    """Keep the signed result next to the unsigned one, findable by its verification code."""
+    import base64
+
+    from engine.documents import FileStore
+
+    signed = base64.b64decode(result["pdf_b64"])
+    sha256, size = FileStore(Path(ctx.settings.data_dir) / "files").put(signed)
+    dossier = session.get(Dossier, message.dossier_id)
+    original = session.get(Attachment, message.context["attachment"])
+    attachment = Attachment(dossier_id=dossier.id, kind=SIGNED_KIND,
+                            filename=original.filename.replace(".pdf", "-da-ky-so.pdf"),
+                            content_type="application/pdf", sha256=sha256, size=size,
+                            created_at=datetime.now(UTC), verification_code=result.get("verification_code"))
+    session.add(attachment)
+    session.flush()
+    history.record(session, dossier, "signed", status=dossier.status,
+                   data={"attachment": attachment.id, "signer": result.get("signer"),
+                         "verification_code": result.get("verification_code"), "connector": message.connector})

@@ -137,6 +137,20 @@ class CalendarExceptionOut(Schema):
     created_by = fields.String(allow_none=True)
 
 
+class VerificationOut(Schema):
+    signed = fields.Boolean(required=True)
+    intact = fields.Boolean(required=True)
+    trusted = fields.Boolean(required=True)
+    valid = fields.Boolean(required=True)
+    signer_name = fields.String(allow_none=True)
+    signer_organisation = fields.String(allow_none=True)
+    signed_at = fields.DateTime(allow_none=True)
+    reason = fields.String(allow_none=True)
+    errors = fields.List(fields.String(), required=True)
+    verification_code = fields.String(required=True)
+    dossier_code = fields.String(allow_none=True)
+
+
 class TrackOut(Schema):
     code = fields.String(required=True)
     procedure_name = fields.String()

@@ -10,7 +10,7 @@ from flask import jsonify, request, send_file
 from marshmallow import Schema, ValidationError
 
 from engine import errors, services
-from engine.services import calendar_admin
+from engine.services import calendar_admin, verification
 from web.api import bp
 from web.api import schemas as s
 from web.api.openapi import build_spec, documented
@@ -165,6 +165,22 @@ def set_calendar_exception(day: str):
 def remove_calendar_exception(day: str):
     calendar_admin.remove_exception(engine_ctx(), api_actor(), _day(day))
     return "", 204
+
+
+@bp.post("/verify")
+@documented("/api/v1/verify", "post", "Kiểm tra chữ ký số của một tệp PDF (multipart, trường 'file')",
+            response=s.VerificationOut, auth=False, errors=(400,))
+def verify_upload():
+    upload = request.files.get("file")
+    data = upload.read(verification.MAX_PDF_BYTES + 1) if upload else b""
+    return dump(s.VerificationOut(), verification.verify_upload(engine_ctx(), data))
+
+
+@bp.get("/verify/<code>")
+@documented("/api/v1/verify/{code}", "get", "Kiểm tra văn bản theo mã xác thực in trên văn bản",
+            response=s.VerificationOut, auth=False, parameters=CODE, errors=(400, 404))
+def verify_by_code(code: str):
+    return dump(s.VerificationOut(), verification.verify_code(engine_ctx(), code))
 
 
 @bp.get("/track/<code>")

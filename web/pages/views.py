@@ -122,6 +122,24 @@ def submit(procedure: str):
                            errors=field_errors, message=message), 400 if field_errors else 200
 
 
+@bp.route("/xac-thuc", methods=["GET", "POST"])
+def verify():
+    """Public verification of a signed result: by the code printed on it, or by uploading the PDF."""
+    from engine.services import verification
+
+    result = error = None
+    code = request.values.get("code", "").strip()
+    try:
+        if request.method == "POST" and request.files.get("file"):
+            upload = request.files["file"]
+            result = verification.verify_upload(engine_ctx(), upload.read(verification.MAX_PDF_BYTES + 1))
+        elif code:
+            result = verification.verify_code(engine_ctx(), code)
+    except (errors.InvalidInput, errors.NotFound) as exc:
+        error = next(iter(exc.errors.values()))[0] if isinstance(exc, errors.InvalidInput) else exc.message_vi
+    return render_template("verify.html", code=code, result=result, error=error), 200 if not error else 400
+
+
 @bp.get("/tra-cuu")
 def track():
     code, secret = request.args.get("code", "").strip(), request.args.get("secret", "").strip()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 15:13:03.850924
+Create Date: 2026-11-30 15:32:00.157920
 """
 import sqlalchemy as sa
 from alembic import op
@@ -139,6 +139,7 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('verification_code', sa.String(length=20), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], ),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -146,6 +147,7 @@ def upgrade() -> None:
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachment_dossier_id'), ['dossier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_attachment_sha256'), ['sha256'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attachment_verification_code'), ['verification_code'], unique=False)
 
     op.create_table('event',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -179,6 +181,7 @@ def upgrade() -> None:
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('context', sa.JSON(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
@@ -254,6 +257,7 @@ def downgrade() -> None:
     op.drop_table('outbox')
     op.drop_table('event')
     with op.batch_alter_table('attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachment_verification_code'))
         batch_op.drop_index(batch_op.f('ix_attachment_sha256'))
         batch_op.drop_index(batch_op.f('ix_attachment_dossier_id'))
 
