@@ -21,6 +21,7 @@ from .base import (
     operation,
 )
 from .exchange import VdxpConnector
+from .identity import VneidConnector
 from .notify import EmailConnector  # built-in connectors register themselves on import
 from .portal import DvcqgConnector, DvcqgPaymentConnector
 from .registry import ConnectorDisabled, ConnectorNotFound, ConnectorRegistry, register, registry
@@ -37,6 +38,7 @@ __all__ = [
     "ConnectorUnavailable",
     "EmailConnector",
     "VdxpConnector",
+    "VneidConnector",
     "DvcqgConnector",
     "DvcqgPaymentConnector",
     "LocalSigningConnector",

@@ -17,6 +17,7 @@ Transport is plain ``httpx`` with explicit timeouts, like every other connector.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
 import time
@@ -155,7 +156,7 @@ class OidcClient:
                     "iss": {"essential": True, "value": s.issuer},
                     "aud": {"essential": True, "value": s.client_id},
                 },
-                {"nonce": None, "client_id": s.client_id, "access_token": access_token},
+                {"nonce": nonce_expected, "client_id": s.client_id, "access_token": access_token},
             )
             claims.validate(leeway=s.leeway)
         except ExpiredTokenError as exc:
@@ -313,8 +314,13 @@ class OidcClient:
         self, endpoint: str, fields: dict[str, str], what_vi: str, idempotency_key: str | None = None
     ) -> httpx.Response:
         request = self._form(fields)
-        if idempotency_key:
-            request["headers"]["Idempotency-Key"] = idempotency_key
+        if idempotency_key:  # headers are ASCII: a key that is not travels as its hash
+            key = (
+                idempotency_key
+                if idempotency_key.isascii() and idempotency_key.isprintable()
+                else ("h-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40])
+            )
+            request["headers"]["Idempotency-Key"] = key
         return self._send("POST", self._endpoint(endpoint), what_vi, **request)
 
     def _endpoint(self, name: str) -> str:

@@ -240,8 +240,9 @@ class SmsConnector(Connector):
         until_final = payload.get("until_final", False)
         if not isinstance(until_final, bool):
             raise _bad_payload("'until_final' phải là true hoặc false")
+        path = f"/sms/status/{quote(message_id, safe='')}"
         answer = self._request(
-            "GET", f"/sms/status/{quote(message_id, safe='')}", "tra cứu trạng thái tin nhắn"
+            "GET", path, "tra cứu trạng thái tin nhắn", idempotency_key=request_id_for(idempotency_key)
         )
         state = answer.get("state")
         if state not in ("delivered", "pending", "failed"):

@@ -184,15 +184,8 @@ class SmsSimulator:
     def clear(self) -> None:
         """Forget messages, cached answers, logs and pending faults."""
         with self._cond:
-            for store in (
-                self._messages,
-                self._answers,
-                self._log,
-                self._failures,
-                self._code_failures,
-                self._delays,
-                self._failing_phones,
-            ):
+            stores = (self._messages, self._answers, self._log, self._failures, self._code_failures)
+            for store in (*stores, self._delays, self._failing_phones):
                 store.clear()
             self._replays = 0
 

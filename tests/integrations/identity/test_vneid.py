@@ -62,6 +62,7 @@ def test_a_repeated_introspection_has_the_same_answer_and_carries_the_idempotenc
     assert first == second
     calls = [r for r in provider.requests if r.path == "/oauth2/introspect"]
     assert [r.headers["Idempotency-Key"] for r in calls] == ["outbox-7", "outbox-7"]
+    assert connector.call("introspect", {"token": token}, idempotency_key="hồ-sơ-7")["active"] is True
 
 
 def test_a_500_from_the_provider_is_transient(provider):

@@ -75,8 +75,8 @@ def test_the_same_idempotency_key_twice_sends_one_sms(gateway):
     assert gateway.replays == 1
 
 
-def test_a_long_idempotency_key_is_hashed_into_a_stable_request_id(gateway):
-    key = "dossier/" + "x" * 200
+@pytest.mark.parametrize("key", ["dossier/" + "x" * 200, "hồ-sơ/tiếp-nhận"])
+def test_a_long_or_non_ascii_idempotency_key_is_hashed_into_a_stable_request_id(gateway, key):
     connector = connector_for(gateway.url)
 
     first = connector.call("send", sms(), idempotency_key=key)
