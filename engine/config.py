@@ -1,6 +1,22 @@
 """Configuration in one place: environment variables with documented embedded defaults.
 
 Read once at start-up (`Settings.from_env()`) and passed down; nothing deeper reads `os.environ`.
+
+Connectors: every connector has its variables under one prefix (`MOTCUA_SMTP_*` for e-mail,
+`MOTCUA_SMS_*`, `MOTCUA_DVCQG_*`, `MOTCUA_DVCQG_PAYMENT_*`, `MOTCUA_LOCAL_SIGNING_*`,
+`MOTCUA_REMOTE_SIGNING_*`, `MOTCUA_VDXP_*`, `MOTCUA_VNEID_*`) and a switch
+`MOTCUA_<PREFIX>_ENABLED` (1/0).
+
+* **Embedded** (default): every connector is on and points at its simulator on loopback
+  (`MOTCUA_<PREFIX>_PORT`, defaults 8025-8031, which `motcua run` / `motcua simulators` start),
+  with demo credentials. Local signing uses the test CA that `engine.simulators.ensure_pki`
+  creates in `data_dir/pki` at setup; until it exists local signing stays off.
+* **Production**: nothing points at a simulator and no demo credential is used. A connector is
+  enabled only if its address variable is set explicitly (`MOTCUA_SMTP_HOST`, `MOTCUA_SMS_URL`,
+  `MOTCUA_DVCQG_URL`, `MOTCUA_DVCQG_PAYMENT_INIT_URL`, `MOTCUA_LOCAL_SIGNING_PKCS12`,
+  `MOTCUA_REMOTE_SIGNING_URL`, `MOTCUA_VDXP_URL`, `MOTCUA_VNEID_ISSUER`); the credentials it needs
+  must be set too, or the start-up stops naming the missing setting. `MOTCUA_<PREFIX>_ENABLED=1`
+  without the address is refused.
 """
 
 from __future__ import annotations
@@ -12,6 +28,50 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Simulators listen on loopback only: they are test doubles, never services for other machines.
+LOOPBACK = "127.0.0.1"
+
+#: Where each connector's simulator listens (connector id -> port); `MOTCUA_<PREFIX>_PORT` overrides.
+DEFAULT_SIMULATOR_PORTS: dict[str, int] = {
+    "email": 8025,
+    "sms": 8026,
+    "dvcqg": 8027,
+    "dvcqg_payment": 8028,
+    "remote_signing": 8029,
+    "vdxp": 8030,
+    "vneid": 8031,
+}
+
+#: Connector id -> prefix of its variables (`MOTCUA_<PREFIX>_...`); e-mail keeps its SMTP name.
+ENV_PREFIX: dict[str, str] = {
+    "email": "SMTP",
+    "sms": "SMS",
+    "dvcqg": "DVCQG",
+    "dvcqg_payment": "DVCQG_PAYMENT",
+    "local_signing": "LOCAL_SIGNING",
+    "remote_signing": "REMOTE_SIGNING",
+    "vdxp": "VDXP",
+    "vneid": "VNEID",
+}
+
+#: The variable that must be set explicitly for a connector to be enabled in production mode.
+PRODUCTION_ADDRESS: dict[str, str] = {
+    "email": "HOST",
+    "sms": "URL",
+    "dvcqg": "URL",
+    "dvcqg_payment": "INIT_URL",
+    "local_signing": "PKCS12",
+    "remote_signing": "URL",
+    "vdxp": "URL",
+    "vneid": "ISSUER",
+}
+
+#: The demo agencies with a mailbox on the exchange simulator (secret `lienthong-<OrganId>` by default).
+DEMO_EXCHANGE_AGENCIES = tuple(f"000.00.{n}.H99" for n in range(21, 27))
+
+#: The files `integrations.signing.create_test_ca` writes in `data_dir/pki`.
+TEST_CA_FILES = {"pkcs12": "signer.p12", "ca_cert": "ca.pem", "passphrase": "passphrase.txt"}
 
 
 @dataclass(frozen=True)
@@ -36,33 +96,53 @@ class Settings:
     outbox_lease_seconds: float = 60.0
     script_time_limit: float = 1.0
     token_ttl_hours: int = 12
+    #: connector id -> its settings (`{"enabled": False, ...}` keeps it listed but off)
     connectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: connector id -> loopback port of its simulator (0: let the OS choose, for tests)
+    simulator_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SIMULATOR_PORTS))
+    #: OrganId -> secret key of the agencies with a mailbox on the exchange simulator
+    exchange_agencies: Mapping[str, str] = field(default_factory=dict)
+    #: where the payment simulator POSTs its signed confirms (None: only QUERY tells the outcome)
+    payment_callback_url: str | None = None
 
     @property
     def embedded(self) -> bool:
         return self.mode == "embedded"
+
+    @property
+    def pki_dir(self) -> Path:
+        """The embedded test CA (never committed: created at setup by `engine.simulators.ensure_pki`)."""
+        return self.data_dir / "pki"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
         defaults = cls()
         data_dir = Path(env.get("MOTCUA_DATA_DIR", str(defaults.data_dir)))
+        mode = env.get("MOTCUA_MODE", defaults.mode)
+        public_url = env.get("MOTCUA_PUBLIC_URL", defaults.public_url)
+        ports = {cid: _int(env, f"MOTCUA_{ENV_PREFIX[cid]}_PORT", port) for cid, port in DEFAULT_SIMULATOR_PORTS.items()}
         values: dict[str, Any] = {
             "database_url": env.get("MOTCUA_DATABASE_URL", f"sqlite:///{data_dir / 'motcua.db'}"),
             "redis_url": env.get("MOTCUA_REDIS_URL", defaults.redis_url),
-            "mode": env.get("MOTCUA_MODE", defaults.mode),
+            "mode": mode,
             "worker": env.get("MOTCUA_WORKER", defaults.worker),
             "secret_key": env.get("MOTCUA_SECRET_KEY", defaults.secret_key),
             "processes_dir": Path(env.get("MOTCUA_PROCESSES_DIR", str(defaults.processes_dir))),
             "data_dir": data_dir,
-            "public_url": env.get("MOTCUA_PUBLIC_URL", defaults.public_url),
+            "public_url": public_url,
             "outbox_max_attempts": int(env.get("MOTCUA_OUTBOX_MAX_ATTEMPTS", defaults.outbox_max_attempts)),
             "outbox_backoff_base": float(env.get("MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base)),
             "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),
             "outbox_lease_seconds": float(env.get("MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds)),
             "script_time_limit": float(env.get("MOTCUA_SCRIPT_TIME_LIMIT", defaults.script_time_limit)),
-            "connectors": _connector_config(env),
+            "simulator_ports": ports,
+            "exchange_agencies": _exchange_agencies(env),
+            "payment_callback_url": env.get("MOTCUA_DVCQG_PAYMENT_CALLBACK_URL") or None,
         }
+        values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
+                                                 public_url=public_url, ports=ports,
+                                                 agencies=values["exchange_agencies"])
         values.update(overrides)
         settings = cls(**values)
         settings.check()
@@ -76,16 +156,181 @@ class Settings:
             raise ValueError("Production mode refuses the default MOTCUA_SECRET_KEY; set a secret of your own")
 
 
-def _connector_config(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Connector settings from MOTCUA_SMTP_* (more connectors add their variables here)."""
-    return {
-        "email": {
-            "host": env.get("MOTCUA_SMTP_HOST", "127.0.0.1"),
-            "port": int(env.get("MOTCUA_SMTP_PORT", "8025")),
-            "sender": env.get("MOTCUA_SMTP_SENDER", "motcua@ubnd.demo.gov.vn"),
-            "timeout": float(env.get("MOTCUA_SMTP_TIMEOUT", "10")),
-            "starttls": env.get("MOTCUA_SMTP_STARTTLS", "0") == "1",
-            "username": env.get("MOTCUA_SMTP_USERNAME") or None,
-            "password": env.get("MOTCUA_SMTP_PASSWORD") or None,
-        },
+# -- connectors ---------------------------------------------------------------------------------
+
+
+class _Vars:
+    """The variables of one connector. `demo(...)` defaults apply in embedded mode only: in
+    production a value that is not set stays unset (the connector then names what is missing)."""
+
+    def __init__(self, env: Mapping[str, str], connector_id: str, embedded: bool) -> None:
+        self.env, self.embedded = env, embedded
+        self.prefix = f"MOTCUA_{ENV_PREFIX[connector_id]}_"
+        self.connector_id = connector_id
+
+    def name(self, key: str) -> str:
+        return self.prefix + key
+
+    def raw(self, key: str) -> str | None:
+        value = self.env.get(self.name(key))
+        return value if value not in (None, "") else None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.raw(key)
+        return default if value is None else value
+
+    def demo(self, key: str, default: Any) -> Any:
+        return self.get(key, default if self.embedded else None)
+
+    def number(self, key: str, default: float) -> float:
+        return _number(self.name(key), self.get(key, str(default)), float)
+
+    def flag(self, key: str, default: bool) -> bool:
+        return _flag(self.name(key), self.raw(key), default)
+
+    def enabled(self, *, embedded_default: bool = True) -> bool:
+        """`MOTCUA_<PREFIX>_ENABLED`; in production only with the address set explicitly."""
+        address = PRODUCTION_ADDRESS[self.connector_id]
+        if self.embedded:
+            return self.flag("ENABLED", embedded_default)
+        explicit = self.raw(address) is not None
+        on = self.flag("ENABLED", explicit)
+        if on and not explicit:
+            raise ValueError(f"{self.name('ENABLED')}=1 in production mode needs {self.name(address)} set "
+                             "explicitly (production never points at a simulator)")
+        return on
+
+
+def _connector_config(env: Mapping[str, str], *, embedded: bool = True, data_dir: Path | None = None,
+                      public_url: str = Settings.public_url, ports: Mapping[str, int] | None = None,
+                      agencies: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Settings of every built-in connector from MOTCUA_<PREFIX>_* (see the module docstring)."""
+    import integrations.identity  # noqa: F401  registers 'vneid' (integrations/__init__ does not import it)
+
+    data_dir = data_dir if data_dir is not None else Settings.data_dir
+    ports = {**DEFAULT_SIMULATOR_PORTS, **(ports or {})}
+    agencies = agencies if agencies is not None else _exchange_agencies(env)
+    pki = data_dir / "pki"
+    signatures = str(data_dir / "signatures")
+
+    def local(cid: str) -> str:
+        return f"http://{LOOPBACK}:{ports[cid]}"
+
+    configs: dict[str, dict[str, Any]] = {}
+
+    v = _Vars(env, "email", embedded)
+    configs["email"] = {
+        "enabled": v.enabled(), "host": v.demo("HOST", LOOPBACK),
+        "port": _int(env, v.name("PORT"), ports["email"] if embedded else None),
+        "sender": v.get("SENDER", "motcua@ubnd.demo.gov.vn"), "timeout": v.number("TIMEOUT", 10),
+        "starttls": v.flag("STARTTLS", False), "ssl": v.flag("SSL", False),
+        "username": v.get("USERNAME"), "password": v.get("PASSWORD"),
     }
+
+    v = _Vars(env, "sms", embedded)
+    configs["sms"] = {
+        "enabled": v.enabled(), "url": v.demo("URL", local("sms")), "api_key": v.demo("API_KEY", "sms-demo-key"),
+        "brandname": v.demo("BRANDNAME", "UBND-DEMO"), "timeout": v.number("TIMEOUT", 10),
+        "strip_diacritics": v.flag("STRIP_DIACRITICS", False),
+    }
+
+    v = _Vars(env, "dvcqg", embedded)
+    configs["dvcqg"] = {  # the simulator serves the adapter under the LGSP's usual path
+        "enabled": v.enabled(), "adapter_url": v.demo("URL", local("dvcqg") + "/XrdAdapter/RestService/forward"),
+        "username": v.demo("USERNAME", "motcua"), "password": v.demo("PASSWORD", "mat-khau"),
+        "madonvi": v.demo("MADONVI", "000.00.21.H99"), "dstcode": v.get("DSTCODE"),
+        "timeout": v.number("TIMEOUT", 10),
+    }
+
+    v = _Vars(env, "dvcqg_payment", embedded)
+    platform = local("dvcqg_payment") + "/api/pg"
+    configs["dvcqg_payment"] = {
+        "enabled": v.enabled(), "init_url": v.demo("INIT_URL", platform + "/init"),
+        "query_url": v.demo("QUERY_URL", platform + "/query"), "bill_url": v.demo("BILL_URL", platform + "/bill"),
+        "partner_code": v.demo("PARTNER_CODE", "H99"), "secret": v.demo("SECRET", "thanh-toan-demo"),
+        "access_token": v.get("ACCESS_TOKEN"), "timeout": v.number("TIMEOUT", 10),
+    }
+
+    v = _Vars(env, "local_signing", embedded)
+    own_key = v.raw("PKCS12") is not None
+    test_ca = embedded and not own_key  # the test CA made at setup, see engine.simulators.ensure_pki
+    passphrase = v.get("PASSPHRASE")
+    if passphrase is None and test_ca:
+        passphrase = _read_secret(pki / TEST_CA_FILES["passphrase"])
+    configs["local_signing"] = {
+        "enabled": v.enabled(embedded_default=own_key or (pki / TEST_CA_FILES["pkcs12"]).exists()),
+        "pkcs12_path": v.get("PKCS12", str(pki / TEST_CA_FILES["pkcs12"]) if test_ca else None),
+        "passphrase": passphrase,
+        "ca_cert_path": v.get("CA_CERT", str(pki / TEST_CA_FILES["ca_cert"]) if test_ca else None),
+        "cache_dir": v.get("CACHE_DIR", signatures), "font_path": v.get("FONT"),
+    }
+
+    v = _Vars(env, "remote_signing", embedded)
+    test_root = pki / TEST_CA_FILES["ca_cert"]
+    configs["remote_signing"] = {
+        "enabled": v.enabled(), "base_url": v.demo("URL", local("remote_signing")),
+        "api_key": v.demo("API_KEY", "ky-so-demo"), "signer_id": v.demo("SIGNER_ID", "lanhdao.demo"),
+        "cache_dir": v.get("CACHE_DIR", signatures), "timeout": v.number("TIMEOUT", 10),
+        "wait_seconds": v.number("WAIT_SECONDS", 30),
+        "ca_cert_path": v.get("CA_CERT", str(test_root) if embedded and test_root.exists() else None),
+    }
+
+    v = _Vars(env, "vdxp", embedded)
+    system_id = v.demo("SYSTEM_ID", DEMO_EXCHANGE_AGENCIES[0])
+    configs["vdxp"] = {
+        "enabled": v.enabled(), "base_url": v.demo("URL", local("vdxp")), "system_id": system_id,
+        "secret_key": v.demo("SECRET_KEY", agencies.get(system_id or "")),
+        "organ_name": v.demo("ORGAN_NAME", "UBND phường Hòa Bình (tỉnh Demo)"), "timeout": v.number("TIMEOUT", 30),
+    }
+
+    v = _Vars(env, "vneid", embedded)
+    configs["vneid"] = {  # the simulator is shaped like the national SSO (WSO2: issuer = token endpoint)
+        "enabled": v.enabled(), "issuer": v.demo("ISSUER", local("vneid") + "/oauth2/token"),
+        "client_id": v.demo("CLIENT_ID", "motcua"), "client_secret": v.demo("CLIENT_SECRET", "motcua-bi-mat"),
+        "redirect_uri": v.get("REDIRECT_URI", public_url.rstrip("/") + "/dang-nhap/callback"),
+        "timeout": v.number("TIMEOUT", 10),
+    }
+    return {cid: {k: value for k, value in config.items() if value is not None} for cid, config in configs.items()}
+
+
+def _exchange_agencies(env: Mapping[str, str]) -> dict[str, str]:
+    """`MOTCUA_VDXP_AGENCIES=ORGANID:SECRET,...`: the mailboxes of the exchange simulator."""
+    text = env.get("MOTCUA_VDXP_AGENCIES")
+    if not text:
+        return {code: f"lienthong-{code}" for code in DEMO_EXCHANGE_AGENCIES}
+    agencies: dict[str, str] = {}
+    for item in text.split(","):
+        code, sep, secret = item.strip().partition(":")
+        if not sep or not code or not secret:
+            raise ValueError(f"MOTCUA_VDXP_AGENCIES expects ORGANID:SECRET,... (got {item.strip()!r})")
+        agencies[code] = secret
+    return agencies
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        return path.read_text("ascii").strip()
+    except FileNotFoundError:
+        return None
+
+
+def _number(name: str, value: Any, kind: type) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+    value = env.get(name)
+    return default if value in (None, "") else _number(name, value, int)
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, got {value!r}")

@@ -4,6 +4,7 @@ from engine.services.accounts import (
     Actor,
     actor_from_token,
     authenticate,
+    citizen_from_identity,
     create_user,
     issue_token,
     revoke_token,
@@ -22,7 +23,8 @@ from engine.services.dossiers import (
 from engine.services.tasks import TaskView, claim_task, complete_task, get_task, list_inbox, unclaim_task
 
 __all__ = [
-    "Actor", "authenticate", "actor_from_token", "create_user", "issue_token", "revoke_token",
+    "Actor", "authenticate", "actor_from_token", "citizen_from_identity", "create_user", "issue_token",
+    "revoke_token",
     "AttachmentView", "DossierView", "list_attachments", "read_attachment", "get_dossier", "list_procedures", "get_procedure", "submit_dossier", "track_dossier",
     "TaskView", "claim_task", "complete_task", "get_task", "list_inbox", "unclaim_task",
 ]

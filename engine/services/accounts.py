@@ -8,6 +8,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -124,6 +125,27 @@ def revoke_token(ctx: EngineContext, token: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token))
                         .values(revoked_at=datetime.now(UTC)))
+
+
+def citizen_from_identity(ctx: EngineContext, identity: Any) -> Actor:
+    """The citizen account behind a national e-ID login, created on first login (no password: the
+    account is reached only through the identity provider). Matched by the provider's subject."""
+    username = f"vneid:{identity.subject}"[:64]
+    with transaction(ctx.sessions) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, password_hash="!", full_name=identity.full_name or "Công dân",
+                        role="citizen", email=identity.email, phone=identity.phone, id_number=identity.id_number,
+                        active=True, created_at=datetime.now(UTC))
+            session.add(user)
+        else:  # the provider is the source of truth for these
+            user.full_name = identity.full_name or user.full_name
+            user.email, user.phone = identity.email or user.email, identity.phone or user.phone
+            user.id_number = identity.id_number or user.id_number
+        session.flush()
+        if not user.active:
+            raise AuthenticationFailed("inactive user", message_vi="Tài khoản đã bị khóa.")
+        return Actor.of(user)
 
 
 def actor_by_id(ctx: EngineContext, user_id: int) -> Actor | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -15,7 +16,7 @@ from web.pages import bp
 
 @bp.app_context_processor
 def _inject():
-    return {"actor": page_actor()}
+    return {"actor": page_actor(), "vneid_enabled": "vneid" in engine_ctx().connectors.available()}
 
 
 @bp.get("/")
@@ -46,6 +47,42 @@ def _local_target(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
         return None
     return cleaned
+
+
+def _identity_client():
+    connectors = engine_ctx().connectors
+    return connectors.get("vneid").client if "vneid" in connectors.available() else None
+
+
+@bp.get("/dang-nhap/vneid")
+def login_vneid():
+    """Citizen login with the national e-ID (OIDC code flow); the browser goes to the provider."""
+    client = _identity_client()
+    if client is None:
+        flash("Đăng nhập bằng tài khoản định danh điện tử chưa được cấu hình.")
+        return redirect(url_for("pages.login"))
+    session["oidc"] = {"state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24),
+                       "next": _local_target(request.args.get("next"))}
+    return redirect(client.authorization_url(session["oidc"]["state"], session["oidc"]["nonce"]))
+
+
+@bp.get("/dang-nhap/callback")
+def login_callback():
+    from integrations.identity import IdentityError
+
+    pending = session.pop("oidc", None) or {}
+    client = _identity_client()
+    if client is None or not pending:
+        return render_template("login.html", error="Phiên đăng nhập không hợp lệ, vui lòng thử lại."), 400
+    try:
+        identity = client.complete_login(request.args, state_expected=pending["state"],
+                                         nonce_expected=pending["nonce"])
+    except IdentityError as exc:
+        return render_template("login.html", error=exc.message_vi), 400
+    actor = services.citizen_from_identity(engine_ctx(), identity)
+    session.clear()
+    session["user_id"] = actor.id
+    return redirect(pending.get("next") or url_for("pages.home"))
 
 
 @bp.post("/dang-xuat")
