@@ -21,7 +21,7 @@ def paused_procedure(ctx, tmp_path):
     folder = tmp_path / "processes" / "hkd-tam-dung"
     shutil.copytree(HKD, folder)
     meta = json.loads((folder / "procedure.json").read_text(encoding="utf-8"))
-    meta.update(code="9.999999", name="Đăng ký hộ kinh doanh (tạm dừng thời hạn khi bổ sung)",
+    meta.update(code="0.test.tam-dung", name="Đăng ký hộ kinh doanh (tạm dừng thời hạn khi bổ sung)",
                 supplement_clock="pause")
     (folder / "procedure.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     load_catalogue(ctx, folder.parent)
