@@ -35,32 +35,41 @@ def run(host: str, port: int, no_simulators: bool) -> None:
     """Migrate, load the catalogue, seed demo data (embedded), start simulators and serve."""
     from engine.bootstrap import prepare
     from engine.context import build_context
+    from engine.simulators import ensure_pki
     from web import create_app
 
     settings = _settings()
-    if settings.embedded and not no_simulators:
-        _start_simulators(settings)
-    ctx = build_context(settings)
-    results = prepare(ctx)
-    for result in results:
-        click.echo(f"  thủ tục {result.slug}: phiên bản {result.version}{' (mới)' if result.created else ''}")
-    app = create_app(ctx=ctx)
-    click.echo(f"motcua đang chạy tại http://{host}:{port}  (tài khoản demo: tiepnhan, chuyenvien, lanhdao, "
-               "congdan, phantich, quantri — mật khẩu: demo)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
-
-
-def _start_simulators(settings) -> None:
-    from integrations.notify.smtp_simulator import SmtpSimulator
-
-    smtp = settings.connectors["email"]
-    simulator = SmtpSimulator(host=smtp["host"], port=smtp["port"])
+    simulators = None
+    if settings.embedded:
+        ca = ensure_pki(settings)
+        click.echo(f"  CA thử nghiệm (ký số): {ca.directory}")
+        settings = _settings()  # read again: local signing now finds the test CA's key
+        if not no_simulators:
+            simulators = _start_simulators(settings)
     try:
-        simulator.start()
-    except OSError as exc:
-        click.echo(f"SMTP simulator not started on {smtp['host']}:{smtp['port']}: {exc}", err=True)
-        return
-    click.echo(f"  mô phỏng SMTP: {smtp['host']}:{simulator.port}")
+        ctx = build_context(settings)
+        results = prepare(ctx)
+        for result in results:
+            click.echo(f"  thủ tục {result.slug}: phiên bản {result.version}{' (mới)' if result.created else ''}")
+        app = create_app(ctx=ctx)
+        click.echo(f"motcua đang chạy tại http://{host}:{port}  (tài khoản demo: tiepnhan, chuyenvien, lanhdao, "
+                   "congdan, phantich, quantri — mật khẩu: demo)")
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if simulators is not None:
+            simulators.stop()
+
+
+def _start_simulators(settings):
+    """Start every simulator; a port in use is reported (another `motcua simulators` may serve it)."""
+    from engine.simulators import start_simulators
+
+    simulators = start_simulators(settings)
+    for handle in simulators:
+        click.echo(f"  mô phỏng {handle.title}: {handle.url}")
+    for problem in simulators.problems:
+        click.echo(f"  mô phỏng {problem.title} KHÔNG chạy: {problem.message}", err=True)
+    return simulators
 
 
 @main.group()
@@ -195,13 +204,22 @@ def worker() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--smtp-port", default=8025, show_default=True, type=int)
-def simulators(host: str, smtp_port: int) -> None:
-    """Run every connector simulator until interrupted."""
-    from integrations.notify.smtp_simulator import serve
+def simulators() -> None:
+    """Run every connector simulator in the foreground until Ctrl-C (ports: MOTCUA_<CONNECTOR>_PORT)."""
+    import threading
 
-    serve(host, smtp_port)
+    running = _start_simulators(_settings())
+    if not running.running:
+        click.echo("Không mô phỏng nào chạy được.", err=True)
+        sys.exit(1)
+    click.echo("Các mô phỏng đang chạy (Ctrl-C để dừng).")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        click.echo("Đã dừng các mô phỏng.")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,10 @@ class Settings:
     outbox_lease_seconds: float = 60.0
     script_time_limit: float = 1.0
     token_ttl_hours: int = 12
+    #: office hours (morning and afternoon) and the default same-day cut-off of the legal clock
+    office_morning: str = "07:30-11:30"
+    office_afternoon: str = "13:30-17:00"
+    same_day_cutoff: str = "15:00"
     #: connector id -> its settings (`{"enabled": False, ...}` keeps it listed but off)
     connectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: connector id -> loopback port of its simulator (0: let the OS choose, for tests)
@@ -136,6 +141,9 @@ class Settings:
             "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),
             "outbox_lease_seconds": float(env.get("MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds)),
             "script_time_limit": float(env.get("MOTCUA_SCRIPT_TIME_LIMIT", defaults.script_time_limit)),
+            "office_morning": env.get("MOTCUA_OFFICE_MORNING", defaults.office_morning),
+            "office_afternoon": env.get("MOTCUA_OFFICE_AFTERNOON", defaults.office_afternoon),
+            "same_day_cutoff": env.get("MOTCUA_SAME_DAY_CUTOFF", defaults.same_day_cutoff),
             "simulator_ports": ports,
             "exchange_agencies": _exchange_agencies(env),
             "payment_callback_url": env.get("MOTCUA_DVCQG_PAYMENT_CALLBACK_URL") or None,
@@ -148,12 +156,31 @@ class Settings:
         settings.check()
         return settings
 
+    def calendar_config(self):
+        """Office hours and cut-off as the calendar's CalendarConfig (validated at start-up)."""
+        from engine.calendar import CalendarConfig
+
+        def clock(text: str) -> time:
+            hours, minutes = text.strip().split(":")
+            return time(int(hours), int(minutes))
+
+        def span(text: str) -> tuple[time, time]:
+            start, end = text.split("-")
+            return clock(start), clock(end)
+
+        return CalendarConfig(morning=span(self.office_morning), afternoon=span(self.office_afternoon),
+                              same_day_cutoff=clock(self.same_day_cutoff))
+
     def check(self) -> None:
         """Refuse configurations that must never reach production."""
         if self.mode not in ("embedded", "production"):
             raise ValueError(f"MOTCUA_MODE must be 'embedded' or 'production', not {self.mode!r}")
         if self.mode == "production" and self.secret_key == Settings.secret_key:
             raise ValueError("Production mode refuses the default MOTCUA_SECRET_KEY; set a secret of your own")
+        try:
+            self.calendar_config()
+        except ValueError as exc:
+            raise ValueError(f"MOTCUA_OFFICE_MORNING / _AFTERNOON / MOTCUA_SAME_DAY_CUTOFF: {exc}") from exc
 
 
 # -- connectors ---------------------------------------------------------------------------------
@@ -205,8 +232,6 @@ def _connector_config(env: Mapping[str, str], *, embedded: bool = True, data_dir
                       public_url: str = Settings.public_url, ports: Mapping[str, int] | None = None,
                       agencies: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Settings of every built-in connector from MOTCUA_<PREFIX>_* (see the module docstring)."""
-    import integrations.identity  # noqa: F401  registers 'vneid' (integrations/__init__ does not import it)
-
     data_dir = data_dir if data_dir is not None else Settings.data_dir
     ports = {**DEFAULT_SIMULATOR_PORTS, **(ports or {})}
     agencies = agencies if agencies is not None else _exchange_agencies(env)

@@ -52,7 +52,7 @@ class EngineContext:
         else:
             with self.sessions() as own:
                 rows = list(own.scalars(select(CalendarException)))
-        built = calendar_from_exceptions(rows)
+        built = calendar_from_exceptions(rows, self.settings.calendar_config())
         self._calendar = (time.monotonic(), built)
         return built
 

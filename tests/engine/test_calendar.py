@@ -333,3 +333,19 @@ def test_same_day_deadline_is_the_end_of_a_working_day(cal, received):
     due = local(cal.same_day_deadline(received))
     assert expected_working(cal, due.date()) and due.timetz().replace(tzinfo=None) == cal.afternoon[1]
     assert local(received).date() <= due.date()
+
+
+def test_office_hours_and_the_cut_off_come_from_the_environment():
+    from datetime import time
+
+    import pytest
+
+    from engine.config import Settings
+
+    settings = Settings.from_env({"MOTCUA_OFFICE_MORNING": "08:00-12:00", "MOTCUA_OFFICE_AFTERNOON": "13:00-17:30",
+                                  "MOTCUA_SAME_DAY_CUTOFF": "16:00"})
+    config = settings.calendar_config()
+    assert config.morning == (time(8), time(12)) and config.afternoon == (time(13), time(17, 30))
+    assert config.same_day_cutoff == time(16)
+    with pytest.raises(ValueError, match="MOTCUA_OFFICE"):
+        Settings.from_env({"MOTCUA_OFFICE_MORNING": "sáng"})

@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from engine.config import ENV_PREFIX
 from engine.jobs import configure, enqueue_after_commit
 from engine.models import OutboxMessage
 from tests.conftest import REDIS_URL, service_missing
@@ -37,7 +38,9 @@ def celery_worker(ctx, redis_url, smtp, tmp_path):
     smtp_config = ctx.settings.connectors["email"]
     env = {**os.environ, "MOTCUA_DATABASE_URL": ctx.settings.database_url, "MOTCUA_REDIS_URL": redis_url,
            "MOTCUA_SMTP_HOST": smtp_config["host"], "MOTCUA_SMTP_PORT": str(smtp_config["port"]),
-           "MOTCUA_WORKER": "celery", "MOTCUA_OUTBOX_BACKOFF_BASE": "0.05", "MOTCUA_OUTBOX_BACKOFF_CAP": "0.2"}
+           "MOTCUA_WORKER": "celery", "MOTCUA_OUTBOX_BACKOFF_BASE": "0.05", "MOTCUA_OUTBOX_BACKOFF_CAP": "0.2",
+           # only e-mail, like the test settings: no other simulators run here
+           **{f"MOTCUA_{prefix}_ENABLED": "0" for cid, prefix in ENV_PREFIX.items() if cid != "email"}}
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "engine.jobs", "worker", "-B", "--pool=solo",
