@@ -235,6 +235,23 @@ class Event(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class Payment(Base):
+    """An online fee payment started for a dossier on the national payment platform."""
+
+    __tablename__ = "payment"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), index=True)
+    #: MaThamChieu: unique per attempt, the key of the platform's callback
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    redirect_url: Mapped[str] = mapped_column(Text)
+    #: pending | paid | failed
+    state: Mapped[str] = mapped_column(String(16))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+
+
 class CalendarException(Base):
     """An admin-managed exception to the national calendar: an extra day off (compensatory day)
     or an extra working day (a swapped Saturday), decided per year by the government."""

@@ -23,6 +23,7 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, MotcuaError, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
+from engine.services import payments
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
 
@@ -163,8 +164,11 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         row.result = _stored_result(row, result)
         row.finished_at = now
         row.locked_until = None
-        if (row.context or {}).get("on_done") == "store_signed":
+        follow_up = (row.context or {}).get("on_done")
+        if follow_up == "store_signed":
             paperwork.store_signed(ctx, session, row, result)
+        elif follow_up == "record_payment":
+            payments.record_started(session, row, result, now)
         if not (row.waits and row.dossier_id is not None):
             return []
         dossier = session.get(Dossier, row.dossier_id)

@@ -20,6 +20,9 @@ from engine.runtime.state import dump_state, load_state
 from engine.services import clock
 from engine.statuses import STATUSES
 
+#: What the engine does with a connector's result besides resuming the workflow.
+FOLLOW_UPS = {"dvcqg_payment/init_payment": {"on_done": "record_payment"}}
+
 
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
                 instance: WorkflowInstance | None = None) -> tuple[WorkflowInstance, Runner]:
@@ -62,6 +65,7 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
                 operation=operation.name, payload=request.params,
                 idempotency_key=f"{dossier.code}:{request.task_id}", waits=operation.waits_for_result,
                 state="pending", attempts=0, next_attempt_at=now, created_at=now,
+                context=FOLLOW_UPS.get(request.operation),
             )
             outbox.append(message)
             if not operation.waits_for_result:

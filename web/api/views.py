@@ -10,7 +10,7 @@ from flask import jsonify, request, send_file
 from marshmallow import Schema, ValidationError
 
 from engine import errors, services
-from engine.services import calendar_admin, verification
+from engine.services import calendar_admin, payments, verification
 from web.api import bp
 from web.api import schemas as s
 from web.api.openapi import build_spec, documented
@@ -165,6 +165,17 @@ def set_calendar_exception(day: str):
 def remove_calendar_exception(day: str):
     calendar_admin.remove_exception(engine_ctx(), api_actor(), _day(day))
     return "", 204
+
+
+@bp.post("/payments/confirm")
+@documented("/api/v1/payments/confirm", "post", "Xác nhận thanh toán từ Nền tảng thanh toán (có MaXacThuc)",
+            auth=False, errors=(400,))
+def payment_confirm():
+    """The payment platform's signed callback; the reply is the platform's own signed format."""
+    data = body()
+    if not isinstance(data, dict):
+        raise errors.InvalidInput({"": ["Nội dung xác nhận thanh toán phải là một đối tượng JSON."]})
+    return jsonify(payments.confirm(engine_ctx(), data))
 
 
 @bp.post("/verify")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 15:32:00.157920
+Create Date: 2026-11-30 15:57:33.793106
 """
 import sqlalchemy as sa
 from alembic import op
@@ -192,6 +192,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_dossier_id'), ['dossier_id'], unique=False)
         batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at'], unique=False)
 
+    op.create_table('payment',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('redirect_url', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('transaction_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('reference')
+    )
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_dossier_id'), ['dossier_id'], unique=False)
+
     op.create_table('task',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -250,6 +267,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_task_assignee')
 
     op.drop_table('task')
+    with op.batch_alter_table('payment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_dossier_id'))
+
+    op.drop_table('payment')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index(batch_op.f('ix_outbox_dossier_id'))

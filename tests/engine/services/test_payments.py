@@ -1,0 +1,82 @@
+"""Online payment: the platform is asked through the outbox, the citizen pays on its page, the
+signed confirm completes the dossier's payment task; forged and replayed confirms change nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from engine.bootstrap import load_catalogue
+from engine.config import PROJECT_ROOT
+from engine.context import own_registry
+from engine.outbox import drain
+from engine.services import get_dossier, list_inbox, submit_dossier
+from engine.services.payments import confirm, payment_of
+from integrations.portal.payment_simulator import PaymentSimulator
+from tests.factories import APPLICANT
+
+SLUG = "thu-phi-truc-tuyen"
+
+
+@pytest.fixture
+def platform():
+    with PaymentSimulator(partner_code="H99", secret="bi-mat-test") as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def pay_ctx(ctx, platform):
+    config = {"init_url": platform.init_url, "query_url": platform.query_url, "partner_code": "H99",
+              "secret": "bi-mat-test", "timeout": 5}
+    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, "dvcqg_payment": config})
+    pay = dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    load_catalogue(pay, PROJECT_ROOT / "tests" / "fixtures" / "procedures")
+    return pay
+
+
+def started(ctx, actors):
+    dossier = submit_dossier(ctx, actors["congdan"], SLUG, dict(APPLICANT), {})
+    assert all(o.state == "done" for o in drain(ctx))
+    payment = payment_of(ctx, dossier.code)
+    assert payment is not None and payment.state == "pending" and payment.amount == 50000
+    assert get_dossier(ctx, actors["congdan"], dossier.code).status == "payment_requested"
+    return dossier, payment
+
+
+def test_a_confirmed_payment_completes_the_payment_task(pay_ctx, actors, platform):
+    dossier, payment = started(pay_ctx, actors)
+    assert [t.bpmn_id for t in list_inbox(pay_ctx, actors["congdan"])] == ["thanh_toan"]
+    platform.pay(payment.reference, "paid", deliver=False)
+    reply = confirm(pay_ctx, platform.confirm_for(payment.reference))
+    assert reply["MaLoi"] == "00"
+    assert payment_of(pay_ctx, dossier.code).state == "paid"
+    assert [t.bpmn_id for t in list_inbox(pay_ctx, actors["tiepnhan"]) if t.dossier_code == dossier.code] == \
+        ["tiep_nhan"]
+    history = get_dossier(pay_ctx, actors["congdan"], dossier.code).history
+    assert [e["data"]["state"] for e in history if e["kind"] == "payment"] == ["paid"]
+
+
+def test_a_tampered_confirm_is_refused_and_a_replay_has_no_second_effect(pay_ctx, actors, platform):
+    dossier, payment = started(pay_ctx, actors)
+    platform.pay(payment.reference, "paid", deliver=False)
+    genuine = platform.confirm_for(payment.reference)
+    forged = {**genuine, "SoTien": 1}
+    assert confirm(pay_ctx, forged)["MaLoi"] == "99"
+    assert payment_of(pay_ctx, dossier.code).state == "pending"
+    assert confirm(pay_ctx, genuine)["MaLoi"] == "00"
+    assert confirm(pay_ctx, genuine)["MaLoi"] == "00"  # acknowledged, not applied twice
+    history = get_dossier(pay_ctx, actors["congdan"], dossier.code).history
+    assert [e["kind"] for e in history].count("payment") == 1
+
+
+def test_the_callback_route_answers_the_platform_in_its_own_format(pay_ctx, actors, platform):
+    from web import create_app
+
+    dossier, payment = started(pay_ctx, actors)
+    platform.pay(payment.reference, "failed", deliver=False)
+    client = create_app(ctx=pay_ctx, start_worker=False).test_client()
+    reply = client.post("/api/v1/payments/confirm", json=platform.confirm_for(payment.reference)).get_json()
+    assert reply["MaLoi"] == "00" and reply["MaThamChieu"] == payment.reference
+    assert payment_of(pay_ctx, dossier.code).state == "failed"
+    assert client.post("/api/v1/payments/confirm", json=[1]).status_code == 400
