@@ -252,6 +252,29 @@ class Payment(Base):
     paid_at: Mapped[datetime | None]
 
 
+class ExchangeMessage(Base):
+    """An edXML package sent to or received from another agency over the document-exchange axis.
+    Received packages that fail validation are kept (raw file in the store) for inspection."""
+
+    __tablename__ = "exchange_message"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: out | in
+    direction: Mapped[str] = mapped_column(String(8))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
+    doc_id: Mapped[str | None] = mapped_column(String(128))
+    #: edXML DocumentId "{organ},{date},{number}/{notation}"; replies point at it (ResponseFor)
+    document_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    peer: Mapped[str | None] = mapped_column(String(255))
+    #: edoc | status
+    kind: Mapped[str] = mapped_column(String(16))
+    #: sent | matched | unmatched | rejected
+    state: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
 class CalendarException(Base):
     """An admin-managed exception to the national calendar: an extra day off (compensatory day)
     or an extra working day (a swapped Saturday), decided per year by the government."""

@@ -23,7 +23,7 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, MotcuaError, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
-from engine.services import payments
+from engine.services import exchange, payments
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
 
@@ -169,6 +169,8 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
             paperwork.store_signed(ctx, session, row, result)
         elif follow_up == "record_payment":
             payments.record_started(session, row, result, now)
+        elif follow_up == "record_exchange_sent":
+            exchange.record_sent(session, row, result, now)
         if not (row.waits and row.dossier_id is not None):
             return []
         dossier = session.get(Dossier, row.dossier_id)

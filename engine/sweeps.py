@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from engine.context import EngineContext
 from engine.overdue import apologize_for_late_dossiers, escalate_overdue_tasks
+from engine.services import exchange
 from engine.timers import fire_due_timers
+from integrations import ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +20,10 @@ def clock_sweep(ctx: EngineContext, *, now: datetime | None = None) -> dict[str,
     result = {"timers": len(fire_due_timers(ctx, now=now)),
               "escalated": len(escalate_overdue_tasks(ctx, now=now)),
               "apologies": len(apologize_for_late_dossiers(ctx, now=now))}
+    try:
+        result.update({f"exchange_{k}": v for k, v in exchange.fetch_and_route(ctx).items()})
+    except ConnectorError as exc:  # the axis is down: try again at the next sweep
+        log.warning("document exchange fetch failed: %s", exc)
     if any(result.values()):
         log.info("clock sweep: %s", result)
     return result

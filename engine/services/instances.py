@@ -21,7 +21,8 @@ from engine.services import clock
 from engine.statuses import STATUSES
 
 #: What the engine does with a connector's result besides resuming the workflow.
-FOLLOW_UPS = {"dvcqg_payment/init_payment": {"on_done": "record_payment"}}
+FOLLOW_UPS = {"dvcqg_payment/init_payment": {"on_done": "record_payment"},
+              "vdxp/send_edoc": {"on_done": "record_exchange_sent"}}
 
 
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,

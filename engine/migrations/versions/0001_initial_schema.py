@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 15:57:33.793106
+Create Date: 2026-11-30 15:59:25.813087
 """
 import sqlalchemy as sa
 from alembic import op
@@ -166,6 +166,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dossier_id', 'seq')
     )
+    op.create_table('exchange_message',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('direction', sa.String(length=8), nullable=False),
+    sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('doc_id', sa.String(length=128), nullable=True),
+    sa.Column('document_id', sa.String(length=255), nullable=True),
+    sa.Column('peer', sa.String(length=255), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.Column('raw_sha256', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossier.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('exchange_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_message_document_id'), ['document_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_message_dossier_id'), ['dossier_id'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('dossier_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -276,6 +296,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outbox_dossier_id'))
 
     op.drop_table('outbox')
+    with op.batch_alter_table('exchange_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_message_dossier_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_message_document_id'))
+
+    op.drop_table('exchange_message')
     op.drop_table('event')
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachment_verification_code'))

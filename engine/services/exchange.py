@@ -1,0 +1,148 @@
+"""Inter-agency exchange over the national document axis (edXML, QCVN 102:2016).
+
+A liên thông step sends a package from a BPMN service task (`vdxp/send_edoc`, through the outbox);
+the periodic sweep fetches what other agencies sent: a reply (ResponseFor our package) completes
+the dossier's waiting task marked `exchangeReply="true"` with the reply's content and files; status
+packages (đã đến, đang xử lý, hoàn thành…) go to the dossier's history; a malformed package is
+kept, with its problems, for inspection (the connector acknowledges it as failed to the sender)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import history
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage, Task
+from engine.runtime.runner import properties_of
+
+log = logging.getLogger(__name__)
+CONNECTOR = "vdxp"
+
+
+def record_sent(session: Session, message: OutboxMessage, result: dict[str, Any], now: datetime) -> None:
+    receivers = ", ".join(r.get("organ_id", "") for r in message.payload.get("receivers") or [])
+    session.add(ExchangeMessage(direction="out", dossier_id=message.dossier_id, doc_id=result.get("doc_id"),
+                                document_id=result.get("document_id"), peer=receivers, kind="edoc", state="sent",
+                                subject=message.payload.get("subject"), detail={}, created_at=now))
+
+
+def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
+    """Fetch received packages and route each one; returns counts by outcome."""
+    if CONNECTOR not in ctx.connectors.available():
+        return {}
+    now = datetime.now(UTC)
+    answer = ctx.connectors.get(CONNECTOR).call("fetch_received", {}, idempotency_key=f"fetch:{now.timestamp()}")
+    counts = {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0}
+    for item in answer.get("received") or []:
+        counts[_route(ctx, item, now)] += 1
+    for item in answer.get("rejected") or []:
+        _keep_rejected(ctx, item, now)
+        counts["rejected"] += 1
+    return counts
+
+
+def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
+    with transaction(ctx.sessions) as session:
+        if item.get("status"):
+            return _status(session, item, now)
+        envelope = item["envelope"]
+        reply_to = ((envelope.get("response_for") or {}).get("document_id"))
+        sent = session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
+                                                            ExchangeMessage.document_id == reply_to)) \
+            if reply_to else None
+        row = ExchangeMessage(direction="in", dossier_id=sent.dossier_id if sent else None, doc_id=item.get("doc_id"),
+                              document_id=envelope.get("document_id"), peer=item.get("from"), kind="edoc",
+                              state="matched" if sent else "unmatched", subject=envelope.get("subject"),
+                              detail={"envelope": envelope}, created_at=now)
+        session.add(row)
+        if sent is None:
+            return "unmatched"
+        dossier = session.get(Dossier, sent.dossier_id)
+        files = _store_files(ctx, session, dossier, item.get("attachments") or [], now)
+        history.record(session, dossier, "exchange_received", status=dossier.status, at=now,
+                       data={"from": item.get("from"), "subject": envelope.get("subject"), "attachments": files})
+        _complete_waiting(ctx, session, dossier, envelope, files)
+        return "matched"
+
+
+def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
+    status = item["status"]
+    document_id = (status.get("response_for") or {}).get("document_id")
+    sent = session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
+                                                        ExchangeMessage.document_id == document_id))
+    session.add(ExchangeMessage(direction="in", dossier_id=sent.dossier_id if sent else None, doc_id=item.get("doc_id"),
+                                document_id=document_id, peer=item.get("from"), kind="status",
+                                state="matched" if sent else "unmatched", subject=status.get("status_name"),
+                                detail={"status": status}, created_at=now))
+    if sent is not None:
+        dossier = session.get(Dossier, sent.dossier_id)
+        history.record(session, dossier, "exchange_status", status=dossier.status, at=now,
+                       data={"from": item.get("from"), "code": status.get("status_code"),
+                             "label": status.get("status_name"), "description": status.get("description")})
+    return "status"
+
+
+def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: list[dict[str, Any]],
+                 now: datetime) -> list[int]:
+    from engine.documents import FileStore
+
+    store = FileStore(Path(ctx.settings.data_dir) / "files")
+    ids = []
+    for file in files:
+        sha256, size = store.put(base64.b64decode(file["data_b64"]))
+        attachment = Attachment(dossier_id=dossier.id, kind="lien-thong", filename=Path(file["name"]).name[:255],
+                                content_type=file.get("content_type") or "application/octet-stream", sha256=sha256,
+                                size=size, created_at=now)
+        session.add(attachment)
+        session.flush()
+        ids.append(attachment.id)
+    return ids
+
+
+def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, envelope: dict[str, Any],
+                      files: list[int]) -> None:
+    from engine.services.accounts import SYSTEM
+    from engine.services.instances import apply_report, load_runner
+
+    instance, runner = load_runner(ctx, session, dossier)
+    open_ids = set(session.scalars(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open")))
+    task = next((t for t in runner.workflow.get_tasks() if str(t.id) in open_ids
+                 and properties_of(t.task_spec).get("exchangeReply") == "true"), None)
+    if task is None:
+        return  # recorded in the history; an official reads it there
+    reply = {"van_ban_tra_loi": {"trich_yeu": envelope.get("subject"), "so": envelope.get("code_number"),
+                                 "ky_hieu": envelope.get("code_notation"), "noi_dung": envelope.get("content"),
+                                 "tep_dinh_kem": files}}
+    report = runner.complete_human_task(str(task.id), reply)
+    row = session.get(Task, str(task.id))
+    row.state, row.completed_at = "done", datetime.now(UTC)
+    session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, completed=(row.id,)))
+
+
+def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime) -> None:
+    from engine.documents import FileStore
+
+    raw = base64.b64decode(item.get("raw_b64") or b"")
+    sha256 = FileStore(Path(ctx.settings.data_dir) / "files").put(raw)[0] if raw else None
+    with transaction(ctx.sessions) as session:
+        session.add(ExchangeMessage(direction="in", dossier_id=None, doc_id=item.get("doc_id"), document_id=None,
+                                    peer=item.get("from"), kind="edoc", state="rejected", subject=None,
+                                    detail={"problems": item.get("problems") or []}, raw_sha256=sha256,
+                                    created_at=now))
+    log.warning("rejected edXML package %s from %s: %s", item.get("doc_id"), item.get("from"), item.get("problems"))
+
+
+def received_messages(ctx: EngineContext, state: str | None = None) -> list[ExchangeMessage]:
+    with ctx.sessions() as session:
+        query = select(ExchangeMessage).where(ExchangeMessage.direction == "in").order_by(ExchangeMessage.id)
+        if state:
+            query = query.where(ExchangeMessage.state == state)
+        return list(session.scalars(query))

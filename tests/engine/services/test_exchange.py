@@ -1,0 +1,83 @@
+"""Liên thông over the document axis: our package reaches the other agency's mailbox, their reply
+completes the waiting step with its files, status packages reach the history, and a malformed
+package is kept with its problems."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+
+import pytest
+
+from engine.bootstrap import load_catalogue
+from engine.config import PROJECT_ROOT
+from engine.context import own_registry
+from engine.outbox import drain
+from engine.services import get_dossier, list_attachments, submit_dossier
+from engine.services.exchange import fetch_and_route, received_messages
+from integrations.exchange import VdxpConnector
+from integrations.exchange.simulator import ExchangeSimulator
+from tests.factories import APPLICANT
+
+US, THEM = "000.00.21.H99", "000.00.24.H99"
+
+
+@pytest.fixture
+def axis():
+    with ExchangeSimulator(agencies={US: "bi-mat-us", THEM: "bi-mat-them"}) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def x_ctx(ctx, axis):
+    config = {"base_url": axis.url, "system_id": US, "secret_key": "bi-mat-us", "organ_name": "UBND phường Hòa Bình",
+              "timeout": 5}
+    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, "vdxp": config})
+    x = dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    load_catalogue(x, PROJECT_ROOT / "tests" / "fixtures" / "procedures")
+    return x
+
+
+@pytest.fixture
+def them(axis):
+    return VdxpConnector({"base_url": axis.url, "system_id": THEM, "secret_key": "bi-mat-them",
+                          "organ_name": "Sở Xây dựng tỉnh Demo", "timeout": 5})
+
+
+def sent_dossier(ctx, actors):
+    dossier = submit_dossier(ctx, actors["congdan"], "lien-thong-vdxp", dict(APPLICANT), {})
+    outcomes = drain(ctx)
+    assert all(o.state == "done" for o in outcomes), outcomes
+    return dossier
+
+
+def test_a_reply_from_the_other_agency_completes_the_waiting_step(x_ctx, actors, them):
+    dossier = sent_dossier(x_ctx, actors)
+    inbox = them.call("fetch_received", {}, idempotency_key="them-1")
+    [package] = inbox["received"]
+    assert package["envelope"]["subject"] == f"V/v xin ý kiến về hồ sơ {dossier.code}"
+    envelope = package["envelope"]
+    them.call("send_edoc", {
+        "receivers": [{"organ_id": US, "name": "UBND phường Hòa Bình"}], "code_number": "77",
+        "code_notation": "SXD-QLXD", "promulgation_place": "Hòa Bình", "promulgation_date": "2026-11-30",
+        "subject": "V/v trả lời ý kiến: thống nhất", "content": "Sở Xây dựng thống nhất với hồ sơ.",
+        "signer": {"competence": "KT. Giám đốc", "position": "Phó Giám đốc", "full_name": "Đặng Văn Xây Dựng"},
+        "response_for": {"organ_id": US, "code": f"{envelope['code_number']}/{envelope['code_notation']}",
+                         "promulgation_date": envelope["promulgation_date"], "document_id": envelope["document_id"]},
+        "attachments": [{"name": "tra-loi.pdf", "content_type": "application/pdf",
+                         "data_b64": base64.b64encode(b"%PDF-1.4 tra loi").decode()}]},
+        idempotency_key="them-reply")
+    counts = fetch_and_route(x_ctx)
+    assert counts["matched"] == 1
+    final = get_dossier(x_ctx, actors["congdan"], dossier.code)
+    assert final.status == "result_ready" and final.finished_at is not None
+    assert [a.kind for a in list_attachments(x_ctx, actors["tiepnhan"], dossier.code)] == ["lien-thong"]
+    assert any(e["kind"] == "exchange_received" for e in final.history)
+
+
+def test_a_malformed_package_is_kept_with_its_problems(x_ctx, axis):
+    axis.inject(US, b"<edXML><khong-hop-le/></edXML>", sender=THEM)
+    counts = fetch_and_route(x_ctx)
+    assert counts["rejected"] == 1
+    [kept] = received_messages(x_ctx, "rejected")
+    assert kept.detail["problems"] and kept.raw_sha256
