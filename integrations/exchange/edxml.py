@@ -49,21 +49,7 @@ from .model import (
     StatusMessage,
 )
 
-__all__ = [
-    "Attachment",
-    "EdocEnvelope",
-    "Limits",
-    "Organ",
-    "PackageInvalid",
-    "ResponseFor",
-    "Signer",
-    "Staff",
-    "StatusMessage",
-    "build_package",
-    "build_status",
-    "parse_package",
-    "parse_status",
-]
+__all__ = ["build_package", "build_status", "parse_package", "parse_status"]
 
 _ROOT = "/edXML"
 _ENV = f"{_ROOT}/edXMLEnvelope"

@@ -18,7 +18,6 @@ inspection of mailboxes and document histories. Run alone with :func:`serve`.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import logging
@@ -28,11 +27,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from flask import Flask, Response, request
-from werkzeug.serving import BaseWSGIServer, make_server
 
+from .. import simulation
+from ..simulation import LoopbackServer
 from .edxml import parse_package, parse_status
 from .model import VN_TZ, Limits, PackageInvalid
 
@@ -81,8 +81,10 @@ class _Fail(Exception):
     """A ``{"status": "FAIL", "ErrorDesc": ...}`` answer (HTTP 200, as the axis does)."""
 
 
-class ExchangeSimulator:
+class ExchangeSimulator(LoopbackServer):
     """The axis as a Flask app on loopback; ``start()``/``stop()`` or a context manager."""
+
+    name = "vdxp-simulator"
 
     def __init__(
         self,
@@ -92,8 +94,7 @@ class ExchangeSimulator:
         agencies: Mapping[str, str] | None = None,
         limits: Limits | None = None,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host, port)
         self.limits = limits or Limits()
         self._lock = threading.RLock()
         self._agencies: dict[str, _Agency] = {}
@@ -105,48 +106,13 @@ class ExchangeSimulator:
         self.requests: list[tuple[str, str]] = []  # (operation, systemId) of every call, for tests
         for code, secret in (agencies or {}).items():
             self.register_agency(code, secret)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> ExchangeSimulator:
-        if self._server is not None:
-            raise RuntimeError("exchange simulator already running")
-        self._server = make_server(self.host, self._requested_port, self._app(), threaded=True)
-        # A short poll interval so that stop() (which waits for the loop to notice) is quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="vdxp-simulator",
-            daemon=True,
-        )
-        self._thread.start()
+    def start(self) -> Self:
+        super().start()
         log.info("exchange simulator listening on %s", self.url)
         return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> ExchangeSimulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_port if self._server is not None else self._requested_port
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     # -- set-up, faults, inspection ---------------------------------------------------------
 
@@ -208,7 +174,7 @@ class ExchangeSimulator:
 
     # -- HTTP side ------------------------------------------------------------------------
 
-    def _app(self) -> Flask:
+    def create_app(self) -> Flask:
         app = Flask(__name__)
         app.config["MAX_CONTENT_LENGTH"] = (
             self.limits.max_package_bytes + 64 * 1024
@@ -392,22 +358,17 @@ def serve(
     stop_event: threading.Event | None = None,
 ) -> None:
     """Run a simulator until interrupted or ``stop_event`` is set (for provinces' dry runs)."""
-    stop = stop_event or threading.Event()
-    with ExchangeSimulator(host, port, agencies=agencies) as simulator:
-        print(f"Exchange (VXP/edXML) simulator listening on {simulator.url} (Ctrl-C to stop)", flush=True)
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("Exchange simulator stopped", flush=True)
+    simulation.serve(
+        ExchangeSimulator(host, port, agencies=agencies),
+        lambda sim: f"Exchange (VXP/edXML) simulator listening on {sim.url} (Ctrl-C to stop)",
+        "Exchange simulator stopped",
+        stop_event=stop_event,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.exchange.simulator [--host H] [--port P] --agency ORGANID:SECRET ...``."""
-    parser = argparse.ArgumentParser(description="motcua national document axis simulator (VXP/edXML)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
+    parser = simulation.cli_parser("motcua national document axis simulator (VXP/edXML)", 8090)
     parser.add_argument("--agency", action="append", default=[], metavar="ORGANID:SECRET")
     args = parser.parse_args(argv)
     if any(":" not in a for a in args.agency):

@@ -17,18 +17,18 @@ Run it stand-alone with :func:`serve` (``python -m integrations.identity.simulat
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
-import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from authlib.common.urls import add_params_to_uri
 from flask import Flask, Response, jsonify, redirect, render_template_string, request
 
-from ._server import LoopbackServer
+from .. import simulation
+from ..simulation import FaultInjectingServer
 from .demo_accounts import ACCOUNT_LABELS, DEMO_ACCOUNTS, LOGIN_PAGE, MESSAGE_PAGE
 from .provider import CORRUPTIONS, IssuedToken, Logout, OAuthRefusal, ProviderState, RelyingParty
 
@@ -37,7 +37,18 @@ __all__ = ["CORRUPTIONS", "IdentityProviderSimulator", "IssuedToken", "Logout", 
 _ISSUER_PATH = "/oauth2/token"  # WSO2 signs with its token endpoint as issuer
 
 
-class IdentityProviderSimulator(LoopbackServer):
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One HTTP request as the simulator saw it (for the inspection API)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    args: dict[str, str]
+    form: dict[str, str]
+
+
+class IdentityProviderSimulator(FaultInjectingServer):
     """The provider; ``issuer`` (``{url}/oauth2/token``) is what a client's ``issuer`` points at.
 
     Set-up, drills and inspection are delegated to :attr:`state` (a :class:`ProviderState`);
@@ -131,6 +142,15 @@ class IdentityProviderSimulator(LoopbackServer):
         return self.state.codes_issued
 
     # -- HTTP --------------------------------------------------------------------------------
+
+    def _received(self) -> ReceivedRequest:
+        return ReceivedRequest(
+            request.method,
+            request.path,
+            dict(request.headers),
+            request.args.to_dict(),
+            request.form.to_dict(),
+        )
 
     def _add_routes(self, app: Flask) -> None:
         for rule in ("/.well-known/openid-configuration", f"{_ISSUER_PATH}/.well-known/openid-configuration"):
@@ -297,29 +317,22 @@ def serve(
     out: TextIO | None = None,
 ) -> None:
     """Run a provider until interrupted (Ctrl-C) or ``stop_event`` is set."""
-    stream = out or sys.stdout
-    stop = stop_event or threading.Event()
-    with IdentityProviderSimulator(host, port, redirect_uris=redirect_uris) as provider:
-        print(
+    simulation.serve(
+        IdentityProviderSimulator(host, port, redirect_uris=redirect_uris),
+        lambda provider: (
             f"OIDC provider simulator: issuer {provider.issuer}\n"
             f"  client_id 'motcua', client_secret 'motcua-bi-mat', redirect_uris {list(redirect_uris)}\n"
-            f"  demo accounts: {', '.join(provider.accounts)} (Ctrl-C to stop)",
-            file=stream,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("OIDC provider simulator stopped", file=stream, flush=True)
+            f"  demo accounts: {', '.join(provider.accounts)} (Ctrl-C to stop)"
+        ),
+        "OIDC provider simulator stopped",
+        stop_event=stop_event,
+        out=out,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.identity.simulator [--host H] [--port P] [--redirect-uri URI]...``."""
-    parser = argparse.ArgumentParser(description="motcua national-account (OIDC) provider simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
+    parser = simulation.cli_parser("motcua national-account (OIDC) provider simulator", 8090)
     parser.add_argument("--redirect-uri", action="append", default=[])
     args = parser.parse_args(argv)
     serve(

@@ -18,7 +18,6 @@ Run it stand-alone with :func:`serve` (``python -m integrations.notify.sms_simul
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import sys
@@ -28,11 +27,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Self, TextIO
+from typing import Any, TextIO
 
-from flask import Flask, Response, g, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from flask import Response, jsonify, request
 
+from .. import simulation
+from ..simulation import FaultInjectingServer, ReceivedRequest
 from .sms import MAX_SEGMENTS, encode_info
 
 __all__ = ["ReceivedRequest", "SmsMessage", "SmsSimulator", "main", "serve"]
@@ -67,18 +67,10 @@ class SmsMessage:
         return self.outcome if time.monotonic() >= self.deliver_after else "pending"
 
 
-@dataclass(frozen=True)
-class ReceivedRequest:
-    """One HTTP request as the gateway saw it (including refused and repeated ones)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-class SmsSimulator:
+class SmsSimulator(FaultInjectingServer):
     """The gateway in a daemon thread; use as a context manager or ``start()``/``stop()``."""
+
+    name = "sms-simulator"
 
     def __init__(
         self,
@@ -92,67 +84,22 @@ class SmsSimulator:
         balance: int | None = None,
         on_message: Callable[[SmsMessage], None] | None = None,
     ) -> None:
-        self.host = host
-        self._requested_port = port
+        super().__init__(host, port)
         self.api_key = api_key
         self.brandnames = list(brandnames)
         self.delivery_delay = delivery_delay
         self.require_unaccented = require_unaccented
         self.balance = balance  # None: unlimited; else segments left
         self._on_message = on_message
-        self._cond = threading.Condition(threading.RLock())
+        self._cond = threading.Condition(self._lock)  # one lock for the log, faults and messages
         self._messages: dict[str, SmsMessage] = {}
         self._answers: dict[str, tuple[int, dict[str, Any]]] = {}
         self._failing_phones: set[str] = set()
-        self._failures: list[tuple[int, bool]] = []
         self._code_failures: list[tuple[str, str]] = []
-        self._delays: list[float] = []
-        self._log: list[ReceivedRequest] = []
         self._replays = 0
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self.app = self._make_app()
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Start serving in a daemon thread; port 0 lets the OS pick a free port."""
-        if self._server is not None:
-            raise RuntimeError("SMS simulator already running")
-        self._server = make_server(self.host, self._requested_port, self.app, threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sms-simulator",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_port if self._server is not None else self._requested_port
-
-    @property
-    def url(self) -> str:
-        """Base URL, what a connector's ``url`` setting points at."""
-        return f"http://{self.host}:{self.port}"
+        self.app.add_url_rule("/sms/send", "send", self._send_view, methods=["POST"])
+        self.app.add_url_rule("/sms/status/<message_id>", "status", self._status_view, methods=["GET"])
+        self.app.add_url_rule("/sms/account", "account", self._account_view, methods=["GET"])
 
     # -- inspection ----------------------------------------------------------------------
 
@@ -161,12 +108,6 @@ class SmsSimulator:
         """Accepted messages, oldest first (a snapshot)."""
         with self._cond:
             return list(self._messages.values())
-
-    @property
-    def requests(self) -> list[ReceivedRequest]:
-        """Every HTTP request received, oldest first."""
-        with self._cond:
-            return list(self._log)
 
     @property
     def replays(self) -> int:
@@ -203,60 +144,25 @@ class SmsSimulator:
         with self._cond:
             self._messages[message_id].forced_state = state
 
-    def fail_next(self, n: int = 1, status: int = 500, *, after_effect: bool = False) -> None:
-        """Answer the next ``n`` requests with HTTP ``status``.
-
-        With ``after_effect`` the request is handled first (message accepted and cached under
-        its ``request_id``) and only the answer is lost, like a proxy timing out after the
-        gateway committed: the retry must not send a second SMS.
-        """
-        if not 400 <= status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-        with self._cond:
-            self._failures.extend([(status, after_effect)] * n)
-
     def fail_next_code(self, n: int = 1, code: str = "99", message: str = "Hệ thống đang bận") -> None:
         """Answer the next ``n`` sends with a gateway error ``code`` in an HTTP 200 answer."""
         with self._cond:
             self._code_failures.extend([(code, message)] * n)
 
-    def delay_next(self, n: int = 1, seconds: float = 1.0) -> None:
-        """Hold the answer to the next ``n`` requests for ``seconds`` (after handling them)."""
-        with self._cond:
-            self._delays.extend([float(seconds)] * n)
-
     # -- HTTP ------------------------------------------------------------------------------
 
-    def _make_app(self) -> Flask:
-        app = Flask("motcua-sms-simulator")
-        app.json.ensure_ascii = False  # type: ignore[attr-defined]
-        app.before_request(self._before)
-        app.after_request(self._after)
-        app.add_url_rule("/sms/send", "send", self._send_view, methods=["POST"])
-        app.add_url_rule("/sms/status/<message_id>", "status", self._status_view, methods=["GET"])
-        app.add_url_rule("/sms/account", "account", self._account_view, methods=["GET"])
-        return app
+    def _received(self) -> ReceivedRequest:
+        body: Any = request.get_json(silent=True)
+        return ReceivedRequest(request.method, request.path, dict(request.headers), body)
+
+    def _failure_response(self, status: int) -> Response:
+        return _answer(status, "99", f"Lỗi hệ thống (mô phỏng, HTTP {status})")
 
     def _before(self) -> Response | None:
-        body: Any = request.get_json(silent=True)
-        with self._cond:
-            self._log.append(ReceivedRequest(request.method, request.path, dict(request.headers), body))
-            g.sim_failure = self._failures.pop(0) if self._failures else None
-            g.sim_delay = self._delays.pop(0) if self._delays else 0.0
-        if g.sim_failure is not None and not g.sim_failure[1]:
-            return _answer(g.sim_failure[0], "99", f"Lỗi hệ thống (mô phỏng, HTTP {g.sim_failure[0]})")
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        refused = super()._before()
+        if refused is None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _answer(401, "02", "Sai khóa API hoặc chưa xác thực")
-        return None
-
-    def _after(self, response: Response) -> Response:
-        failure = getattr(g, "sim_failure", None)
-        if failure is not None and failure[1]:
-            response = _answer(failure[0], "99", f"Lỗi hệ thống (mô phỏng, HTTP {failure[0]})")
-        delay = getattr(g, "sim_delay", 0.0)
-        if delay:
-            time.sleep(delay)
-        return response
+        return refused
 
     def _send_view(self) -> Response:
         body = request.get_json(silent=True)
@@ -365,26 +271,18 @@ def serve(
             flush=True,
         )
 
-    stop = stop_event or threading.Event()
-    with SmsSimulator(host, port, api_key=api_key, brandnames=brandnames, on_message=show) as simulator:
-        print(
-            f"SMS simulator listening on {simulator.url} (api_key '{api_key}', Ctrl-C to stop)",
-            file=stream,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("SMS simulator stopped", file=stream, flush=True)
+    simulation.serve(
+        SmsSimulator(host, port, api_key=api_key, brandnames=brandnames, on_message=show),
+        lambda sim: f"SMS simulator listening on {sim.url} (api_key '{api_key}', Ctrl-C to stop)",
+        "SMS simulator stopped",
+        stop_event=stop_event,
+        out=stream,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.notify.sms_simulator [--host H] [--port P] [--api-key K] [--brandname B]``."""
-    parser = argparse.ArgumentParser(description="motcua brandname-SMS gateway simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8025)
+    parser = simulation.cli_parser("motcua brandname-SMS gateway simulator", 8025)
     parser.add_argument("--api-key", default="sms-demo-key")
     parser.add_argument("--brandname", action="append", default=[])
     args = parser.parse_args(argv)

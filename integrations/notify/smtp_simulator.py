@@ -19,7 +19,6 @@ Run it stand-alone with :func:`serve` (``python -m integrations.notify.smtp_simu
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import email
 import email.policy
@@ -35,6 +34,8 @@ from typing import Any, TextIO
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from .. import simulation
 
 __all__ = ["Delivery", "SmtpSimulator", "main", "serve"]
 
@@ -273,26 +274,18 @@ def serve(
             flush=True,
         )
 
-    stop = stop_event or threading.Event()
-    with SmtpSimulator(host, port, users=users, on_message=show) as simulator:
-        print(
-            f"SMTP simulator listening on {simulator.host}:{simulator.port} (Ctrl-C to stop)",
-            file=stream,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("SMTP simulator stopped", file=stream, flush=True)
+    simulation.serve(
+        SmtpSimulator(host, port, users=users, on_message=show),
+        lambda sim: f"SMTP simulator listening on {sim.host}:{sim.port} (Ctrl-C to stop)",
+        "SMTP simulator stopped",
+        stop_event=stop_event,
+        out=stream,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.notify.smtp_simulator [--host H] [--port P] [--user login:password]``."""
-    parser = argparse.ArgumentParser(description="motcua SMTP simulator (loopback test relay)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1025)
+    parser = simulation.cli_parser("motcua SMTP simulator (loopback test relay)", 1025)
     parser.add_argument("--user", action="append", default=[], metavar="LOGIN:PASSWORD")
     args = parser.parse_args(argv)
     if any(":" not in u for u in args.user):

@@ -13,11 +13,9 @@ Run it stand-alone with ``python -m integrations.portal.dvcqg_simulator``.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import re
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -25,6 +23,7 @@ from typing import Any, TextIO
 
 from flask import Flask, Response, jsonify, request
 
+from .. import simulation
 from ._http import HttpSimulator
 from .dvcqg import DEFAULT_DSTCODE
 
@@ -326,28 +325,21 @@ def serve(
     **options: Any,
 ) -> None:
     """Run a portal simulator until Ctrl-C or ``stop_event``; ``options`` go to :class:`PortalSimulator`."""
-    stream = out or sys.stdout
-    stop = stop_event or threading.Event()
-    with PortalSimulator(host, port, **options) as sim:
-        print(
+    simulation.serve(
+        PortalSimulator(host, port, **options),
+        lambda sim: (
             f"Cổng DVCQG mô phỏng: adapter_url={sim.adapter_url} username={sim.username} "
-            f"password={sim.password} dstcode={sim.dstcode} (Ctrl-C để dừng)",
-            file=stream,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("Cổng DVCQG mô phỏng đã dừng", file=stream, flush=True)
+            f"password={sim.password} dstcode={sim.dstcode} (Ctrl-C để dừng)"
+        ),
+        "Cổng DVCQG mô phỏng đã dừng",
+        stop_event=stop_event,
+        out=out,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.portal.dvcqg_simulator [--host H] [--port P] [--username U] ...``."""
-    parser = argparse.ArgumentParser(description="motcua: Cổng DVCQG simulator (loopback)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8085)
+    parser = simulation.cli_parser("motcua: Cổng DVCQG simulator (loopback)", 8085)
     parser.add_argument("--username", default="motcua")
     parser.add_argument("--password", default="mat-khau")
     parser.add_argument("--madonvi", default=None)

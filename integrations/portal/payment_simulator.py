@@ -13,11 +13,9 @@ Run it stand-alone with ``python -m integrations.portal.payment_simulator``.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import re
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from typing import Any, TextIO
 import httpx
 from flask import Flask, Response, jsonify, request
 
+from .. import simulation
 from ._http import HttpSimulator, new_client
 from .hoso import VN_TZ
 from .payment import ascii_fold
@@ -362,29 +361,22 @@ def serve(
     **options: Any,
 ) -> None:
     """Run a payment simulator until Ctrl-C or ``stop_event``; ``options`` go to :class:`PaymentSimulator`."""
-    stream = out or sys.stdout
-    stop = stop_event or threading.Event()
-    with PaymentSimulator(host, port, **options) as sim:
-        print(
+    simulation.serve(
+        PaymentSimulator(host, port, **options),
+        lambda sim: (
             f"Nền tảng thanh toán mô phỏng: init_url={sim.init_url} query_url={sim.query_url} "
             f"bill_url={sim.bill_url} partner_code={sim.partner_code} secret={sim.secret} "
-            f"callback_url={sim.callback_url or '-'} (Ctrl-C để dừng)",
-            file=stream,
-            flush=True,
-        )
-        try:
-            while not stop.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            pass
-    print("Nền tảng thanh toán mô phỏng đã dừng", file=stream, flush=True)
+            f"callback_url={sim.callback_url or '-'} (Ctrl-C để dừng)"
+        ),
+        "Nền tảng thanh toán mô phỏng đã dừng",
+        stop_event=stop_event,
+        out=out,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m integrations.portal.payment_simulator [--port P] [--callback-url URL] ...``."""
-    parser = argparse.ArgumentParser(description="motcua: DVCQG Payment Platform simulator (loopback)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8086)
+    parser = simulation.cli_parser("motcua: DVCQG Payment Platform simulator (loopback)", 8086)
     parser.add_argument("--partner-code", default="H99")
     parser.add_argument("--secret", default="bi-mat")
     parser.add_argument("--access-token", default=None)

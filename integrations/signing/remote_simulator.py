@@ -19,7 +19,6 @@ Run stand-alone with :func:`serve` (``python -m integrations.signing.remote_simu
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import datetime as dt
@@ -35,9 +34,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import Flask, Response, g, jsonify, request
 
+from .. import simulation
+from ..simulation import LoopbackServer
 from .certs import Credential
 from .pades import sign_hash
-from .sim_server import LoopbackServer
 from .test_ca import TestCA, create_test_ca
 
 __all__ = ["Credential", "ReceivedRequest", "RemoteSigningSimulator", "Transaction", "main", "serve"]
@@ -78,6 +78,8 @@ class ReceivedRequest:
 
 class RemoteSigningSimulator(LoopbackServer):
     """The service; ``with RemoteSigningSimulator({"id": credential}) as sim: sim.url ...``."""
+
+    name = "remote-signing-simulator"
 
     def __init__(
         self,
@@ -381,9 +383,7 @@ def serve(host: str = "127.0.0.1", port: int = 8790, *, directory: Path, auto_ap
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="motcua remote-signing simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8790)
+    parser = simulation.cli_parser("motcua remote-signing simulator", 8790)
     parser.add_argument("--directory", type=Path, default=Path("var/test-ca"), help="test CA directory")
     parser.add_argument("--auto-approve", action="store_true")
     args = parser.parse_args(argv)
