@@ -177,6 +177,23 @@ def verify():
     return render_template("verify.html", code=code, result=result, error=error), 200 if not error else 400
 
 
+@bp.route("/quan-tri", methods=["GET", "POST"])
+@login_required
+def admin():
+    """The admin's operations page: connector health, outbox backlog, incidents with a retry button."""
+    from engine.services import health
+
+    ctx, actor = engine_ctx(), page_actor()
+    if actor.role != "admin":
+        raise errors.Forbidden("admins only")
+    if request.method == "POST":
+        retried = health.retry_incident(ctx, actor, int(request.form.get("incident", "0") or 0))
+        flash(f"Đã cho chạy lại sự cố #{retried.id} ({retried.connector}/{retried.operation}).")
+        return redirect(url_for("pages.admin"))
+    return render_template("admin.html", overview=health.overview(ctx, actor),
+                           incidents=health.list_incidents(ctx, actor))
+
+
 @bp.get("/tra-cuu")
 def track():
     code, secret = request.args.get("code", "").strip(), request.args.get("secret", "").strip()
