@@ -30,14 +30,29 @@ app.conf.update(
 
 
 def configure(settings: Settings) -> Celery:
-    """Point the Celery app at `settings.redis_url` (the web process and tests call this)."""
-    app.conf.broker_url = settings.redis_url
+    """Point the Celery app at `settings.redis_url` (the web process and tests call this).
+
+    Publishing gives up at once when the broker is down (kombu would otherwise retry for seconds
+    inside a person's request): the row is in the database and the sweep delivers it later.
+    """
+    app.conf.broker_transport_options = {**(app.conf.broker_transport_options or {}), "max_retries": 0}
+    if app.conf.broker_url != settings.redis_url:
+        app.conf.broker_url = settings.redis_url
+        # Celery keeps the connection pool of its first publish; drop it so the new URL is used.
+        if app._pool is not None:
+            app._pool.force_close_all()
+            app._pool = None
+        if "amqp" in app.__dict__:
+            app.amqp._producer_pool = None
     return app
 
 
 @lru_cache(maxsize=1)
 def context() -> EngineContext:
-    return build_context(Settings.from_env())
+    ctx = build_context(Settings.from_env())
+    # Rows a worker creates (a resumed workflow's next calls) are enqueued at once, not at the next sweep.
+    ctx.outbox_listeners.append(enqueue_after_commit)
+    return ctx
 
 
 @app.task(name="motcua.deliver")
@@ -64,8 +79,9 @@ def clock() -> dict[str, int]:
 
 def enqueue_after_commit(ids: list[int]) -> None:
     """Outbox listener for the web process in Celery mode; a broker failure only delays delivery."""
-    for message_id in ids:
+    for index, message_id in enumerate(ids):
         try:
             deliver.apply_async((message_id,), retry=False)
-        except Exception:  # Redis down: the sweep will deliver the row from the database later
-            log.warning("could not enqueue outbox %s; the sweep will pick it up", message_id)
+        except Exception:  # Redis down: the sweep will deliver the rows from the database later
+            log.warning("could not enqueue outbox %s; the sweep will pick them up", ids[index:])
+            return

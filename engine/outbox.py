@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from engine import history, paperwork
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Conflict, MotcuaError, NotFound, TaskConflict
+from engine.errors import Conflict, Forbidden, MotcuaError, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
 from engine.services import exchange, payments
 from engine.services.accounts import SYSTEM, Actor
@@ -191,6 +191,8 @@ def _stored_result(row: OutboxMessage, result: dict) -> dict:
 
 def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
     """An admin sends an incident back to the queue with a fresh attempt budget."""
+    if actor.role not in ("admin", "system"):
+        raise Forbidden("only admins retry incidents", message_vi="Chỉ quản trị viên được chạy lại sự cố.")
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message_id)
         if row is None or row.state != "incident":
