@@ -90,6 +90,17 @@ def ctx(backend_context, smtp):
     backend_context.outbox_listeners.clear()
 
 
+def with_connectors(ctx, **configs):
+    """A view of `ctx` with more connectors configured (e.g. a simulator's address): same database,
+    same caches, its own connector registry."""
+    import dataclasses
+
+    from engine.context import own_registry
+
+    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, **configs})
+    return dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+
+
 def _clean(ctx) -> None:
     # DELETE, children first: on PostgreSQL a TRUNCATE of these small tables costs ~150 ms a test.
     with ctx.db.begin() as conn:
@@ -109,4 +120,4 @@ def actors(ctx):
         return {user.username: Actor.of(user) for user in session.scalars(select(User))}
 
 
-__all__ = ["Base", "REDIS_URL", "service_missing", "make_settings"]
+__all__ = ["Base", "REDIS_URL", "service_missing", "make_settings", "with_connectors"]

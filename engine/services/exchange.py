@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage, Task
-from engine.runtime.runner import properties_of
+from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage
 
 log = logging.getLogger(__name__)
 CONNECTOR = "vdxp"
@@ -109,22 +108,13 @@ def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: 
 
 def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, envelope: dict[str, Any],
                       files: list[int]) -> None:
-    from engine.services.accounts import SYSTEM
-    from engine.services.instances import apply_report, load_runner
+    """The reply goes to the waiting step; if none waits, the history entry is where officials read it."""
+    from engine.services.instances import complete_marked_task
 
-    instance, runner = load_runner(ctx, session, dossier)
-    open_ids = set(session.scalars(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open")))
-    task = next((t for t in runner.workflow.get_tasks() if str(t.id) in open_ids
-                 and properties_of(t.task_spec).get("exchangeReply") == "true"), None)
-    if task is None:
-        return  # recorded in the history; an official reads it there
     reply = {"van_ban_tra_loi": {"trich_yeu": envelope.get("subject"), "so": envelope.get("code_number"),
                                  "ky_hieu": envelope.get("code_notation"), "noi_dung": envelope.get("content"),
                                  "tep_dinh_kem": files}}
-    report = runner.complete_human_task(str(task.id), reply)
-    row = session.get(Task, str(task.id))
-    row.state, row.completed_at = "done", datetime.now(UTC)
-    session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, completed=(row.id,)))
+    complete_marked_task(ctx, session, dossier, "exchangeReply", reply)
 
 
 def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime) -> None:

@@ -15,7 +15,7 @@ from engine.context import EngineContext
 from engine.documents.qr import tracking_url
 from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
-from engine.runtime.runner import Runner, StepReport
+from engine.runtime.runner import Runner, StepReport, properties_of
 from engine.runtime.state import dump_state, load_state
 from engine.services import clock
 from engine.statuses import STATUSES
@@ -33,6 +33,25 @@ def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
     specs = ctx.specs.get(version.content_hash, version.package)
     ctx.calendar(session)  # fresh before the run: timer expressions read it
     return instance, Runner(load_state(instance.state, specs, ctx.script_engine))
+
+
+def complete_marked_task(ctx: EngineContext, session: Session, dossier: Dossier, marker: str,
+                         data: dict[str, Any]) -> bool:
+    """Complete, as the system, the dossier's open task whose BPMN property `marker` is "true" (a
+    payment confirmed, an agency's reply arrived); False when no such task is waiting."""
+    from engine.services.accounts import SYSTEM
+
+    instance, runner = load_runner(ctx, session, dossier)
+    open_ids = set(session.scalars(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open")))
+    task = next((t for t in runner.workflow.get_tasks() if str(t.id) in open_ids
+                 and properties_of(t.task_spec).get(marker) == "true"), None)
+    if task is None:
+        return False
+    report = runner.complete_human_task(str(task.id), data)
+    row = session.get(Task, str(task.id))
+    row.state, row.completed_at = "done", datetime.now(UTC)
+    session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, completed=(row.id,)))
+    return True
 
 
 def lane_assignment(meta: dict[str, Any], lane: str | None, dossier: Dossier) -> tuple[str, str | None]:

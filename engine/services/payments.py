@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.models import Dossier, OutboxMessage, Payment, Task
-from engine.runtime.runner import properties_of
+from engine.models import Dossier, OutboxMessage, Payment
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def confirm(ctx: EngineContext, body: dict[str, Any]) -> dict[str, str]:
 
 def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any) -> None:
     from engine.services.accounts import SYSTEM
-    from engine.services.instances import apply_report, load_runner
+    from engine.services.instances import complete_marked_task
 
     now = datetime.now(UTC)
     payment.state = "paid" if result.paid else "failed"
@@ -63,22 +62,10 @@ def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any)
     dossier = session.get(Dossier, payment.dossier_id)
     history.record(session, dossier, "payment", actor=SYSTEM, status=dossier.status, at=now,
                    data={"reference": payment.reference, "amount": payment.amount, "state": payment.state})
-    if not result.paid:
-        return  # the citizen may try again from the payment task
-    instance, runner = load_runner(ctx, session, dossier)
-    task = next((t for t in runner.workflow.get_tasks() if str(t.id) in _open_task_ids(session, dossier)
-                 and properties_of(t.task_spec).get("paymentTask") == "true"), None)
-    if task is None:
-        return
-    report = runner.complete_human_task(str(task.id), {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
-                                                       "so_tien_da_nop": payment.amount})
-    row = session.get(Task, str(task.id))
-    row.state, row.completed_at = "done", now
-    session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, completed=(row.id,)))
-
-
-def _open_task_ids(session: Session, dossier: Dossier) -> set[str]:
-    return set(session.scalars(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open")))
+    if result.paid:  # a failed payment leaves the task open: the citizen may try again
+        complete_marked_task(ctx, session, dossier, "paymentTask",
+                             {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
+                              "so_tien_da_nop": payment.amount})
 
 
 def payment_of(ctx: EngineContext, dossier_code: str) -> Payment | None:

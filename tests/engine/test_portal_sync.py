@@ -3,14 +3,12 @@ re-sends what the portal lacks."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from engine.context import own_registry
 from engine.outbox import drain
 from engine.portal_sync import reconcile
 from integrations.portal.dvcqg_simulator import PortalSimulator
+from tests.conftest import with_connectors
 from tests.factories import submit, work
 
 
@@ -23,11 +21,8 @@ def portal():
 
 @pytest.fixture
 def portal_ctx(ctx, portal):
-    connectors = {**ctx.settings.connectors,
-                  "dvcqg": {"adapter_url": portal.adapter_url, "username": "motcua", "password": "mat-khau",
-                            "madonvi": "000.00.21.H99", "timeout": 5}}
-    settings = dataclasses.replace(ctx.settings, connectors=connectors)
-    return dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    return with_connectors(ctx, dvcqg={"adapter_url": portal.adapter_url, "username": "motcua",
+                                       "password": "mat-khau", "madonvi": "000.00.21.H99", "timeout": 5})
 
 
 def drain_all(ctx, rounds=10):

@@ -3,15 +3,13 @@ anyone can verify it: by code, by uploading the file; a tampered copy fails."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from engine.context import own_registry
 from engine.outbox import drain
 from engine.services import list_attachments, read_attachment
 from engine.services.verification import verify_code, verify_upload
 from integrations.signing import create_test_ca
+from tests.conftest import with_connectors
 from tests.factories import submit, work
 
 
@@ -22,9 +20,7 @@ def test_ca(tmp_path_factory):
 
 @pytest.fixture
 def signing_ctx(ctx, test_ca, tmp_path):
-    connectors = {**ctx.settings.connectors, "local_signing": test_ca.local_signing_config(tmp_path / "sign-cache")}
-    settings = dataclasses.replace(ctx.settings, connectors=connectors)
-    return dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    return with_connectors(ctx, local_signing=test_ca.local_signing_config(tmp_path / "sign-cache"))
 
 
 def drain_all(ctx, rounds=10):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from engine.context import own_registry
 from integrations.identity.simulator import IdentityProviderSimulator
+from tests.conftest import with_connectors
 from web import create_app
 
 CALLBACK = "http://localhost/dang-nhap/callback"
@@ -25,8 +24,7 @@ def provider():
 def sso_client(ctx, provider):
     config = {"issuer": provider.issuer, "client_id": "motcua", "client_secret": "motcua-bi-mat",
               "redirect_uri": CALLBACK}
-    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, "vneid": config})
-    sso_ctx = dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    sso_ctx = with_connectors(ctx, vneid=config)
     return create_app(ctx=sso_ctx, start_worker=False).test_client()
 
 

@@ -5,18 +5,17 @@ package is kept with its problems."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 
 import pytest
 
 from engine.bootstrap import load_catalogue
 from engine.config import PROJECT_ROOT
-from engine.context import own_registry
 from engine.outbox import drain
 from engine.services import get_dossier, list_attachments, submit_dossier
 from engine.services.exchange import fetch_and_route, received_messages
 from integrations.exchange import VdxpConnector
 from integrations.exchange.simulator import ExchangeSimulator
+from tests.conftest import with_connectors
 from tests.factories import APPLICANT
 
 US, THEM = "000.00.21.H99", "000.00.24.H99"
@@ -32,8 +31,7 @@ def axis():
 def x_ctx(ctx, axis):
     config = {"base_url": axis.url, "system_id": US, "secret_key": "bi-mat-us", "organ_name": "UBND phường Hòa Bình",
               "timeout": 5}
-    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, "vdxp": config})
-    x = dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    x = with_connectors(ctx, vdxp=config)
     load_catalogue(x, PROJECT_ROOT / "tests" / "fixtures" / "procedures")
     return x
 

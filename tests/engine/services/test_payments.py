@@ -3,17 +3,15 @@ signed confirm completes the dossier's payment task; forged and replayed confirm
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from engine.bootstrap import load_catalogue
 from engine.config import PROJECT_ROOT
-from engine.context import own_registry
 from engine.outbox import drain
 from engine.services import get_dossier, list_inbox, submit_dossier
 from engine.services.payments import confirm, payment_of
 from integrations.portal.payment_simulator import PaymentSimulator
+from tests.conftest import with_connectors
 from tests.factories import APPLICANT
 
 SLUG = "thu-phi-truc-tuyen"
@@ -29,8 +27,7 @@ def platform():
 def pay_ctx(ctx, platform):
     config = {"init_url": platform.init_url, "query_url": platform.query_url, "partner_code": "H99",
               "secret": "bi-mat-test", "timeout": 5}
-    settings = dataclasses.replace(ctx.settings, connectors={**ctx.settings.connectors, "dvcqg_payment": config})
-    pay = dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
+    pay = with_connectors(ctx, dvcqg_payment=config)
     load_catalogue(pay, PROJECT_ROOT / "tests" / "fixtures" / "procedures")
     return pay
 
