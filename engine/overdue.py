@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from engine import history, paperwork
+from engine import history, notifications, paperwork
 from engine.context import EngineContext
 from engine.db import transaction
+from engine.documents.qr import tracking_url
 from engine.errors import Conflict
 from engine.models import Dossier, OutboxMessage, Task, User
 from engine.services.accounts import SYSTEM
@@ -117,11 +118,11 @@ def _apologize(ctx: EngineContext, dossier_id: int, now: datetime) -> str | None
         rows = [paperwork.request(ctx, session, dossier, meta, "phieu-xin-loi", runner.data, SYSTEM, now,
                                   reason=reason)]
         rows[0].payload["context"]["dossier"]["new_appointment_at"] = dossier.new_appointment_at.isoformat()
-        if dossier.applicant_email:
-            rows.append(_email(dossier, f"{dossier.code}:apology", [dossier.applicant_email],
-                               f"Hồ sơ {dossier.code}: xin lỗi và hẹn lại ngày trả kết quả",
-                               f"Cơ quan giải quyết xin lỗi vì hồ sơ {dossier.code} chưa thể trả kết quả đúng hẹn. "
-                               f"Ngày hẹn trả mới: {dossier.new_appointment_at.isoformat()}. Lý do: {reason}", now))
+        # The citizen hears it by e-mail and SMS (whichever they gave and the province enabled).
+        rows += notifications.messages(
+            dossier, "xin-loi", {"procedure_name": meta["name"], "reason": reason,
+                                 "tracking_url": tracking_url(ctx.settings.public_url, dossier.code)},
+            set(ctx.connectors.available()), min(now, datetime.now(UTC)))
         session.add_all(rows)
         history.record(session, dossier, "apology", actor=SYSTEM, status=dossier.status, at=now,
                        data={"old_due": dossier.due_at.isoformat(),

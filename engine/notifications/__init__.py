@@ -28,7 +28,15 @@ def _vn(value: Any) -> str:
     return value.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y") if value else ""
 
 
+def _vn_short(value: Any) -> str:
+    """Unaccented date for SMS (brandname gateways often refuse or triple-bill accented text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
 _ENV.filters["vn"] = _vn
+_ENV.filters["vn_short"] = _vn_short
 
 
 def render(kind: str, channel: str, context: dict[str, Any]) -> tuple[str, str]:
