@@ -38,6 +38,21 @@ def smtp():
         yield simulator
 
 
+@pytest.fixture
+def redis_url():
+    """The real Redis (test DB 15), emptied before and after the test."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", exc)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     name = f"motcua_test_{uuid.uuid4().hex[:10]}"

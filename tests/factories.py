@@ -40,3 +40,53 @@ def work(ctx, actor, dossier_code: str, data: dict[str, Any]):
 
     task = open_task(ctx, actor, dossier_code)
     return task, complete_task(ctx, actor, task.id, data)
+
+
+# Reading a dossier back, as the scenario tests do -------------------------------------------------
+
+def statuses(ctx, actor, code: str) -> list[str]:
+    """The statuses the dossier went through, in order (from its history)."""
+    from engine.services import get_dossier
+
+    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
+
+
+def clock_events(ctx, actor, code: str) -> list[dict[str, Any]]:
+    from engine.services import get_dossier
+
+    return [e["data"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
+
+
+def milestones(ctx, actor, code: str) -> list[str]:
+    from engine.services import get_dossier
+
+    return [m["text"] for m in get_dossier(ctx, actor, code).milestones]
+
+
+def bpmn_ids(ctx, actor) -> list[str]:
+    """The BPMN ids of the tasks in `actor`'s inbox."""
+    from engine.services import list_inbox
+
+    return [t.bpmn_id for t in list_inbox(ctx, actor)]
+
+
+def timeliness(ctx, code: str) -> str | None:
+    from sqlalchemy import select
+
+    from engine.models import Dossier
+
+    with ctx.sessions() as session:
+        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
+
+
+def bpmn_emails(ctx, code: str) -> list[dict[str, Any]]:
+    """Payloads of the e-mails the BPMN itself sent, not the engine's status notices."""
+    from sqlalchemy import select
+
+    from engine.models import Dossier, OutboxMessage
+
+    with ctx.sessions() as session:
+        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
+        return [m.payload for m in session.scalars(select(OutboxMessage).where(
+            OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email",
+            OutboxMessage.idempotency_key.not_like("%:notify:%")))]

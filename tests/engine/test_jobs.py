@@ -9,28 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import select
 
 from engine.config import ENV_PREFIX
 from engine.jobs import configure, enqueue_after_commit
 from engine.models import OutboxMessage
-from tests.conftest import REDIS_URL, service_missing
 from tests.factories import submit, work
 
 pytestmark = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        client = redis.Redis.from_url(REDIS_URL)
-        client.ping()
-    except redis.RedisError as exc:
-        service_missing("Redis", exc)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
 
 
 @pytest.fixture

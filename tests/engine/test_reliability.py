@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from engine.config import ENV_PREFIX
@@ -39,7 +38,6 @@ from engine.models import Dossier, OutboxMessage
 from engine.outbox import incidents
 from engine.services import get_dossier, health
 from integrations.notify.email import message_id_for
-from tests.conftest import REDIS_URL, service_missing
 from tests.factories import open_task, submit, work
 
 pytestmark = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
@@ -195,18 +193,6 @@ class Workers:
             except ProcessLookupError:
                 pass
             process.wait(timeout=10)
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        client = redis.Redis.from_url(REDIS_URL)
-        client.ping()
-    except redis.RedisError as exc:
-        service_missing("Redis", exc)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
 
 
 @pytest.fixture

@@ -11,15 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput, TaskConflict, TaskNotFound
-from engine.models import Dossier
 from engine.outbox import drain
 from engine.services import complete_task, get_dossier, list_attachments, list_inbox, submit_dossier
 from engine.timers import fire_due_timers
-from tests.factories import open_task, work
+from tests.factories import bpmn_ids, open_task, statuses, timeliness, work
 
 SLUG = "cap-giay-phep-xay-dung"
 EXAMPLE = json.loads((PROJECT_ROOT / "processes" / SLUG / "example-submission.json").read_text(encoding="utf-8"))
@@ -48,9 +46,6 @@ def submit(ctx, actor, applicant: dict[str, Any] | None = None, **changes: Any):
     return submit_dossier(ctx, actor, SLUG, dict(applicant or APPLICANT), data)
 
 
-def statuses(ctx, actor, code):
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
-
 
 def clock_actions(ctx, actor, code):
     return [e["data"]["action"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
@@ -60,13 +55,6 @@ def data_of(ctx, actor, code) -> dict[str, Any]:
     return get_dossier(ctx, actor, code, with_data=True).data
 
 
-def bpmn_ids(ctx, actor) -> list[str]:
-    return [t.bpmn_id for t in list_inbox(ctx, actor)]
-
-
-def timeliness(ctx, code) -> str | None:
-    with ctx.sessions() as session:
-        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
 
 
 def received_and_appraising(ctx, actors):

@@ -11,17 +11,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
-from sqlalchemy import select
 
 from engine.calendar import deadline
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput, TaskNotFound
-from engine.models import Dossier
 from engine.outbox import drain
 from engine.scripting import RestrictedEvaluator
 from engine.services import complete_task, get_dossier, list_attachments, list_inbox, submit_dossier
 from engine.timers import fire_due_timers
-from tests.factories import work
+from tests.factories import clock_events, statuses, timeliness, work
 
 SLUG = "cap-phieu-ly-lich-tu-phap"
 FOLDER = PROJECT_ROOT / "processes" / SLUG
@@ -61,12 +59,6 @@ def submit(ctx, actor, *, channel: str | None = None, **changes: Any):
     return submit_dossier(ctx, actor, SLUG, dict(APPLICANT), to_khai(**changes), channel=channel)
 
 
-def statuses(ctx, actor, code):
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
-
-
-def clock_events(ctx, actor, code):
-    return [e["data"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
 
 
 def inbox(ctx, actor, code):
@@ -76,10 +68,6 @@ def inbox(ctx, actor, code):
 def legal_due(ctx, start, days):
     return deadline(start, days, "days", ctx.calendar())
 
-
-def timeliness(ctx, code):
-    with ctx.sessions() as session:
-        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
 
 
 def received(ctx, actors, **changes: Any):

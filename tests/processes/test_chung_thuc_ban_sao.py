@@ -11,14 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
-from engine.models import Dossier
 from engine.outbox import drain
 from engine.services import get_dossier, list_attachments, list_inbox, submit_dossier
-from tests.factories import work
+from tests.factories import bpmn_ids, clock_events, statuses, timeliness, work
 
 SLUG = "chung-thuc-ban-sao"
 EXAMPLE = json.loads((PROJECT_ROOT / "processes" / SLUG / "example-submission.json").read_text(encoding="utf-8"))
@@ -36,25 +34,12 @@ def submit(ctx, actor, applicant: dict[str, Any] | None = None, **changes: Any):
     return submit_dossier(ctx, actor, SLUG, dict(applicant or APPLICANT), data)
 
 
-def statuses(ctx, actor, code):
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
-
-
-def clock_events(ctx, actor, code):
-    return [e["data"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
 
 
 def data_of(ctx, actor, code) -> dict[str, Any]:
     return get_dossier(ctx, actor, code, with_data=True).data
 
 
-def timeliness(ctx, code) -> str | None:
-    with ctx.sessions() as session:
-        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
-
-
-def bpmn_ids(ctx, actor) -> list[str]:
-    return [t.bpmn_id for t in list_inbox(ctx, actor)]
 
 
 def test_certified_copy_runs_from_request_to_returned_copy_the_same_day(ctx, actors, smtp):

@@ -11,15 +11,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from engine.calendar import VN_TZ
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput
-from engine.models import Dossier, OutboxMessage
 from engine.services import complete_task, get_dossier, get_procedure, get_task, list_inbox, submit_dossier
 from engine.timers import fire_due_timers
-from tests.factories import open_task, work
+from tests.factories import (
+    bpmn_emails,
+    bpmn_ids,
+    clock_events,
+    milestones,
+    open_task,
+    statuses,
+    timeliness,
+    work,
+)
 
 SLUG = "dang-ky-ket-hon"
 EXAMPLE = json.loads((PROJECT_ROOT / "processes" / SLUG / "example-submission.json").read_text(encoding="utf-8"))
@@ -62,34 +69,10 @@ def submit(ctx, actor, **kwargs: Any):
     return submit_dossier(ctx, actor, SLUG, dict(APPLICANT), couple(**kwargs))
 
 
-def statuses(ctx, actor, code) -> list[str]:
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
 
 
-def clock(ctx, actor, code) -> list[dict[str, Any]]:
-    return [e["data"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
 
 
-def milestones(ctx, actor, code) -> list[str]:
-    return [m["text"] for m in get_dossier(ctx, actor, code).milestones]
-
-
-def bpmn_ids(ctx, actor) -> list[str]:
-    return [t.bpmn_id for t in list_inbox(ctx, actor)]
-
-
-def timeliness(ctx, code) -> str | None:
-    with ctx.sessions() as session:
-        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
-
-
-def emails(ctx, code) -> list[dict[str, Any]]:
-    with ctx.sessions() as session:
-        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
-        return [m.payload for m in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email",
-            # the BPMN's own e-mails, not the engine's status notices (receipt, supplement, refusal)
-            OutboxMessage.idempotency_key.not_like("%:notify:%")))]
 
 
 def specialist_view(ctx, actors, code) -> dict[str, Any]:
@@ -120,7 +103,7 @@ def test_marriage_registered_the_same_day_ends_with_both_parties_signing_the_reg
     assert bpmn_ids(ctx, actors["lanhdao"]) == ["ky_gcn"]
     work(ctx, actors["lanhdao"], dossier.code, SIGN)
     assert get_dossier(ctx, citizen, dossier.code).status == "result_ready"
-    [mail] = emails(ctx, dossier.code)
+    [mail] = bpmn_emails(ctx, dossier.code)
     assert mail["to"] == APPLICANT["email"] and "Phạm Quốc Bảo" in mail["text"] and "Trần Thị Hạnh" in mail["text"]
 
     ceremony = open_task(ctx, actors["chuyenvien"], dossier.code)
@@ -132,7 +115,7 @@ def test_marriage_registered_the_same_day_ends_with_both_parties_signing_the_reg
     assert final.status == "returned" and final.portal_status == 10 and final.finished_at is not None
     assert timeliness(ctx, dossier.code) in ("early", "on_time")
     assert statuses(ctx, citizen, dossier.code) == ["received", "processing", "result_ready", "returned"]
-    assert [c["action"] for c in clock(ctx, citizen, dossier.code)] == ["start"]
+    assert [c["action"] for c in clock_events(ctx, citizen, dossier.code)] == ["start"]
     texts = milestones(ctx, citizen, dossier.code)
     assert texts[0] == "Đã nộp hồ sơ" and texts[-1] == "Đã trao Giấy chứng nhận kết hôn"
     assert list_inbox(ctx, actors["chuyenvien"]) == []
@@ -153,7 +136,7 @@ def test_verification_extends_the_deadline_to_five_working_days_from_reception(c
     assert after.status == "processing"
     assert after.due_at > before.due_at
     assert after.due_at == ctx.calendar().add_working_days(after.received_at, 5)
-    rule = clock(ctx, citizen, dossier.code)[-1]
+    rule = clock_events(ctx, citizen, dossier.code)[-1]
     assert rule["action"] == "rule" and rule["rule"] == "xac_minh"
     assert rule["old_due"] == before.due_at.isoformat() and rule["new_due"] == after.due_at.isoformat()
     verification = open_task(ctx, actors["chuyenvien"], dossier.code)
@@ -170,7 +153,7 @@ def test_verification_extends_the_deadline_to_five_working_days_from_reception(c
     work(ctx, actors["chuyenvien"], dossier.code, CEREMONY)
     final = get_dossier(ctx, citizen, dossier.code)
     assert final.status == "returned" and final.due_at == after.due_at
-    assert [c["action"] for c in clock(ctx, citizen, dossier.code)] == ["start", "rule"]
+    assert [c["action"] for c in clock_events(ctx, citizen, dossier.code)] == ["start", "rule"]
 
 
 # ------------------------------------------------------------------ age condition
@@ -204,7 +187,7 @@ def test_under_age_groom_is_refused_on_the_officers_proposal(ctx, actors):
     assert final.status == "refused" and final.portal_status == 3 and final.finished_at is not None
     assert statuses(ctx, citizen, dossier.code) == ["received", "processing", "refused"]
     assert milestones(ctx, citizen, dossier.code)[-1] == "Hồ sơ không được giải quyết"
-    assert emails(ctx, dossier.code) == []
+    assert bpmn_emails(ctx, dossier.code) == []
 
 
 def test_an_under_age_couple_cannot_be_approved_even_if_the_officer_chooses_approval(ctx, actors):
@@ -244,7 +227,7 @@ def test_supplement_during_the_check_returns_to_the_officer_and_restarts_the_clo
     assert task.title == "Bổ sung hồ sơ"
     assert bpmn_ids(ctx, actors["chuyenvien"]) == ["tham_dinh"] and bpmn_ids(ctx, actors["tiepnhan"]) == []
     assert statuses(ctx, citizen, dossier.code) == ["received", "processing", "supplement_requested", "processing"]
-    assert [c["action"] for c in clock(ctx, citizen, dossier.code)] == ["start", "await_supplement", "restart"]
+    assert [c["action"] for c in clock_events(ctx, citizen, dossier.code)] == ["start", "await_supplement", "restart"]
     work(ctx, actors["chuyenvien"], dossier.code,
          {"ket_qua_tham_dinh": "bo_sung", "y_kien": "Vẫn thiếu", "giay_to_thieu": ["Bản dịch trích lục"]})
     assert bpmn_ids(ctx, citizen) == []  # only one supplement request: the second becomes a refusal proposal

@@ -13,16 +13,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
 from engine.calendar import VN_TZ
 from engine.config import PROJECT_ROOT
 from engine.errors import InvalidInput, TaskNotFound
-from engine.models import Dossier, OutboxMessage
 from engine.services import complete_task, get_dossier, get_procedure, get_task, list_inbox, submit_dossier
 from engine.services.clock import legal_due
 from engine.timers import fire_due_timers
-from tests.factories import open_task, work
+from tests.factories import bpmn_emails, bpmn_ids, milestones, open_task, statuses, timeliness, work
 
 SLUG = "dang-ky-khai-sinh"
 EXAMPLE = json.loads((PROJECT_ROOT / "processes" / SLUG / "example-submission.json").read_text(encoding="utf-8"))
@@ -63,34 +61,13 @@ def submit_bundle(ctx, actor, days_old: int = 10):
     return submit(ctx, actor, days_old, lien_thong_thuong_tru_bhyt=True, lien_thong=dict(BUNDLE))
 
 
-def statuses(ctx, actor, code) -> list[str]:
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
-
 
 def clock_actions(ctx, actor, code) -> list[str]:
     return [e["data"]["action"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "clock"]
 
 
-def milestones(ctx, actor, code) -> list[str]:
-    return [m["text"] for m in get_dossier(ctx, actor, code).milestones]
 
 
-def bpmn_ids(ctx, actor) -> list[str]:
-    return [t.bpmn_id for t in list_inbox(ctx, actor)]
-
-
-def timeliness(ctx, code) -> str | None:
-    with ctx.sessions() as session:
-        return session.scalar(select(Dossier.timeliness).where(Dossier.code == code))
-
-
-def emails(ctx, code) -> list[dict[str, Any]]:
-    with ctx.sessions() as session:
-        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
-        return [m.payload for m in session.scalars(select(OutboxMessage).where(
-            OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email",
-            # the BPMN's own e-mails, not the engine's status notices (receipt, supplement, refusal)
-            OutboxMessage.idempotency_key.not_like("%:notify:%")))]
 
 
 def signed(ctx, actors, code) -> None:
@@ -124,7 +101,7 @@ def test_birth_registered_within_sixty_days_runs_to_the_returned_birth_certifica
     work(ctx, actors["lanhdao"], dossier.code, SIGN)
     assert get_dossier(ctx, citizen, dossier.code).status == "result_ready"
     assert bpmn_ids(ctx, actors["chuyenvien_cap"]) == [] and bpmn_ids(ctx, actors["chuyenvien_bhxh"]) == []
-    [mail] = emails(ctx, dossier.code)
+    [mail] = bpmn_emails(ctx, dossier.code)
     assert mail["to"] == APPLICANT["email"] and dossier.code in mail["subject"]
     assert "Nguyễn Minh An" in mail["text"]
 
@@ -152,7 +129,7 @@ def test_the_requester_must_confirm_signing_the_register_before_the_result_is_re
 def test_an_applicant_without_email_still_gets_the_result(ctx, actors):
     dossier = submit_dossier(ctx, actors["tiepnhan"], SLUG, {**APPLICANT, "email": None}, birth_form())
     signed(ctx, actors, dossier.code)
-    assert [m["to"] for m in emails(ctx, dossier.code)] == [""]
+    assert [m["to"] for m in bpmn_emails(ctx, dossier.code)] == [""]
     work(ctx, actors["tiepnhan"], dossier.code, RETURN)
     assert get_dossier(ctx, actors["tiepnhan"], dossier.code).status == "returned"
 

@@ -10,13 +10,10 @@ from engine.history import verify_chain
 from engine.models import Dossier
 from engine.outbox import drain
 from engine.services import get_dossier, list_attachments, list_inbox, read_attachment
-from tests.factories import submit, work
+from tests.factories import statuses, submit, work
 
 CODE = re.compile(r"^000\.00\.21\.H99-\d{6}-\d{4}$")
 
-
-def statuses(ctx, actor, code):
-    return [e["status"] for e in get_dossier(ctx, actor, code).history if e["kind"] == "status"]
 
 
 def test_approved_dossier_runs_from_submission_to_returned_result(ctx, actors, smtp):
