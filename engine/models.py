@@ -311,7 +311,10 @@ class OutboxMessage(Base):
     """A connector call decided inside a transaction, executed later by a worker."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_delivery", "connector", "delivery_status"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"), index=True)
     task_id: Mapped[str | None] = mapped_column(String(36))
@@ -332,3 +335,7 @@ class OutboxMessage(Base):
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    #: citizen notices (e-mail, SMS): what the relay or gateway last said about delivery, see
+    #: engine/services/notices.py (accepted | delivered | failed ...; None for other calls)
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_checked_at: Mapped[datetime | None]

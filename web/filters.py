@@ -20,6 +20,8 @@ EVENT_TEXT = {
     "incident": "Sự cố khi gọi «{operation}»",
     "incident_retried": "Quản trị viên cho chạy lại sự cố",
     "milestone": "{text}",
+    "notice": "Gửi {channel_label} «{notice}» tới {to}: {label}",
+    "notice_status": "Báo cáo phát {channel_label} «{notice}» tới {to}: {label}",
 }
 
 

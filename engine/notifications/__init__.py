@@ -1,6 +1,6 @@
 """Citizen notifications in Vietnamese (e-mail and SMS), decided by the engine when a dossier
 changes status and delivered through the outbox: a failed notification is an outbox incident,
-never a failed dossier step.
+never a failed dossier step. Whether it reached the citizen is recorded by engine/services/notices.py.
 
 Which statuses notify is per procedure (`procedure.json` → `notifications`, status → template);
 procedures that notify from a BPMN service task simply leave that status out.
@@ -64,5 +64,7 @@ def messages(dossier: Dossier, kind: str, context: dict[str, Any], available: se
         rows.append(OutboxMessage(
             dossier_id=dossier.id, task_id=None, connector=channel, operation="send", payload=payload,
             idempotency_key=f"{dossier.code}:notify:{kind}:{channel}:{dossier.event_seq}", waits=False,
-            state="pending", attempts=0, next_attempt_at=now, created_at=now))
+            state="pending", attempts=0, next_attempt_at=now, created_at=now,
+            # what the relay or gateway answers goes to the dossier's history (engine/services/notices.py)
+            context={"on_done": "record_notice", "template": kind}))
     return rows

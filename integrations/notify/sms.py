@@ -32,7 +32,15 @@ from urllib.parse import quote
 
 import httpx
 
-from ..base import Connector, ConnectorError, ConnectorRejected, ConnectorUnavailable, HealthReport, operation
+from ..base import (
+    Connector,
+    ConnectorError,
+    ConnectorPending,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    HealthReport,
+    operation,
+)
 from ..registry import register
 
 __all__ = [
@@ -44,7 +52,7 @@ __all__ = [
     "strip_vietnamese_diacritics",
 ]
 
-_CONFIG_KEYS = frozenset({"url", "api_key", "brandname", "timeout", "strip_diacritics"})
+_CONFIG_KEYS = frozenset({"url", "api_key", "brandname", "timeout", "strip_diacritics", "states"})
 _PAYLOAD_KEYS = frozenset({"to", "text"})
 
 #: Longest message the gateway accepts: three concatenated parts.
@@ -151,13 +159,21 @@ def request_id_for(idempotency_key: str) -> str:
     return "h-" + hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:40]
 
 
+#: Delivery states seen at Vietnamese brandname gateways, mapped to ours (``states`` adds or overrides).
+DEFAULT_STATES = {"delivered": "delivered", "success": "delivered", "pending": "pending", "sent": "pending",
+                  "accepted": "pending", "queued": "pending", "failed": "failed", "undelivered": "failed",
+                  "expired": "failed", "rejected": "failed", "error": "failed"}
+
+
 @register
 class SmsConnector(Connector):
     """Sends SMS through the province's brandname gateway and reads delivery reports.
 
     Config: ``url`` (gateway base URL), ``api_key`` (sent as ``Authorization: Bearer``),
     ``brandname`` (registered sender name, at most 11 characters), ``timeout`` seconds
-    (default 10), ``strip_diacritics`` (default false: send Vietnamese with accents).
+    (default 10), ``strip_diacritics`` (default false: send Vietnamese with accents),
+    ``states``: how the gateway's delivery states map to ours (``delivered``, ``pending``,
+    ``failed``; gateways differ, so this is configuration; defaults in :data:`DEFAULT_STATES`).
     """
 
     id = "sms"
@@ -189,6 +205,11 @@ class SmsConnector(Connector):
         if not isinstance(strip, bool):
             raise ValueError(f"'strip_diacritics' must be true or false, got {strip!r}")
         self.strip_diacritics: bool = strip
+        states = config.get("states") or {}
+        if not isinstance(states, Mapping) or not all(
+                isinstance(k, str) and v in ("delivered", "pending", "failed") for k, v in states.items()):
+            raise ValueError("'states' maps the gateway's states to delivered, pending or failed")
+        self.states: dict[str, str] = {**DEFAULT_STATES, **{k.lower(): v for k, v in states.items()}}
 
     # -- operations --------------------------------------------------------------------
 
@@ -244,13 +265,14 @@ class SmsConnector(Connector):
         answer = self._request(
             "GET", path, "tra cứu trạng thái tin nhắn", idempotency_key=request_id_for(idempotency_key)
         )
-        state = answer.get("state")
-        if state not in ("delivered", "pending", "failed"):
+        reported = answer.get("state")
+        state = self.states.get(reported.lower()) if isinstance(reported, str) else None
+        if state is None:
             raise ConnectorUnavailable(
-                f"Cổng SMS trả về trạng thái không xác định {state!r}, sẽ thử lại", detail=repr(answer)[:300]
+                f"Cổng SMS trả về trạng thái không xác định {reported!r}, sẽ thử lại", detail=repr(answer)[:300]
             )
         if until_final and state == "pending":
-            raise ConnectorUnavailable(
+            raise ConnectorPending(
                 "Tin nhắn chưa có báo cáo phát từ nhà mạng, sẽ kiểm tra lại", detail=f"{message_id}: pending"
             )
         return {"message_id": message_id, "state": state, "updated_at": answer.get("updated_at")}

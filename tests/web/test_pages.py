@@ -319,6 +319,20 @@ def test_the_dossier_page_shows_status_milestones_and_history(ctx, client, login
     assert "Nguyễn Thị Tiếp Nhận" in history and "Hệ thống" in history
 
 
+def test_the_dossier_page_says_whether_the_receipt_notice_reached_the_citizen(ctx, client, login, citizen, desk):
+    from engine.outbox import drain
+
+    dossier = submitted(ctx, citizen)
+    complete_task(ctx, desk, open_task(ctx, desk, dossier.code).id, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    assert all(o.state == "done" for o in drain(ctx))
+    login("tiepnhan")
+
+    history = main_of(client.get(f"/ho-so/{dossier.code}")).split("Quá trình xử lý", 1)[1]
+
+    assert "Gửi thư điện tử «Tiếp nhận hồ sơ» tới c***@example.vn: Máy chủ thư đã nhận" in history
+    assert "congdan@example.vn" not in history
+
+
 def test_another_citizen_gets_a_404_for_the_dossier_page(ctx, client, login, citizen):
     dossier = submitted(ctx, citizen)
     login("congdan2")

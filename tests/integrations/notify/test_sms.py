@@ -373,3 +373,27 @@ def test_the_simulator_speaks_plain_http_json():
         refused = httpx.post(f"{sim.url}/sms/send", json={"phone": "84912345678"}, headers=headers)
     assert answer.json()["code"] == "00"
     assert refused.status_code == 400 and refused.json()["code"] == "05"
+
+
+def test_gateway_words_for_delivery_states_are_mapped_and_the_mapping_is_configuration(gateway):
+    connector = connector_for(gateway.url)
+    sent = connector.call("send", sms(), idempotency_key="k")
+    gateway.set_state(sent["message_id"], "EXPIRED")
+    assert connector.call("status", {"message_id": sent["message_id"]}, idempotency_key="s1")["state"] == "failed"
+    gateway.set_state(sent["message_id"], "DA_NHAN")
+    with pytest.raises(ConnectorUnavailable, match="DA_NHAN"):
+        connector.call("status", {"message_id": sent["message_id"]}, idempotency_key="s2")
+    mapped = connector_for(gateway.url, states={"DA_NHAN": "delivered"})
+    assert mapped.call("status", {"message_id": sent["message_id"]}, idempotency_key="s3")["state"] == "delivered"
+    with pytest.raises(ValueError, match="states"):
+        connector_for(gateway.url, states={"DA_NHAN": "ok"})
+
+
+def test_waiting_for_a_final_report_does_not_spend_the_outbox_attempts(gateway):
+    from integrations import ConnectorPending
+
+    connector = connector_for(gateway.url)
+    sent = connector.call("send", sms(), idempotency_key="k")
+    gateway.set_state(sent["message_id"], "pending")
+    with pytest.raises(ConnectorPending):
+        connector.call("status", {"message_id": sent["message_id"], "until_final": True}, idempotency_key="s")
