@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
@@ -33,39 +33,16 @@ from flask import Flask, Response, request
 
 from .. import simulation
 from ..simulation import LoopbackServer
+from .desk_app import desk_blueprint
 from .edxml import parse_package, parse_status
 from .model import VN_TZ, Limits, PackageInvalid
+from .peer_desk import PeerDesk
+from .records import AxisRefused, DocumentRecord, MailItem
 
-__all__ = ["DocumentRecord", "ExchangeSimulator", "MailItem", "main", "serve"]
+__all__ = ["AxisRefused", "DocumentRecord", "ExchangeSimulator", "MailItem", "main", "serve"]
 
 log = logging.getLogger(__name__)
 _TIME = "%d/%m/%Y %H:%M:%S"
-
-
-@dataclass
-class MailItem:
-    """One package waiting in (or acknowledged from) an agency's mailbox."""
-
-    doc_id: str
-    sender: str
-    receiver: str
-    messagetype: str
-    data: bytes
-    created_time: datetime
-    state: str = "pending"  # pending | processing | done | fail
-    error_desc: str = ""
-
-
-@dataclass
-class DocumentRecord:
-    """A document sent through the axis and what its receivers reported about it."""
-
-    document_id: str
-    sender: str
-    receivers: list[str]
-    doc_id: str
-    statuses: list[tuple[str, str]] = field(default_factory=list)  # (from OrganId, StatusCode)
-    recall: str = ""  # "" | requested | accepted | refused
 
 
 @dataclass
@@ -77,12 +54,12 @@ class _Agency:
     mail: str = ""
 
 
-class _Fail(Exception):
-    """A ``{"status": "FAIL", "ErrorDesc": ...}`` answer (HTTP 200, as the axis does)."""
+class ExchangeSimulator(PeerDesk, LoopbackServer):
+    """The axis as a Flask app on loopback; ``start()``/``stop()`` or a context manager.
 
-
-class ExchangeSimulator(LoopbackServer):
-    """The axis as a Flask app on loopback; ``start()``/``stop()`` or a context manager."""
+    It also plays the other agencies (:class:`~.peer_desk.PeerDesk`): ``/desk/<OrganId>`` pages,
+    :meth:`reply`, :meth:`send_status` and :meth:`auto_reply`.
+    """
 
     name = "vdxp-simulator"
 
@@ -104,6 +81,7 @@ class ExchangeSimulator(LoopbackServer):
         self._faults: list[tuple[str, Any]] = []
         self._delays: list[float] = []
         self.requests: list[tuple[str, str]] = []  # (operation, systemId) of every call, for tests
+        self._init_desk()
         for code, secret in (agencies or {}).items():
             self.register_agency(code, secret)
 
@@ -111,8 +89,13 @@ class ExchangeSimulator(LoopbackServer):
 
     def start(self) -> Self:
         super().start()
-        log.info("exchange simulator listening on %s", self.url)
+        self._resume_auto_replies()
+        log.info("exchange simulator listening on %s (peer agency desk: %s/desk/)", self.url, self.url)
         return self
+
+    def stop(self) -> None:
+        self._pause_auto_replies()
+        super().stop()
 
     # -- set-up, faults, inspection ---------------------------------------------------------
 
@@ -162,6 +145,26 @@ class ExchangeSimulator(LoopbackServer):
         with self._lock:
             return self._documents.get(document_id)
 
+    def remember_document(self, record: DocumentRecord) -> DocumentRecord:
+        """Know a document that reached a mailbox another way (:meth:`inject`), so statuses about
+        it route; the axis's own record wins when there is one."""
+        with self._lock:
+            return self._documents.setdefault(record.document_id, record)
+
+    def agencies(self) -> dict[str, str]:
+        """OrganId -> name of every agency with a mailbox."""
+        with self._lock:
+            return {code: agency.name for code, agency in self._agencies.items()}
+
+    def acknowledge(self, code: str, doc_id: Any, state: Any, error_desc: str = "") -> None:
+        """What ``updateStatus`` does: mark ``code``'s item ``done``, ``fail`` or ``processing``."""
+        if state not in ("done", "fail", "processing"):
+            raise AxisRefused("status phải là done, fail hoặc processing")
+        with self._lock:
+            item = self._item(code, doc_id)
+            item.state = state
+            item.error_desc = error_desc
+
     def clear(self) -> None:
         """Forget mail, documents, remembered answers and pending faults; keep the agencies."""
         with self._lock:
@@ -171,6 +174,7 @@ class ExchangeSimulator(LoopbackServer):
             self._faults.clear()
             self._delays.clear()
             self.requests.clear()
+            self._forget_desk()
 
     # -- HTTP side ------------------------------------------------------------------------
 
@@ -186,6 +190,7 @@ class ExchangeSimulator(LoopbackServer):
             "updateStatus": self._update,
             "getAgenciesList": self._agencies_list,
         }
+        app.register_blueprint(desk_blueprint(self))
 
         @app.post("/<op>")
         def dispatch(op: str) -> Response:
@@ -218,7 +223,7 @@ class ExchangeSimulator(LoopbackServer):
             if stored is None:
                 try:
                     answer = {"status": "OK", "ErrorDesc": "", **handler(system_id)}
-                except _Fail as exc:
+                except AxisRefused as exc:
                     answer = {"status": "FAIL", "ErrorDesc": str(exc)}
                 stored = (200, json.dumps(answer, ensure_ascii=False).encode("utf-8"))
                 if replay_key[2]:
@@ -229,64 +234,75 @@ class ExchangeSimulator(LoopbackServer):
 
     def _send_edoc(self, system_id: str) -> dict[str, Any]:
         if request.headers.get("from") != system_id:
-            raise _Fail(f"Mã đơn vị gửi (from) phải là systemId {system_id}")
+            raise AxisRefused(f"Mã đơn vị gửi (from) phải là systemId {system_id}")
         if request.headers.get("servicetype") != "eDoc":
-            raise _Fail("servicetype phải là 'eDoc'")
-        messagetype = request.headers.get("messagetype")
+            raise AxisRefused("servicetype phải là 'eDoc'")
+        messagetype = request.headers.get("messagetype") or ""
         to = [t.strip() for t in request.headers.get("to", "").split(",") if t.strip()]
-        data = request.get_data()
-        try:
-            if messagetype == "edoc":
-                targets, record = self._route_edoc(system_id, data, to)
-            elif messagetype == "status":
-                targets, record = self._route_status(system_id, data, to), None
-            else:
-                raise _Fail("messagetype phải là 'edoc' hoặc 'status'")
-        except PackageInvalid as exc:
-            raise _Fail("Gói tin edXML không hợp lệ: " + "; ".join(exc.problems)) from None
-        unknown = [t for t in targets if t not in self._agencies]
-        if unknown:
-            raise _Fail(f"Đơn vị nhận {', '.join(unknown)} chưa đăng ký trên trục liên thông")
-        doc_id = str(uuid.uuid4())
-        now = datetime.now(VN_TZ)
-        for target in targets:
-            self._mail.append(MailItem(doc_id, system_id, target, messagetype, data, now))
-        if record is not None:
-            record.doc_id = doc_id
-            self._documents[record.document_id] = record
-        return {"DocId": doc_id}
+        return {"DocId": self.deliver(system_id, messagetype, request.get_data(), to)}
+
+    def deliver(self, system_id: str, messagetype: str, data: bytes, to: Sequence[str] = ()) -> str:
+        """Check and route ``data`` as if ``system_id`` had called ``sendEdoc``; the new ``DocId``.
+
+        The one routing path of the axis: the HTTP API and the peer desk both go through it.
+        :class:`AxisRefused` (with the ``ErrorDesc``) when the axis would answer ``FAIL``.
+        """
+        to = list(to)
+        with self._lock:
+            try:
+                if messagetype == "edoc":
+                    targets, record = self._route_edoc(system_id, data, to)
+                elif messagetype == "status":
+                    targets, record = self._route_status(system_id, data, to), None
+                else:
+                    raise AxisRefused("messagetype phải là 'edoc' hoặc 'status'")
+            except PackageInvalid as exc:
+                raise AxisRefused("Gói tin edXML không hợp lệ: " + "; ".join(exc.problems)) from None
+            unknown = [t for t in targets if t not in self._agencies]
+            if unknown:
+                raise AxisRefused(f"Đơn vị nhận {', '.join(unknown)} chưa đăng ký trên trục liên thông")
+            doc_id = str(uuid.uuid4())
+            now = datetime.now(VN_TZ)
+            for target in targets:
+                self._mail.append(MailItem(doc_id, system_id, target, messagetype, bytes(data), now))
+            if record is not None:
+                record.doc_id = doc_id
+                self._documents[record.document_id] = record
+            return doc_id
 
     def _route_edoc(self, system_id: str, data: bytes, to: list[str]) -> tuple[list[str], DocumentRecord]:
         envelope, _ = parse_package(data, limits=self.limits)
         if envelope.sender.organ_id != system_id:
-            raise _Fail(f"Cơ quan gửi trong gói tin ({envelope.sender.organ_id}) khác systemId {system_id}")
+            raise AxisRefused(
+                f"Cơ quan gửi trong gói tin ({envelope.sender.organ_id}) khác systemId {system_id}"
+            )
         receivers = [r.organ_id for r in envelope.receivers]
         if to and set(to) != set(receivers):
-            raise _Fail("Danh sách nơi nhận (to) không khớp với các phần tử To của gói tin")
+            raise AxisRefused("Danh sách nơi nhận (to) không khớp với các phần tử To của gói tin")
         return receivers, DocumentRecord(envelope.document_id, system_id, receivers, "")
 
     def _route_status(self, system_id: str, data: bytes, to: list[str]) -> list[str]:
         """Status 01-06 and 15/16 go to the document's sender, a recall request 13 to its receivers."""
         message = parse_status(data, limits=self.limits)
         if message.sender.organ_id != system_id:
-            raise _Fail(f"Cơ quan gửi trạng thái ({message.sender.organ_id}) khác systemId {system_id}")
+            raise AxisRefused(f"Cơ quan gửi trạng thái ({message.sender.organ_id}) khác systemId {system_id}")
         document_id = message.response_for.document_id
         doc = self._documents.get(document_id)
         if doc is None:
-            raise _Fail(f"Không tìm thấy văn bản {document_id} trên trục liên thông")
+            raise AxisRefused(f"Không tìm thấy văn bản {document_id} trên trục liên thông")
         code = message.status_code
         if code == "13":
             if system_id != doc.sender:
-                raise _Fail("Chỉ cơ quan đã gửi văn bản mới được yêu cầu thu hồi")
+                raise AxisRefused("Chỉ cơ quan đã gửi văn bản mới được yêu cầu thu hồi")
             allowed = doc.receivers
         else:
             if system_id not in doc.receivers:
-                raise _Fail(f"Đơn vị {system_id} không phải nơi nhận văn bản {document_id}")
+                raise AxisRefused(f"Đơn vị {system_id} không phải nơi nhận văn bản {document_id}")
             if code in ("15", "16") and doc.recall != "requested":
-                raise _Fail(f"Văn bản {document_id} không có yêu cầu thu hồi đang chờ trả lời")
+                raise AxisRefused(f"Văn bản {document_id} không có yêu cầu thu hồi đang chờ trả lời")
             allowed = [doc.sender]
         if any(t not in allowed for t in to):
-            raise _Fail(f"Nơi nhận gói tin trạng thái phải là: {', '.join(allowed)}")
+            raise AxisRefused(f"Nơi nhận gói tin trạng thái phải là: {', '.join(allowed)}")
         doc.statuses.append((system_id, code))
         doc.recall = {"13": "requested", "15": "accepted", "16": "refused"}.get(code, doc.recall)
         return to or list(allowed)
@@ -294,7 +310,7 @@ class ExchangeSimulator(LoopbackServer):
     def _body(self) -> dict[str, Any]:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise _Fail("Nội dung yêu cầu phải là JSON")
+            raise AxisRefused("Nội dung yêu cầu phải là JSON")
         return body
 
     def _list(self, system_id: str) -> dict[str, Any]:
@@ -312,7 +328,7 @@ class ExchangeSimulator(LoopbackServer):
         for item in self._mail:
             if item.doc_id == doc_id and item.receiver == system_id:
                 return item
-        raise _Fail(f"Không tìm thấy văn bản có DocId {doc_id} trong hộp thư của {system_id}")
+        raise AxisRefused(f"Không tìm thấy văn bản có DocId {doc_id} trong hộp thư của {system_id}")
 
     def _get(self, system_id: str) -> dict[str, Any]:
         item = self._item(system_id, self._body().get("docId"))
@@ -320,12 +336,8 @@ class ExchangeSimulator(LoopbackServer):
 
     def _update(self, system_id: str) -> dict[str, Any]:
         body = self._body()
-        if body.get("status") not in ("done", "fail", "processing"):
-            raise _Fail("status phải là done, fail hoặc processing")
-        item = self._item(system_id, body.get("docId"))
-        item.state = body["status"]
-        item.error_desc = str(body.get("ErrorDesc") or "")
-        return {"DocId": item.doc_id}
+        self.acknowledge(system_id, body.get("docId"), body.get("status"), str(body.get("ErrorDesc") or ""))
+        return {"DocId": body.get("docId")}
 
     def _agencies_list(self, system_id: str) -> dict[str, Any]:
         return {
@@ -343,7 +355,7 @@ def _when(body: dict[str, Any], key: str) -> datetime:
     try:
         return datetime.strptime(str(body[key]), _TIME).replace(tzinfo=VN_TZ)
     except ValueError:
-        raise _Fail(f"{key} phải có dạng dd/MM/yyyy HH:mm:ss") from None
+        raise AxisRefused(f"{key} phải có dạng dd/MM/yyyy HH:mm:ss") from None
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
@@ -355,25 +367,48 @@ def serve(
     port: int = 8090,
     *,
     agencies: Mapping[str, str] | None = None,
+    auto_replies: Mapping[str, float] | None = None,
     stop_event: threading.Event | None = None,
 ) -> None:
-    """Run a simulator until interrupted or ``stop_event`` is set (for provinces' dry runs)."""
+    """Run a simulator until interrupted or ``stop_event`` is set (for provinces' dry runs);
+    ``auto_replies`` (OrganId -> seconds) turns on those agencies' auto-responders."""
+    simulator = ExchangeSimulator(host, port, agencies=agencies)
+    for code, seconds in (auto_replies or {}).items():
+        simulator.auto_reply(code, seconds)
     simulation.serve(
-        ExchangeSimulator(host, port, agencies=agencies),
-        lambda sim: f"Exchange (VXP/edXML) simulator listening on {sim.url} (Ctrl-C to stop)",
+        simulator,
+        lambda sim: (
+            f"Exchange (VXP/edXML) simulator listening on {sim.url}, "
+            f"peer agency desk at {sim.url}/desk/ (Ctrl-C to stop)"
+        ),
         "Exchange simulator stopped",
         stop_event=stop_event,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m integrations.exchange.simulator [--host H] [--port P] --agency ORGANID:SECRET ...``."""
+    """``python -m integrations.exchange.simulator [--host H] [--port P] --agency ORGANID:SECRET ...
+    [--auto-reply ORGANID:SECONDS ...]``."""
     parser = simulation.cli_parser("motcua national document axis simulator (VXP/edXML)", 8090)
     parser.add_argument("--agency", action="append", default=[], metavar="ORGANID:SECRET")
+    parser.add_argument(
+        "--auto-reply", action="append", default=[], metavar="ORGANID:SECONDS",
+        help="answer every document the agency receives with a fixed reply after SECONDS",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if any(":" not in a for a in args.agency):
         parser.error("--agency expects ORGANID:SECRET")
-    serve(args.host, args.port, agencies=dict(a.split(":", 1) for a in args.agency))
+    auto_replies: dict[str, float] = {}
+    for value in args.auto_reply:
+        code, _, seconds = value.partition(":")
+        try:
+            auto_replies[code] = float(seconds)
+        except ValueError:
+            parser.error("--auto-reply expects ORGANID:SECONDS")
+    agencies = dict(a.split(":", 1) for a in args.agency)
+    if set(auto_replies) - set(agencies):
+        parser.error("--auto-reply: ORGANID must be an agency given with --agency")
+    serve(args.host, args.port, agencies=agencies, auto_replies=auto_replies)
 
 
 if __name__ == "__main__":

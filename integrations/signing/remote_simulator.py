@@ -1,12 +1,14 @@
-"""A remote-signing service on loopback, with the official's phone as a Python API.
+"""A remote-signing service on loopback, with the official's phone as a web page and a Python API.
 
 It speaks the protocol :mod:`integrations.signing.remote` expects (certificate lookup,
 transactions created by hash, polled until approved/rejected/expired) and holds its own key,
 issued by the test CA, so what it returns verifies like a real service's signature. Like a
-real service it signs only after the official approves: :meth:`RemoteSigningSimulator.approve`
-and :meth:`~RemoteSigningSimulator.reject` are the phone; ``auto_approve`` and
+real service it signs only after the official approves. The phone: the page ``/app``
+(:mod:`.remote_simulator_app`, standing in for the CA's mobile app: approve with the signer's
+PIN, five wrong PINs refuse the request) and, for tests, :meth:`RemoteSigningSimulator.approve_with_pin`,
+:meth:`~RemoteSigningSimulator.approve` and :meth:`~RemoteSigningSimulator.reject`; ``auto_approve`` and
 :meth:`~RemoteSigningSimulator.approve_after` automate it for demos and drills (the HTTP
-routes ``POST /transactions/{id}/approve|reject`` do the same from a browser or curl).
+routes ``POST /transactions/{id}/approve|reject`` do the same from curl, without a PIN).
 
 Faithful where it matters for retries: ``POST /transactions`` is idempotent per
 ``Idempotency-Key`` (a repeat returns the first answer, the same transaction; the same key
@@ -22,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hmac
 import threading
 import time
 import uuid
@@ -40,7 +43,17 @@ from .certs import Credential
 from .pades import sign_hash
 from .test_ca import TestCA, create_test_ca
 
-__all__ = ["Credential", "ReceivedRequest", "RemoteSigningSimulator", "Transaction", "main", "serve"]
+__all__ = [
+    "DEFAULT_PIN",
+    "MAX_WRONG_PINS",
+    "Credential",
+    "ReceivedRequest",
+    "RemoteSigningSimulator",
+    "Transaction",
+    "WrongPin",
+    "main",
+    "serve",
+]
 
 _MESSAGES = {
     "pending_approval": "Đang chờ người ký xác nhận trên ứng dụng di động",
@@ -48,6 +61,20 @@ _MESSAGES = {
     "rejected": "Người ký đã từ chối ký",
     "expired": "Yêu cầu ký đã hết hạn",
 }
+
+#: The PIN of a signer the simulator was given none for (the demo signers').
+DEFAULT_PIN = "123456"
+#: Wrong PINs that refuse a request, as the CAs' apps do.
+MAX_WRONG_PINS = 5
+_PIN_LOCKED = f"Yêu cầu ký đã bị hủy do nhập sai mã PIN {MAX_WRONG_PINS} lần"
+
+
+class WrongPin(Exception):
+    """The PIN did not match; ``attempts_left`` more are allowed (0: the request was refused)."""
+
+    def __init__(self, attempts_left: int) -> None:
+        super().__init__(f"wrong PIN, {attempts_left} attempt(s) left")
+        self.attempts_left = attempts_left
 
 
 @dataclass(frozen=True)
@@ -63,6 +90,14 @@ class Transaction:
     status: str = "pending_approval"
     signature: bytes | None = None
     signed_at: str | None = None
+    wrong_pins: int = 0
+    #: why it ended this way, when the status alone does not say (a PIN lock-out)
+    reason: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The status in Vietnamese, as the service reports it."""
+        return self.reason or _MESSAGES[self.status]
 
 
 @dataclass(frozen=True)
@@ -90,9 +125,12 @@ class RemoteSigningSimulator(LoopbackServer):
         api_key: str | None = None,
         auto_approve: bool = False,
         transaction_ttl: float = 300.0,
+        pins: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(host, port)
         self._signers = dict(signers)
+        #: signer id -> the PIN the phone asks for (signers not listed: :data:`DEFAULT_PIN`)
+        self.pins = dict(pins or {})
         self.api_key = api_key
         self.auto_approve = auto_approve
         self.transaction_ttl = transaction_ttl
@@ -119,6 +157,21 @@ class RemoteSigningSimulator(LoopbackServer):
         """The official approves: the hash is signed now (once)."""
         with self._lock:
             self._approve(self._pending(transaction_id))
+
+    def approve_with_pin(self, transaction_id: str, pin: str) -> Transaction:
+        """The official approves with their PIN; a wrong one raises :class:`WrongPin` and leaves
+        the request pending, except the :data:`MAX_WRONG_PINS`-th, which refuses it."""
+        with self._lock:
+            tx = self._pending(transaction_id)
+            expected = self.pins.get(tx.signer_id, DEFAULT_PIN)
+            if hmac.compare_digest(pin.encode(), expected.encode()):
+                return self._approve(tx)
+            wrong = tx.wrong_pins + 1
+            left = max(MAX_WRONG_PINS - wrong, 0)
+            locked = {"status": "rejected", "reason": _PIN_LOCKED} if left == 0 else {}
+            self._transactions[tx.transaction_id] = replace(tx, wrong_pins=wrong, **locked)
+            self._lock.notify_all()
+        raise WrongPin(left)
 
     def reject(self, transaction_id: str) -> None:
         """The official refuses to sign."""
@@ -152,6 +205,23 @@ class RemoteSigningSimulator(LoopbackServer):
     def transaction(self, transaction_id: str) -> Transaction:
         with self._lock:
             return self._refresh(self._transactions[transaction_id])
+
+    def transactions_of(self, signer_id: str) -> list[Transaction]:
+        """The signer's transactions as their phone shows them (expiry applied), newest first."""
+        with self._lock:
+            mine = [
+                self._refresh(tx) for tx in list(self._transactions.values()) if tx.signer_id == signer_id
+            ]
+        return sorted(mine, key=lambda tx: tx.created_at, reverse=True)
+
+    @property
+    def signer_ids(self) -> list[str]:
+        return list(self._signers)
+
+    def signer_name(self, signer_id: str) -> str:
+        """The common name on the signer's certificate (whom the phone greets)."""
+        names = self._signers[signer_id].certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return str(names[0].value) if names else signer_id
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -211,7 +281,7 @@ class RemoteSigningSimulator(LoopbackServer):
             "transaction_id": tx.transaction_id,
             "status": tx.status,
             "signer_id": tx.signer_id,
-            "message": _MESSAGES[tx.status],
+            "message": tx.message,
         }
         if tx.status == "approved" and tx.signature is not None:
             credential = self._signers[tx.signer_id]
@@ -268,10 +338,18 @@ class RemoteSigningSimulator(LoopbackServer):
     # -- HTTP ------------------------------------------------------------------------------
 
     def create_app(self) -> Flask:
-        app = Flask(__name__)
+        from .remote_simulator_app import is_phone_request, phone_blueprint
 
+        app = Flask(__name__, static_folder=None)  # the phone's blueprint serves its own files
+        app.register_blueprint(phone_blueprint(self))
+
+        # The phone is another channel than the service's API (the CA's app talks to the CA, and
+        # the official proves who they are with the PIN): no API key, no injected faults, not in
+        # the request log the connector's tests assert on.
         @app.before_request
         def faults_and_auth() -> Any:
+            if is_phone_request(request.path):
+                return None
             with self._lock:
                 failure = _take(self._failures, request.path)
                 g.delay = _take(self._delays, request.path) or 0.0
@@ -284,6 +362,8 @@ class RemoteSigningSimulator(LoopbackServer):
 
         @app.after_request
         def record_and_delay(response: Response) -> Response:
+            if is_phone_request(request.path):
+                return response
             with self._lock:
                 self._requests.append(
                     ReceivedRequest(
@@ -373,12 +453,15 @@ def _error(code: str, message: str, status: int) -> tuple[Response, int]:
 def serve(host: str = "127.0.0.1", port: int = 8790, *, directory: Path, auto_approve: bool = False) -> None:
     """Run the simulator in the foreground with a signer from the test CA in ``directory``.
 
-    The signer id is ``lanhdao.demo``; approve pending requests with
-    ``curl -X POST {url}/transactions/<id>/approve`` (or start with ``--auto-approve``).
+    The signer id is ``lanhdao.demo``; approve pending requests on the page ``{url}/app`` (PIN
+    :data:`DEFAULT_PIN`), with ``curl -X POST {url}/transactions/<id>/approve``, or start with
+    ``--auto-approve``.
     """
     ca = create_test_ca(directory)
     with RemoteSigningSimulator.from_test_ca(ca, host=host, port=port, auto_approve=auto_approve) as sim:
         print(f"remote-signing simulator on {sim.url} (signer id: lanhdao.demo, CA: {ca.ca_cert_path})")
+        if not auto_approve:
+            print(f"approve on the official's phone: {sim.url}/app (PIN {DEFAULT_PIN})")
         sim.wait_forever()
 
 
