@@ -21,6 +21,7 @@ Connectors: every connector has its variables under one prefix (`MOTCUA_SMTP_*` 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,13 @@ class Settings:
     outbox_backoff_cap: float = 300.0
     #: A claimed outbox row is retried by another worker once this lease has expired.
     outbox_lease_seconds: float = 60.0
+    #: SMS delivery reports: how long after sending the gateway is asked (hours), and at most how
+    #: often per message (seconds); see engine/services/notices.py
+    sms_status_window_hours: float = 48.0
+    sms_status_interval_seconds: float = 60.0
+    #: How long a call may stay "in progress elsewhere" (a signer approving on their phone, a
+    #: document still being produced) before it becomes an incident.
+    outbox_pending_hours: float = 72.0
     script_time_limit: float = 1.0
     token_ttl_hours: int = 12
     #: office hours (morning and afternoon) and the default same-day cut-off of the legal clock
@@ -109,6 +117,9 @@ class Settings:
     exchange_agencies: Mapping[str, str] = field(default_factory=dict)
     #: where the payment simulator POSTs its signed confirms (None: only QUERY tells the outcome)
     payment_callback_url: str | None = None
+    #: whether the remote-signing simulator approves every request at once (the demo's default);
+    #: off, a leader approves on the simulator's phone page (`<simulator>/app`)
+    remote_signing_auto_approve: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -140,6 +151,11 @@ class Settings:
             "outbox_backoff_base": float(env.get("MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base)),
             "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),
             "outbox_lease_seconds": float(env.get("MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds)),
+            "sms_status_window_hours": _number("MOTCUA_SMS_STATUS_WINDOW_HOURS", env.get(
+                "MOTCUA_SMS_STATUS_WINDOW_HOURS", defaults.sms_status_window_hours), float),
+            "sms_status_interval_seconds": _number("MOTCUA_SMS_STATUS_INTERVAL_SECONDS", env.get(
+                "MOTCUA_SMS_STATUS_INTERVAL_SECONDS", defaults.sms_status_interval_seconds), float),
+            "outbox_pending_hours": float(env.get("MOTCUA_OUTBOX_PENDING_HOURS", defaults.outbox_pending_hours)),
             "script_time_limit": float(env.get("MOTCUA_SCRIPT_TIME_LIMIT", defaults.script_time_limit)),
             "office_morning": env.get("MOTCUA_OFFICE_MORNING", defaults.office_morning),
             "office_afternoon": env.get("MOTCUA_OFFICE_AFTERNOON", defaults.office_afternoon),
@@ -147,6 +163,9 @@ class Settings:
             "simulator_ports": ports,
             "exchange_agencies": _exchange_agencies(env),
             "payment_callback_url": env.get("MOTCUA_DVCQG_PAYMENT_CALLBACK_URL") or None,
+            "remote_signing_auto_approve": _flag("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE",
+                                                 env.get("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE") or None,
+                                                 defaults.remote_signing_auto_approve),
         }
         values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
                                                  public_url=public_url, ports=ports,
@@ -214,6 +233,15 @@ class _Vars:
 
     def flag(self, key: str, default: bool) -> bool:
         return _flag(self.name(key), self.raw(key), default)
+
+    def json(self, key: str) -> Any:
+        raw = self.raw(key)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ValueError(f"{self.name(key)} is not valid JSON: {exc}") from None
 
     def enabled(self, *, embedded_default: bool = True) -> bool:
         """`MOTCUA_<PREFIX>_ENABLED`; in production only with the address set explicitly."""
@@ -306,6 +334,8 @@ def _connector_config(env: Mapping[str, str], *, embedded: bool = True, data_dir
         "enabled": v.enabled(), "base_url": v.demo("URL", local("vdxp")), "system_id": system_id,
         "secret_key": v.demo("SECRET_KEY", agencies.get(system_id or "")),
         "organ_name": v.demo("ORGAN_NAME", "UBND phường Hòa Bình (tỉnh Demo)"), "timeout": v.number("TIMEOUT", 30),
+        # the province's other agencies this installation sends and receives for: {"OrganId": {secret_key, organ_name}}
+        "identities": v.json("IDENTITIES"),
     }
 
     v = _Vars(env, "vneid", embedded)

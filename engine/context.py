@@ -37,14 +37,15 @@ class EngineContext:
     #: called after a commit that wrote outbox rows (wakes the in-process worker or enqueues Celery)
     outbox_listeners: list[Callable[[list[int]], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _calendar: tuple[float, WorkingCalendar] | None = None
+    #: (read at, calendar) in a box shared by the views `dataclasses.replace` makes of this context
+    _calendar: list[tuple[float, WorkingCalendar] | None] = field(default_factory=lambda: [None])
 
     def calendar(self, session: Session | None = None) -> WorkingCalendar:
         """The working-day calendar with the admins' exceptions, re-read at most once a minute
         (other processes may have changed them). Inside a transaction pass its session: a second
         connection would wait on the first one's lock (SQLite). Without one, a stale copy is used
         rather than opening a connection from inside somebody's transaction."""
-        cached = self._calendar
+        cached = self._calendar[0]
         if cached is not None and (time.monotonic() - cached[0] < CALENDAR_TTL or session is None):
             return cached[1]
         if session is not None:
@@ -53,11 +54,11 @@ class EngineContext:
             with self.sessions() as own:
                 rows = list(own.scalars(select(CalendarException)))
         built = calendar_from_exceptions(rows, self.settings.calendar_config())
-        self._calendar = (time.monotonic(), built)
+        self._calendar[0] = (time.monotonic(), built)
         return built
 
     def forget_calendar(self) -> None:
-        self._calendar = None
+        self._calendar[0] = None
 
     def notify_outbox(self, ids: list[int]) -> None:
         for listener in self.outbox_listeners:

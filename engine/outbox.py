@@ -23,7 +23,7 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, Forbidden, MotcuaError, NotFound, TaskConflict
 from engine.models import Dossier, OutboxMessage
-from engine.services import exchange, payments
+from engine.services import exchange, notices, payments
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
 
@@ -84,7 +84,7 @@ def drain(ctx: EngineContext, limit: int = 100) -> list[Outcome]:
 
 def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
     """Execute one outbox message if it is due; return None when it is not (done, or leased elsewhere)."""
-    from integrations import ConnectorRejected, ConnectorUnavailable
+    from integrations import ConnectorPending, ConnectorRejected, ConnectorUnavailable
 
     now = datetime.now(UTC)
     message = _claim(ctx, message_id, now)
@@ -95,7 +95,10 @@ def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
             result = _internal(ctx, message)
         else:
             connector = ctx.connectors.get(message.connector)
-            result = connector.call(message.operation, message.payload, idempotency_key=message.idempotency_key)
+            payload = _with_documents(ctx, message)
+            result = connector.call(message.operation, payload, idempotency_key=message.idempotency_key)
+    except ConnectorPending as exc:
+        return _pending(ctx, message, exc)
     except ConnectorUnavailable as exc:
         return _failed(ctx, message, exc, permanent=False)
     except (ConnectorRejected, LookupError) as exc:
@@ -113,6 +116,36 @@ def _internal(ctx: EngineContext, message: OutboxMessage) -> dict:
         raise ConnectorRejected(exc.message_vi, detail=str(exc)) from exc
     except OSError as exc:
         raise ConnectorUnavailable("Không ghi được tệp kết quả.", detail=str(exc)) from exc
+
+
+def _with_documents(ctx: EngineContext, message: OutboxMessage) -> dict:
+    """The payload, with the dossier's documents the call attaches (context `attach`) read in now."""
+    kinds = (message.context or {}).get("attach")
+    if not kinds:
+        return message.payload
+    return {**message.payload, "attachments": [*(message.payload.get("attachments") or []),
+                                               *paperwork.attachments_for(ctx, message.dossier_id, kinds)]}
+
+
+def _pending(ctx: EngineContext, message: OutboxMessage, exc: Exception) -> Outcome:
+    """In progress elsewhere: ask again later without spending an attempt, up to the pending limit."""
+    now = datetime.now(UTC)
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message.id)
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+        if now - created > timedelta(hours=ctx.settings.outbox_pending_hours):
+            state = None
+        else:
+            row.attempts -= 1
+            row.state = "pending"
+            row.locked_until = None
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.next_attempt_at = now + timedelta(seconds=getattr(exc, "retry_after", 60.0))
+            state = row.state
+    if state is None:
+        return _failed(ctx, message, exc, permanent=True)
+    log.info("outbox %s %s/%s pending: %s", message.id, message.connector, message.operation, exc)
+    return Outcome(message.id, state, str(exc))
 
 
 def _backoff(ctx: EngineContext, attempts: int) -> float:
@@ -171,6 +204,8 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
             payments.record_started(session, row, result, now)
         elif follow_up == "record_exchange_sent":
             exchange.record_sent(session, row, result, now)
+        elif follow_up == "record_notice":
+            notices.record_sent(session, row, result, now)
         if not (row.waits and row.dossier_id is not None):
             return []
         dossier = session.get(Dossier, row.dossier_id)

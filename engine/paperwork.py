@@ -21,12 +21,12 @@ log = logging.getLogger(__name__)
 CONNECTOR = "documents"
 OPERATION = "render"
 SYMBOLS = {"giay-tiep-nhan": "GTN", "phieu-yeu-cau-bo-sung": "PBS", "phieu-tu-choi": "PTC",
-           "phieu-xin-loi": "PXL", "ket-qua": "KQ", "phieu-kiem-soat": "PKS"}
+           "phieu-xin-loi": "PXL", "ket-qua": "KQ", "phieu-kiem-soat": "PKS", "cong-van": "CV"}
 TITLES = {"desk": "Công chức Bộ phận Một cửa", "specialist": "Chuyên viên thụ lý", "leader": "Chủ tịch",
           "system": "Bộ phận Một cửa"}
 FILENAMES = {"giay-tiep-nhan": "giay-tiep-nhan-va-hen-tra-ket-qua", "phieu-yeu-cau-bo-sung": "phieu-yeu-cau-bo-sung",
              "phieu-tu-choi": "phieu-tu-choi", "phieu-xin-loi": "phieu-xin-loi-va-hen-lai", "ket-qua": "ket-qua",
-             "phieu-kiem-soat": "phieu-kiem-soat"}
+             "phieu-kiem-soat": "phieu-kiem-soat", "cong-van": "cong-van"}
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -103,8 +103,27 @@ def _result(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any],
                            "authority": signer.get("authority", "TM. Ủy ban nhân dân")}
 
 
+def _letter(context: dict[str, Any], meta: dict[str, Any], data: dict[str, Any], dossier: Dossier) -> None:
+    """A công văn to another agency: the workflow writes its content in `cong_van` (kinh_gui, trich_yeu,
+    noi_dung, noi_nhan, nguoi_ky) before the element that asks for the document."""
+    letter = data.get("cong_van") or {}
+
+    def lines(value: Any) -> list[str]:
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+
+    context["addressees"] = lines(letter.get("kinh_gui")) or ["Cơ quan phối hợp giải quyết hồ sơ"]
+    context["paragraphs"] = [p.strip() for text in lines(letter.get("noi_dung")) for p in text.split("\n\n")
+                             if p.strip()] or [f"Đề nghị phối hợp giải quyết hồ sơ {dossier.code}."]
+    context["document"].update(about=letter.get("trich_yeu") or f"phối hợp giải quyết hồ sơ {dossier.code}",
+                               recipients=lines(letter.get("noi_nhan")) or ["Như trên", "Lưu: VT"])
+    signer = letter.get("nguoi_ky") or (meta.get("result") or {}).get("signer") or {}
+    context["official"] = {"name": signer.get("ho_ten") or signer.get("name") or context["official"]["name"],
+                           "title": signer.get("chuc_vu") or signer.get("title") or "Lãnh đạo",
+                           "authority": signer.get("tham_quyen") or signer.get("authority")}
+
+
 _KIND_CONTENT = {"giay-tiep-nhan": _receipt, "phieu-yeu-cau-bo-sung": _supplement, "phieu-tu-choi": _refusal,
-                 "ket-qua": _result}
+                 "ket-qua": _result, "cong-van": _letter}
 
 
 def request(ctx: EngineContext, session: Session, dossier: Dossier, meta: dict[str, Any], kind: str,
@@ -153,15 +172,25 @@ def render_job(ctx: EngineContext, message: OutboxMessage) -> dict[str, Any]:
         session.flush()
         history.record(session, dossier, "document", status=dossier.status,
                        data={"kind": kind, "attachment": attachment.id, "sha256": sha256})
-        if kind == "ket-qua":
-            follow_up = sign_request(ctx, dossier, version.meta, attachment, pdf)
-            if follow_up is not None:
-                session.add(follow_up)
+        follow_up = sign_request(ctx, dossier, version.meta, attachment, pdf) if kind in SIGNED_KINDS else None
+        if follow_up is not None:
+            session.add(follow_up)
+        else:
+            wake_waiting(session, dossier.id, kind)
         return {"attachment": attachment.id, "sha256": sha256, "size": size}
 
 
 SIGNING_CONNECTORS = ("remote_signing", "local_signing")
-SIGNED_KIND = "ket-qua-ky-so"
+#: Documents the agency signs digitally (the result; letters sent to other agencies), and the kind
+#: their signed copy is stored under.
+SIGNED_KINDS = ("ket-qua", "cong-van")
+SIGNED_KIND = "ket-qua-ky-so"  # signed_kind("ket-qua"): the citizen's signed result
+_SIGNING_REASONS = {"ket-qua": "Ký số kết quả giải quyết hồ sơ {code}",
+                    "cong-van": "Ký số công văn liên thông về hồ sơ {code}"}
+
+
+def signed_kind(kind: str) -> str:
+    return f"{kind}-ky-so"
 
 
 def signing_connector(ctx: EngineContext, meta: dict[str, Any]) -> str | None:
@@ -183,7 +212,8 @@ def sign_request(ctx: EngineContext, dossier: Dossier, meta: dict[str, Any], att
         return None
     now = datetime.now(UTC)
     signer = (meta.get("result") or {}).get("signer") or {}
-    payload = {"pdf_b64": base64.b64encode(pdf).decode(), "reason": f"Ký số kết quả giải quyết hồ sơ {dossier.code}",
+    reason = _SIGNING_REASONS.get(attachment.kind, "Ký số văn bản về hồ sơ {code}").format(code=dossier.code)
+    payload = {"pdf_b64": base64.b64encode(pdf).decode(), "reason": reason,
                "location": dossier.agency_code, "signer_title": signer.get("title", "Lãnh đạo")}
     return OutboxMessage(dossier_id=dossier.id, task_id=None, connector=connector, operation="sign_pdf",
                          payload=payload, idempotency_key=f"{dossier.code}:sign:{attachment.sha256[:16]}",
@@ -201,7 +231,7 @@ def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, r
     sha256, size = FileStore(Path(ctx.settings.data_dir) / "files").put(signed)
     dossier = session.get(Dossier, message.dossier_id)
     original = session.get(Attachment, message.context["attachment"])
-    attachment = Attachment(dossier_id=dossier.id, kind=SIGNED_KIND,
+    attachment = Attachment(dossier_id=dossier.id, kind=signed_kind(original.kind),
                             filename=original.filename.replace(".pdf", "-da-ky-so.pdf"),
                             content_type="application/pdf", sha256=sha256, size=size,
                             created_at=datetime.now(UTC), verification_code=result.get("verification_code"))
@@ -210,3 +240,46 @@ def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, r
     history.record(session, dossier, "signed", status=dossier.status,
                    data={"attachment": attachment.id, "signer": result.get("signer"),
                          "verification_code": result.get("verification_code"), "connector": message.connector})
+    wake_waiting(session, dossier.id, original.kind)
+
+
+def wake_waiting(session: Session, dossier_id: int, kind: str) -> None:
+    """Calls of the dossier waiting to attach `kind` may go now (they were told to ask again later)."""
+    from sqlalchemy import select
+
+    now = datetime.now(UTC)
+    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.dossier_id == dossier_id,
+                                                           OutboxMessage.state == "pending",
+                                                           OutboxMessage.next_attempt_at > now)):
+        if kind in ((row.context or {}).get("attach") or ()):
+            row.next_attempt_at = now
+
+
+def attachments_for(ctx: EngineContext, dossier_id: int, kinds: list[str]) -> list[dict[str, Any]]:
+    """The dossier's latest document of each kind, ready to travel (edXML attachments): the signed copy
+    for kinds the agency signs. Not produced (or not signed) yet: the caller is asked to wait."""
+    import base64
+
+    from sqlalchemy import select
+
+    from engine.documents import FileStore
+    from integrations import ConnectorPending
+
+    store = FileStore(Path(ctx.settings.data_dir) / "files")
+    files = []
+    with ctx.sessions() as session:
+        dossier = session.get(Dossier, dossier_id)
+        meta = ctx.versions.get(session, dossier.procedure_version_id).meta
+        for kind in kinds:
+            wanted = signed_kind(kind) if kind in SIGNED_KINDS and signing_connector(ctx, meta) else kind
+            attachment = session.scalar(select(Attachment).where(Attachment.dossier_id == dossier_id,
+                                                                 Attachment.kind == wanted)
+                                        .order_by(Attachment.id.desc()).limit(1))
+            if attachment is None:
+                state = "được ký số" if wanted != kind else "được lập"
+                raise ConnectorPending(f"Đang chờ văn bản «{kind}» của hồ sơ {dossier.code} {state}",
+                                       detail=f"no {wanted} attachment yet", retry_after=15.0)
+            files.append({"name": attachment.filename, "content_type": attachment.content_type,
+                          "data_b64": base64.b64encode(store.open(attachment.sha256)).decode(),
+                          "description": f"{kind} {dossier.code}"})
+    return files

@@ -197,15 +197,23 @@ def _payment(settings: Settings, config: dict[str, Any], port: int) -> tuple[Any
 
 
 def _remote_signing(settings: Settings, config: dict[str, Any], port: int) -> tuple[Any, Describe]:
-    from integrations.signing.remote_simulator import RemoteSigningSimulator
+    from integrations.signing.remote_simulator import DEFAULT_PIN, RemoteSigningSimulator
 
     ca = ensure_pki(settings)
     creds = {"signer_id": config.get("signer_id", "lanhdao.demo"), "api_key": config.get("api_key")}
-    # No phone in a demo: the "official" approves every request at once.
+    # By default the "official" approves every request at once (a demo has no phone); with
+    # MOTCUA_REMOTE_SIGNING_AUTO_APPROVE=0 the leader approves on the simulator's phone page.
+    auto_approve = settings.remote_signing_auto_approve
     server = RemoteSigningSimulator.from_test_ca(ca, creds["signer_id"], host=LOOPBACK, port=port,
-                                                 api_key=creds["api_key"], auto_approve=True)
+                                                 api_key=creds["api_key"], auto_approve=auto_approve)
     creds = {k: v for k, v in creds.items() if v is not None}
-    return server, lambda s: (s.url, {"base_url": s.url, "ca_cert_path": str(ca.ca_cert_path), **creds})
+
+    def describe(s: RemoteSigningSimulator) -> tuple[str, dict[str, Any]]:
+        if not auto_approve:
+            log.info("ký số từ xa: lãnh đạo xác nhận yêu cầu ký tại %s/app (mã PIN demo %s)", s.url, DEFAULT_PIN)
+        return s.url, {"base_url": s.url, "ca_cert_path": str(ca.ca_cert_path), **creds}
+
+    return server, describe
 
 
 def _exchange(settings: Settings, config: dict[str, Any], port: int) -> tuple[Any, Describe]:
@@ -221,8 +229,18 @@ def _exchange(settings: Settings, config: dict[str, Any], port: int) -> tuple[An
     if settings.exchange_agencies.get(own) != secret:
         server.register_agency(own, secret, config.get("organ_name") or names.get(own, own))
     creds = {"system_id": own, "secret_key": secret,
-             "organ_name": config.get("organ_name") or names.get(own, own)}
-    return server, lambda s: (s.url, {"base_url": s.url, **creds})
+             "organ_name": config.get("organ_name") or names.get(own, own),
+             # the demo installation serves every demo agency, each with its own mailbox
+             "identities": config.get("identities") or {
+                 code: {"secret_key": agency_secret, "organ_name": names.get(code, code)}
+                 for code, agency_secret in settings.exchange_agencies.items() if code != own}}
+
+    def describe(s: ExchangeSimulator) -> tuple[str, dict[str, Any]]:
+        # whoever plays the other agency of a liên thông step answers there
+        log.info("liên thông: đóng vai cơ quan nhận (xem văn bản đến, gửi trạng thái, trả lời) tại %s/desk/", s.url)
+        return s.url, {"base_url": s.url, **creds}
+
+    return server, describe
 
 
 def _identity(settings: Settings, config: dict[str, Any], port: int) -> tuple[Any, Describe]:

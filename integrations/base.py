@@ -68,6 +68,19 @@ class ConnectorUnavailable(ConnectorError):
     """Transient failure: the same call may succeed later, so the worker retries it."""
 
 
+class ConnectorPending(ConnectorUnavailable):
+    """Accepted and in progress elsewhere (a signer has not yet approved on their phone, a
+    document the call needs is still being produced): ask again later.
+
+    Not a failure: the worker polls again after ``retry_after`` seconds without spending the
+    call's attempt budget, up to the outbox's pending limit (then it becomes an incident).
+    """
+
+    def __init__(self, message_vi: str, *, detail: str = "", retry_after: float = 60.0) -> None:
+        super().__init__(message_vi, detail=detail)
+        self.retry_after = retry_after
+
+
 class ConnectorRejected(ConnectorError):
     """Permanent failure: the call as written can never succeed, so it is not retried."""
 

@@ -116,6 +116,29 @@ def with_connectors(ctx, **configs):
     return dataclasses.replace(ctx, settings=settings, connectors=own_registry(settings))
 
 
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """A throw-away CA with a signer, for PAdES signatures in tests (generated, never committed)."""
+    from integrations.signing import create_test_ca
+
+    return create_test_ca(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def payment_platform():
+    """The national payment platform's simulator on loopback (partner H99)."""
+    from integrations.portal.payment_simulator import PaymentSimulator
+
+    with PaymentSimulator(partner_code="H99", secret="bi-mat-test") as simulator:
+        yield simulator
+
+
+def with_payment(ctx, platform):
+    """`ctx` with online payment connected to `platform`."""
+    return with_connectors(ctx, dvcqg_payment={"init_url": platform.init_url, "query_url": platform.query_url,
+                                               "partner_code": "H99", "secret": "bi-mat-test", "timeout": 5})
+
+
 def _clean(ctx) -> None:
     # DELETE, children first: on PostgreSQL a TRUNCATE of these small tables costs ~150 ms a test.
     with ctx.db.begin() as conn:

@@ -42,6 +42,15 @@ def work(ctx, actor, dossier_code: str, data: dict[str, Any]):
     return task, complete_task(ctx, actor, task.id, data)
 
 
+def drain_all(ctx, rounds: int = 10) -> None:
+    """Run the outbox until nothing is due (follow-up jobs: render → sign → send)."""
+    from engine.outbox import drain
+
+    for _ in range(rounds):
+        if not drain(ctx):
+            return
+
+
 # Reading a dossier back, as the scenario tests do -------------------------------------------------
 
 def statuses(ctx, actor, code: str) -> list[str]:

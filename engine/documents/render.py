@@ -30,6 +30,7 @@ KINDS = (
     "phieu-xin-loi",
     "ket-qua",
     "phieu-kiem-soat",
+    "cong-van",
 )
 _KIND = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _DEADLINE_UNITS = {

@@ -135,6 +135,23 @@ def _ket_qua(ctx: dict[str, Any]) -> None:
     ctx["official"] = {"name": "Lê Minh Lãnh", "title": "Chủ tịch", "authority": "TM. Ủy ban nhân dân"}
 
 
+def _cong_van(ctx: dict[str, Any]) -> None:
+    ctx["agency"] = {"name": "Phòng Hồ sơ nghiệp vụ", "parent": "Công an tỉnh Demo", "code": "000.00.26.H99",
+                     "place": "Hòa Bình"}
+    ctx["document"].update(number="412", symbol="PV06-LLTP", date=_at(26, 10, 0),
+                           about="đề nghị cung cấp thông tin về án tích",
+                           recipients=["Như trên", "Lưu: VT, PV06"])
+    ctx["addressees"] = ["Tòa án nhân dân tỉnh Demo"]
+    ctx["paragraphs"] = [
+        "Công an tỉnh Demo (Phòng Hồ sơ nghiệp vụ) đang giải quyết yêu cầu cấp Phiếu lý lịch tư pháp của "
+        "bà Nguyễn Thị Minh Anh, sinh ngày 14/02/1990.",
+        "Để có căn cứ cấp Phiếu lý lịch tư pháp, đề nghị Tòa án nhân dân tỉnh Demo cung cấp thông tin về "
+        "bản án, quyết định, tình trạng thi hành án và việc xóa án tích của người nêu trên trong thời hạn "
+        "05 ngày làm việc kể từ ngày nhận được văn bản này.",
+    ]
+    ctx["official"] = {"name": "Trần Văn Bình", "title": "Trưởng phòng", "authority": "KT. Giám đốc"}
+
+
 def _phieu_kiem_soat(ctx: dict[str, Any]) -> None:
     ctx["document"].update(number="0007", symbol="PKS-BPMC", date=_at(27, 16, 30))
     ctx["history"] = [
@@ -178,6 +195,7 @@ _BUILDERS = {
     "phieu-xin-loi": _phieu_xin_loi,
     "ket-qua": _ket_qua,
     "phieu-kiem-soat": _phieu_kiem_soat,
+    "cong-van": _cong_van,
 }
 assert set(_BUILDERS) == set(KINDS)
 

@@ -12,6 +12,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 import forms
+from engine.documents.render import KINDS
 from engine.procedures.package import form_name
 from engine.runtime.runner import properties_of
 from engine.runtime.specs import BpmnSyntaxError, ProcessSpecs, build_specs
@@ -94,6 +95,10 @@ def _check_tasks(specs: ProcessSpecs, package: dict[str, Any], operations: set[s
                 schema_file = props.get("formJsonSchemaFilename")
                 if schema_file and form_name(schema_file) not in package["forms"]:
                     problems.append(f"{where}: form file {schema_file!r} not found")
+            problems += [f"{where}: document kind {kind!r} has no template (built-in: {', '.join(KINDS)})"
+                         for key in ("document", "attachDocuments")
+                         for kind in (k.strip() for k in (props.get(key) or "").split(","))
+                         if kind and kind not in KINDS and f"{kind}.html" not in (package.get("documents") or {})]
             operation = getattr(spec, "operation_name", None)
             if operation is not None and operations is not None and operation not in operations:
                 problems.append(f"{where}: service operation {operation!r} is not a registered connector operation")

@@ -50,6 +50,8 @@ class ConnectorRequest:
     bpmn_id: str
     operation: str
     params: dict[str, Any]
+    #: document kinds of the dossier the call carries (BPMN property `attachDocuments`)
+    attach: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,8 +167,10 @@ class Runner:
         for task in self.workflow.get_tasks(state=TaskState.STARTED):
             request = task.internal_data.pop(OUTBOX_REQUEST, None)
             if request is not None:
+                attach = properties_of(task.task_spec).get("attachDocuments") or ""
                 report.requests.append(
-                    ConnectorRequest(str(task.id), task.task_spec.bpmn_id, request["operation"], request["params"])
+                    ConnectorRequest(str(task.id), task.task_spec.bpmn_id, request["operation"], request["params"],
+                                     tuple(kind.strip() for kind in attach.split(",") if kind.strip()))
                 )
         report.open_tasks = self.open_human_tasks()
         self._before = self._states()

@@ -133,10 +133,15 @@ def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applica
         session.flush()
         history.record(session, dossier, "submitted", actor=actor, status="submitted",
                        data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
+        available = set(ctx.connectors.available())
         workflow_data = {**cleaned,
                          "dossier": {"code": code, "procedure_code": procedure.code, "procedure_name": procedure.name,
-                                     "agency": agency, "submitted_at": now.isoformat(), "channel": channel},
-                         "applicant": applicant}
+                                     "agency": agency, "submitted_at": now.isoformat(), "channel": channel,
+                                     # fees are paid online only where the province connected the platform
+                                     "online_payment": "dvcqg_payment" in available,
+                                     # liên thông letters travel the national axis where it is connected
+                                     "document_exchange": "vdxp" in available},
+                         "applicant": applicant, "peers": meta.get("peers") or {}}
         specs = ctx.specs.get(version.content_hash, version.package)
         ctx.calendar(session)  # fresh before the run: timer expressions read it
         runner, report = Runner.start(specs, workflow_data, ctx.script_engine)

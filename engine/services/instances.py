@@ -85,7 +85,8 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
                 operation=operation.name, payload=request.params,
                 idempotency_key=f"{dossier.code}:{request.task_id}", waits=operation.waits_for_result,
                 state="pending", attempts=0, next_attempt_at=now, created_at=now,
-                context=FOLLOW_UPS.get(request.operation),
+                context=(FOLLOW_UPS.get(request.operation) or {}) | ({"attach": list(request.attach)}
+                                                                     if request.attach else {}) or None,
             )
             outbox.append(message)
             if not operation.waits_for_result:

@@ -144,6 +144,13 @@ def unclaim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
         return _view(ctx, session, task)
 
 
+#: Tasks only the system completes, on evidence from outside: a confirmed payment, an agency's reply.
+SYSTEM_COMPLETED = {
+    "paymentTask": "Bước này tự hoàn thành khi cổng thanh toán xác nhận đã nộp phí.",
+    "exchangeReply": "Bước này tự hoàn thành khi nhận được văn bản trả lời qua Trục liên thông.",
+}
+
+
 def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> TaskView:
     """Validate the form, complete the task, run to the next wait state and persist, atomically.
 
@@ -163,7 +170,11 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             dossier = task.dossier
             instance, runner = load_runner(ctx, session, dossier, instance)
             spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
-            name = task_form_name(properties_of(spiff_task.task_spec))
+            props = properties_of(spiff_task.task_spec)
+            if marker := next((m for m in SYSTEM_COMPLETED if props.get(m) == "true"), None):
+                raise Forbidden(f"task {task_id} is completed by the system ({marker})",
+                                message_vi=SYSTEM_COMPLETED[marker])
+            name = task_form_name(props)
             version = ctx.versions.get(session, dossier.procedure_version_id)
             cleaned = _validate(version, name, data)
             report = runner.complete_human_task(task_id, cleaned)

@@ -63,10 +63,14 @@ _CONFIG_KEYS = frozenset(
         "max_attachment_bytes",
         "max_attachments",
         "fetch_limit",
+        "identities",
+        "paths",
     }
 )
+#: The SDK's operations; a provincial LGSP relaying the axis may expose them under other paths.
+_OPERATIONS = ("sendEdoc", "getReceivedEdocList", "getEdoc", "updateStatus", "getAgenciesList")
 _ATTACHMENT_KEYS = frozenset({"content_id", "name", "content_type", "data_b64", "description"})
-_STATUS_KEYS = frozenset({"response_for", "status_code", "description", "staff", "to"})
+_STATUS_KEYS = frozenset({"response_for", "status_code", "description", "staff", "to", "sender_id"})
 
 
 @register
@@ -77,7 +81,14 @@ class VdxpConnector(Connector):
     ``000.00.01.H99``), ``secret_key``, ``organ_name`` (written as From in status packages),
     optional ``timeout`` (default 30 s), ``check_timeout`` (default 5 s), ``verify_tls``
     (default true), ``max_package_bytes``, ``max_attachment_bytes``, ``max_attachments``
-    (limits for incoming packages) and ``fetch_limit`` (documents per fetch, default 20).
+    (limits for incoming packages), ``fetch_limit`` (documents per fetch, default 20) and
+    ``identities``: the other agencies of the province this system sends and receives for, as
+    ``{OrganId: {secret_key, organ_name}}`` (a provincial one-stop system serves the Công an
+    tỉnh, the Sở and the phường with one installation, each with its own mailbox on the axis).
+    A package goes out under its ``sender`` (default: ``system_id``); ``fetch_received`` drains
+    every mailbox. ``paths`` maps SDK operation names to other URL paths where a provincial
+    LGSP relays the axis (default: ``/sendEdoc`` and so on; the HTTP shape is inferred from the
+    SDK, so it is configuration).
     """
 
     id = "vdxp"
@@ -102,6 +113,18 @@ class VdxpConnector(Connector):
                 raise ValueError(f"'{key}' is required")
         self.secret_key: str = config["secret_key"]
         self.organ = Organ(system_id, config["organ_name"])
+        #: OrganId -> (secret key, organ) of every mailbox this system acts for, its own first
+        self.identities: dict[str, tuple[str, Organ]] = {system_id: (self.secret_key, self.organ)}
+        identities = config.get("identities") or {}
+        if not isinstance(identities, Mapping):
+            raise ValueError("'identities' must map OrganId -> {secret_key, organ_name}")
+        for organ_id, item in identities.items():
+            if not isinstance(organ_id, str) or not ORGAN_ID_RE.fullmatch(organ_id):
+                raise ValueError(f"'identities': {organ_id!r} is not an OrganId (000.00.00.A00)")
+            if not isinstance(item, Mapping) or set(item) != {"secret_key", "organ_name"} or \
+                    not all(isinstance(v, str) and v.strip() for v in item.values()):
+                raise ValueError(f"'identities.{organ_id}' needs exactly secret_key and organ_name")
+            self.identities.setdefault(organ_id, (item["secret_key"], Organ(organ_id, item["organ_name"])))
         self.timeout = _positive(config, "timeout", 30)
         self.check_timeout = _positive(config, "check_timeout", 5)
         self.verify_tls = config.get("verify_tls", True)
@@ -116,6 +139,11 @@ class VdxpConnector(Connector):
             max_attachments=int(_positive(config, "max_attachments", defaults.max_attachments)),
         )
         self.fetch_limit = int(_positive(config, "fetch_limit", 20))
+        paths = config.get("paths") or {}
+        if not isinstance(paths, Mapping) or set(paths) - set(_OPERATIONS) or \
+                not all(isinstance(v, str) and v.strip("/") for v in paths.values()):
+            raise ValueError(f"'paths' maps operations ({', '.join(_OPERATIONS)}) to URL paths")
+        self.paths = {op: "/" + str(paths.get(op, op)).strip("/") for op in _OPERATIONS}
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._client_pid = 0
@@ -130,15 +158,19 @@ class VdxpConnector(Connector):
         """Build the package from the envelope fields and files, post it; ``{doc_id, status, document_id}``."""
         fields = dict(payload)
         attachments = _attachments(fields.pop("attachments", []))
+        sender = fields.get("sender")
+        if isinstance(sender, Mapping) and sender.get("organ_id") in self.identities and not sender.get("name"):
+            fields["sender"] = {**sender, "name": self.identities[sender["organ_id"]][1].name}
         try:
             envelope = envelope_from_dict(fields, default_sender=self.organ)
-            if envelope.sender.organ_id != self.system_id:
-                raise PackageInvalid([f"sender.organ_id: phải là mã của đơn vị mình ({self.system_id})"])
+            if envelope.sender.organ_id not in self.identities:
+                raise PackageInvalid([f"sender.organ_id: {envelope.sender.organ_id} không phải đơn vị hệ thống này "
+                                      f"gửi thay ({', '.join(self.identities)})"])
             package = build_package(envelope, attachments, limits=self.limits)
         except PackageInvalid as exc:
             raise _invalid("văn bản gửi liên thông", exc) from None
         to = ",".join(r.organ_id for r in envelope.receivers)
-        body = self._send(package, to, "edoc", idempotency_key, "văn bản")
+        body = self._send(package, to, "edoc", idempotency_key, "văn bản", as_id=envelope.sender.organ_id)
         return {"doc_id": body["DocId"], "status": "OK", "document_id": envelope.document_id}
 
     @operation(
@@ -147,16 +179,19 @@ class VdxpConnector(Connector):
     )
     def send_status(self, payload: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
         """Post a status package about a document; ``{doc_id, status}``."""
+        sender_id = payload.get("sender_id") or self.system_id
         try:
+            if sender_id not in self.identities:
+                raise PackageInvalid([f"sender_id: {sender_id!r} không phải đơn vị hệ thống này gửi thay"])
             response_for, code, description, staff, to = _status_fields(payload)
-            if self.system_id in to:
+            if sender_id in to:
                 raise PackageInvalid(
                     ["to: không gửi trạng thái cho chính mình (thu hồi cần ghi rõ nơi nhận)"]
                 )
-            package = build_status(response_for, self.organ, code, description, staff)
+            package = build_status(response_for, self.identities[sender_id][1], code, description, staff)
         except PackageInvalid as exc:
             raise _invalid("gói tin trạng thái", exc) from None
-        body = self._send(package, ",".join(to), "status", idempotency_key, "gói tin trạng thái")
+        body = self._send(package, ",".join(to), "status", idempotency_key, "gói tin trạng thái", as_id=sender_id)
         return {"doc_id": body["DocId"], "status": "OK"}
 
     @operation(
@@ -177,17 +212,20 @@ class VdxpConnector(Connector):
             )
         if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= 500:
             raise ConnectorRejected("Dữ liệu nhận văn bản không hợp lệ: limit phải là số nguyên 1-500")
-        listing = self._post(
-            "getReceivedEdocList",
-            "danh sách văn bản đến",
-            json={"servicetype": "eDoc", "messagetype": messagetype},
-            headers={"Idempotency-Key": f"{idempotency_key}:list"},
-        )
-        items = [i for i in listing.get("data") or [] if isinstance(i, dict) and i.get("DocId")]
         result: dict[str, Any] = {"received": [], "rejected": [], "errors": [], "remaining": 0}
-        for item in items[:limit]:
-            self._take(item, messagetype, idempotency_key, result)
-        result["remaining"] = max(0, len(items) - limit)
+        for as_id in self.identities:
+            key = idempotency_key if as_id == self.system_id else f"{idempotency_key}:{as_id}"
+            listing = self._post(
+                "getReceivedEdocList",
+                "danh sách văn bản đến",
+                json={"servicetype": "eDoc", "messagetype": messagetype},
+                headers={"Idempotency-Key": f"{key}:list"},
+                as_id=as_id,
+            )
+            items = [i for i in listing.get("data") or [] if isinstance(i, dict) and i.get("DocId")]
+            for item in items[:limit]:
+                self._take(item, messagetype, key, result, as_id)
+            result["remaining"] += max(0, len(items) - limit)
         return result
 
     def check_config(self) -> HealthReport:
@@ -199,23 +237,26 @@ class VdxpConnector(Connector):
         except Exception as exc:  # a health probe reports, it never raises
             return HealthReport(ok=False, detail=f"Lỗi không mong đợi khi kiểm tra trục liên thông: {exc!r}")
         codes = {a.get("code") for a in body.get("data") or [] if isinstance(a, dict)}
-        if self.system_id not in codes:
+        missing = [organ_id for organ_id in self.identities if organ_id not in codes]
+        if missing:
             return HealthReport(
-                ok=False, detail=f"Mã định danh {self.system_id} chưa được đăng ký trên trục {self.base_url}"
+                ok=False, detail=f"Mã định danh {', '.join(missing)} chưa được đăng ký trên trục {self.base_url}"
             )
         return HealthReport(
             ok=True,
-            detail=f"Kết nối được trục liên thông {self.base_url} với mã {self.system_id} ({len(codes)} đơn vị)",
+            detail=f"Kết nối được trục liên thông {self.base_url} với mã {', '.join(self.identities)} "
+            f"({len(codes)} đơn vị)",
         )
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _take(self, item: dict[str, Any], messagetype: str, key: str, result: dict[str, Any]) -> None:
-        """Fetch, check and acknowledge one mailbox item, filing it under the right key."""
+    def _take(self, item: dict[str, Any], messagetype: str, key: str, result: dict[str, Any], as_id: str) -> None:
+        """Fetch, check and acknowledge one item of `as_id`'s mailbox, filing it under the right key."""
         doc_id = str(item["DocId"])
-        meta = {"doc_id": doc_id, "from": item.get("from", ""), "created_time": item.get("created_time", "")}
+        meta = {"doc_id": doc_id, "from": item.get("from", ""), "created_time": item.get("created_time", ""),
+                "mailbox": as_id}
         try:
-            body = self._post("getEdoc", "văn bản", json={"docId": doc_id})
+            body = self._post("getEdoc", "văn bản", json={"docId": doc_id}, as_id=as_id)
             raw = base64.b64decode(body.get("data") or "", validate=True)
         except (ConnectorRejected, binascii.Error, ValueError) as exc:
             result["errors"].append({**meta, "error": getattr(exc, "message_vi", str(exc))})
@@ -225,11 +266,9 @@ class VdxpConnector(Connector):
                 parsed: dict[str, Any] = {"status": status_to_dict(parse_status(raw, limits=self.limits))}
             else:
                 envelope, attachments = parse_package(raw, limits=self.limits)
-                if self.system_id not in {r.organ_id for r in envelope.receivers}:
+                if as_id not in {r.organ_id for r in envelope.receivers}:
                     raise PackageInvalid(
-                        [
-                            f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To: gói tin không gửi tới đơn vị {self.system_id}"
-                        ]
+                        [f"/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/To: gói tin không gửi tới đơn vị {as_id}"]
                     )
                 parsed = {
                     "envelope": envelope_to_dict(envelope),
@@ -237,32 +276,34 @@ class VdxpConnector(Connector):
                 }
         except PackageInvalid as exc:
             desc = "Gói tin không hợp lệ: " + "; ".join(exc.problems)
-            self._ack(doc_id, "fail", key, desc)
+            self._ack(doc_id, "fail", key, as_id, desc)
             result["rejected"].append(
                 {**meta, "problems": exc.problems, "raw_b64": base64.b64encode(raw).decode()}
             )
             return
-        self._ack(doc_id, "done", key)
+        self._ack(doc_id, "done", key, as_id)
         result["received"].append({**meta, **parsed})
 
-    def _ack(self, doc_id: str, status: str, key: str, desc: str = "") -> None:
+    def _ack(self, doc_id: str, status: str, key: str, as_id: str, desc: str = "") -> None:
         self._post(
             "updateStatus",
             "xác nhận đã nhận văn bản",
             json={"docId": doc_id, "status": status, **({"ErrorDesc": desc} if desc else {})},
             headers={"Idempotency-Key": f"{key}:ack:{doc_id}"},
+            as_id=as_id,
         )
 
-    def _send(self, package: bytes, to: str, messagetype: str, key: str, what_vi: str) -> dict[str, Any]:
+    def _send(self, package: bytes, to: str, messagetype: str, key: str, what_vi: str, *,
+              as_id: str) -> dict[str, Any]:
         headers = {
-            "from": self.system_id,
+            "from": as_id,
             "to": to,
             "servicetype": "eDoc",
             "messagetype": messagetype,
             "Content-Type": "application/xml",
             "Idempotency-Key": key,
         }
-        body = self._post("sendEdoc", what_vi, content=package, headers=headers)
+        body = self._post("sendEdoc", what_vi, content=package, headers=headers, as_id=as_id)
         if not body.get("DocId"):
             raise ConnectorRejected(
                 f"Trục liên thông nhận {what_vi} nhưng không trả về DocId", detail=str(body)
@@ -285,11 +326,16 @@ class VdxpConnector(Connector):
                 self._client_pid = os.getpid()
             return self._client
 
-    def _post(self, op: str, what_vi: str, *, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
-        """One VXP call; maps every failure to the outbox contract, returns the ``OK`` body."""
-        where = f"{self.base_url}/{op}"
+    def _post(self, op: str, what_vi: str, *, timeout: float | None = None, as_id: str | None = None,
+              headers: Mapping[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        """One VXP call as `as_id` (default: this system); maps every failure to the outbox contract,
+        returns the ``OK`` body."""
+        where = f"{self.base_url}{self.paths[op]}"
+        secret = self.identities[as_id or self.system_id][0]
+        auth = {"systemId": as_id or self.system_id, "secretKey": secret}
         try:
-            response = self._http().post(f"/{op}", timeout=timeout or self.timeout, **kwargs)
+            response = self._http().post(self.paths[op], timeout=timeout or self.timeout,
+                                         headers={**auth, **(headers or {})}, **kwargs)
         except httpx.TimeoutException as exc:
             raise ConnectorUnavailable(
                 f"Trục liên thông không trả lời trong thời hạn ({where}), sẽ thử lại", detail=repr(exc)

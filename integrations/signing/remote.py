@@ -12,8 +12,8 @@ Vietnamese CAs); the document never leaves the province. The conversation, over 
    "pending_approval"}``; the official is notified on their phone;
 4. ``GET /transactions/{id}`` until ``approved`` (with ``signature``: the raw RSA
    signature, base64), ``rejected`` or ``expired``, for at most ``wait_seconds``; past that
-   the call fails with :class:`ConnectorUnavailable` and the outbox retries later with the
-   same key: step 2 is skipped (the stored state is reused, so the hash is the same) and the
+   the call answers :class:`ConnectorPending` and the outbox asks again later with the
+   same key (without spending its attempt budget: a leader may approve hours later): step 2 is skipped (the stored state is reused, so the hash is the same) and the
    service answers step 3 with the same transaction;
 5. the signature is checked against the certificate and embedded
    (:func:`~integrations.signing.pades.complete_external_signature`).
@@ -32,7 +32,14 @@ from urllib.parse import quote
 import httpx
 from cryptography import x509
 
-from ..base import Connector, ConnectorRejected, ConnectorUnavailable, HealthReport, operation
+from ..base import (
+    Connector,
+    ConnectorPending,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    HealthReport,
+    operation,
+)
 from ..registry import register
 from .certs import load_certificate
 from .common import (
@@ -64,6 +71,7 @@ _CONFIG_KEYS = frozenset(
         "timeout",
         "wait_seconds",
         "poll_interval",
+        "recheck_seconds",
         "ca_cert_path",
     }
 )
@@ -79,7 +87,8 @@ class RemoteSigningConnector(Connector):
     key, shared by all workers); optional ``api_key`` (sent as a bearer token),
     ``signer_id`` (default signer when the payload names none), ``timeout`` per HTTP
     request (default 10 s), ``wait_seconds`` to wait for the approval within one call
-    (default 30), ``poll_interval`` (default 1 s), ``ca_cert_path`` (a root the result must
+    (default 30), ``poll_interval`` (default 1 s), ``recheck_seconds`` before the outbox asks
+    again about a transaction still waiting for approval (default 60), ``ca_cert_path`` (a root the result must
     verify against; checked by ``check_config`` too).
     """
 
@@ -100,6 +109,7 @@ class RemoteSigningConnector(Connector):
         self.timeout = positive_number(config, "timeout", 10)
         self.wait_seconds = positive_number(config, "wait_seconds", 30)
         self.poll_interval = positive_number(config, "poll_interval", 1)
+        self.recheck_seconds = positive_number(config, "recheck_seconds", 60)
         ca_path = optional_str(config, "ca_cert_path")
         self.ca_cert: x509.Certificate | None = None
         if ca_path:
@@ -234,9 +244,10 @@ class RemoteSigningConnector(Connector):
                     f"{_SERVICE} trả về trạng thái không rõ: {status!r}", detail=repr(answer)
                 )
             if time.monotonic() + self.poll_interval > deadline:
-                raise ConnectorUnavailable(
+                raise ConnectorPending(
                     f"Đang chờ người ký xác nhận trên điện thoại (giao dịch {transaction_id}), sẽ kiểm tra lại",
                     detail=f"still pending after {self.wait_seconds:g} s",
+                    retry_after=self.recheck_seconds,
                 )
             time.sleep(self.poll_interval)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.outbox import drain
 from engine.portal_sync import reconcile
 from integrations.portal.dvcqg_simulator import PortalSimulator
 from tests.conftest import with_connectors
-from tests.factories import submit, work
+from tests.factories import drain_all, submit, work
 
 
 @pytest.fixture
@@ -23,12 +22,6 @@ def portal():
 def portal_ctx(ctx, portal):
     return with_connectors(ctx, dvcqg={"adapter_url": portal.adapter_url, "username": "motcua",
                                        "password": "mat-khau", "madonvi": "000.00.21.H99", "timeout": 5})
-
-
-def drain_all(ctx, rounds=10):
-    for _ in range(rounds):
-        if not drain(ctx):
-            return
 
 
 def test_each_status_change_is_pushed_to_the_portal_in_order(portal_ctx, actors, portal):

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.outbox import drain
 from engine.services import list_attachments, read_attachment
 from engine.services.verification import verify_code, verify_upload
-from integrations.signing import create_test_ca
 from tests.conftest import with_connectors
-from tests.factories import submit, work
-
-
-@pytest.fixture(scope="session")
-def test_ca(tmp_path_factory):
-    return create_test_ca(tmp_path_factory.mktemp("pki"))
+from tests.factories import drain_all, submit, work
 
 
 @pytest.fixture
 def signing_ctx(ctx, test_ca, tmp_path):
     return with_connectors(ctx, local_signing=test_ca.local_signing_config(tmp_path / "sign-cache"))
-
-
-def drain_all(ctx, rounds=10):
-    for _ in range(rounds):
-        if not drain(ctx):
-            return
 
 
 def to_signed_result(ctx, actors):

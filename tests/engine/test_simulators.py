@@ -140,3 +140,38 @@ def test_production_enables_only_connectors_whose_address_is_set_and_never_a_sim
     missing_key = Settings.from_env({**env, "MOTCUA_SMS_URL": "https://sms.example.vn"})
     with pytest.raises(ValueError, match="api_key"):
         own_registry(missing_key)
+
+
+def test_in_the_demo_a_court_letter_leaves_as_cong_an_tinh_and_the_courts_desk_answer_resumes_it(
+        ctx, actors, embedded, simulators):
+    """The whole liên thông path on the demo's own simulators: rendered, signed, sent under the
+    dossier's agency, read and answered on the court's desk, routed back to the waiting step."""
+    from engine.services import get_dossier, list_attachments, list_inbox
+    from engine.services.exchange import fetch_and_route
+    from engine.services.verification import verify_upload
+    from tests.conftest import with_connectors
+    from tests.factories import drain_all, work
+    from tests.processes.test_cap_phieu_ly_lich_tu_phap import COURT, POLICE, SEARCH_VERIFY, submit
+
+    pointed = simulators.point(embedded).connectors
+    demo = with_connectors(ctx, vdxp=pointed["vdxp"], local_signing=pointed["local_signing"])
+    dossier = submit(demo, actors["congdan"])
+    work(demo, actors["tiepnhan_ca"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(demo, actors["chuyenvien_ca"], dossier.code, SEARCH_VERIFY)
+    drain_all(demo)
+
+    axis = simulators["vdxp"].server
+    # newest first (the other database's run used the same dossier code)
+    letter = next(d for d in axis.desk_documents(COURT) if dossier.code in d.envelope.subject)
+    assert letter.envelope.sender.organ_id == POLICE
+    [pdf] = letter.attachments
+    assert verify_upload(demo, pdf.data).valid
+    axis.reply(COURT, letter.envelope.document_id, code_number=axis.next_code_number(COURT, "TANDT-HCTP"),
+               code_notation="TANDT-HCTP",
+               subject="V/v cung cấp thông tin về án tích", content="Người này đã được xóa án tích.",
+               attachments=[("tra-loi.pdf", "application/pdf", b"%PDF-1.4 tra loi")])
+    assert fetch_and_route(demo)["matched"] == 1
+    assert [t.bpmn_id for t in list_inbox(demo, actors["chuyenvien_ca"]) if t.dossier_code == dossier.code] == \
+        ["lap_phieu"]
+    assert "lien-thong" in {a.kind for a in list_attachments(demo, actors["chuyenvien_ca"], dossier.code)}
+    assert get_dossier(demo, actors["congdan"], dossier.code).status == "processing"

@@ -3,6 +3,7 @@ every path through the service layer, on SQLite and PostgreSQL, plus the fee com
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from copy import deepcopy
@@ -14,12 +15,12 @@ import pytest
 
 from engine.calendar import deadline
 from engine.config import PROJECT_ROOT
-from engine.errors import InvalidInput, TaskNotFound
+from engine.errors import Forbidden, InvalidInput, TaskNotFound
 from engine.outbox import drain
 from engine.scripting import RestrictedEvaluator
 from engine.services import complete_task, get_dossier, list_attachments, list_inbox, submit_dossier
 from engine.timers import fire_due_timers
-from tests.factories import clock_events, statuses, timeliness, work
+from tests.factories import clock_events, drain_all, statuses, timeliness, work
 
 SLUG = "cap-phieu-ly-lich-tu-phap"
 FOLDER = PROJECT_ROOT / "processes" / SLUG
@@ -27,6 +28,7 @@ META = json.loads((FOLDER / "procedure.json").read_text(encoding="utf-8"))
 EXAMPLE = json.loads((FOLDER / "example-submission.json").read_text(encoding="utf-8"))
 CODE = re.compile(r"^000\.00\.22\.H99-\d{6}-\d{4}$")
 COURT = "000.00.23.H99"
+POLICE = "000.00.22.H99"
 VN = timedelta(hours=7)
 
 APPLICANT = {"name": "Nguyễn Thị Minh Anh", "phone": "0987123456", "id_number": "099198000321",
@@ -152,6 +154,103 @@ def test_records_found_are_verified_by_the_court_in_its_own_inbox_and_the_deadli
     assert final.due_at == waiting.due_at
     assert statuses(ctx, actors["congdan"], dossier.code) == ["received", "processing", "result_ready", "returned"]
     assert [c["action"] for c in clock_events(ctx, actors["congdan"], dossier.code)] == ["start", "rule"]
+
+
+@pytest.fixture
+def axis():
+    from integrations.exchange.simulator import ExchangeSimulator
+
+    with ExchangeSimulator(agencies={POLICE: "bi-mat-ca", COURT: "bi-mat-ta"}) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def axis_ctx(ctx, axis, test_ca, tmp_path):
+    """Công an tỉnh connected to the national document axis, signing with a local key."""
+    from tests.conftest import with_connectors
+
+    return with_connectors(ctx, vdxp={"base_url": axis.url, "system_id": POLICE, "secret_key": "bi-mat-ca",
+                                      "organ_name": "Công an tỉnh Demo", "timeout": 5},
+                           local_signing=test_ca.local_signing_config(tmp_path / "sign-cache"))
+
+
+@pytest.fixture
+def court(axis):
+    from integrations.exchange import VdxpConnector
+
+    return VdxpConnector({"base_url": axis.url, "system_id": COURT, "secret_key": "bi-mat-ta",
+                          "organ_name": "Tòa án nhân dân tỉnh Demo", "timeout": 5})
+
+
+def court_reply(court, envelope, key="reply"):
+    return court.call("send_edoc", {
+        "receivers": [{"organ_id": POLICE, "name": "Công an tỉnh Demo"}], "code_number": "125",
+        "code_notation": "TANDT-HCTP", "promulgation_place": "Hòa Bình", "promulgation_date": "2026-11-30",
+        "subject": "V/v cung cấp thông tin về án tích", "content": COURT_ANSWER["noi_dung_tra_loi"],
+        "signer": {"competence": "TL. Chánh án", "position": "Chánh Văn phòng", "full_name": "Lý Thị Thẩm Phán"},
+        "response_for": {"organ_id": POLICE, "code": f"{envelope['code_number']}/{envelope['code_notation']}",
+                         "promulgation_date": envelope["promulgation_date"], "document_id": envelope["document_id"]},
+        "attachments": [{"name": "cong-van-tra-loi.pdf", "content_type": "application/pdf",
+                         "data_b64": base64.b64encode(b"%PDF-1.4 tra loi cua Toa an").decode()}]},
+        idempotency_key=key)
+
+
+def test_with_the_axis_connected_the_court_gets_a_signed_letter_and_its_reply_resumes_the_dossier(
+        axis_ctx, actors, court):
+    from engine.services.exchange import fetch_and_route
+    from engine.services.verification import verify_upload
+    from integrations.signing import verify_pdf  # noqa: F401  (the report below comes from it)
+
+    dossier = received(axis_ctx, actors)
+    work(axis_ctx, actors["chuyenvien_ca"], dossier.code, SEARCH_VERIFY)
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == []  # letter being drafted, signed, sent
+    drain_all(axis_ctx)
+    assert inbox(axis_ctx, actors["chuyenvien_ta"], dossier.code) == []  # the court is not on our system
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == ["cho_toa_an_tra_loi"]
+    waiting = next(t for t in list_inbox(axis_ctx, actors["chuyenvien_ca"]) if t.dossier_code == dossier.code)
+    with pytest.raises(Forbidden):  # only the court's reply completes it
+        complete_task(axis_ctx, actors["chuyenvien_ca"], waiting.id, {})
+
+    [package] = court.call("fetch_received", {}, idempotency_key="court-1")["received"]
+    envelope = package["envelope"]
+    assert envelope["subject"] == f"V/v đề nghị cung cấp thông tin về án tích (hồ sơ {dossier.code})"
+    assert "Bản án số 45/2015/HS-ST" in envelope["content"]
+    [letter] = package["attachments"]
+    pdf = base64.b64decode(letter["data_b64"])
+    report = verify_upload(axis_ctx, pdf)
+    assert report.valid and report.intact and report.trusted and report.dossier_code in (None, dossier.code)
+    assert "TÒA ÁN" not in letter["name"] and letter["name"].endswith("-da-ky-so.pdf")
+    kinds = [a.kind for a in list_attachments(axis_ctx, actors["chuyenvien_ca"], dossier.code)]
+    assert {"cong-van", "cong-van-ky-so"} <= set(kinds)
+
+    court_reply(court, envelope)
+    assert fetch_and_route(axis_ctx)["matched"] == 1
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == ["lap_phieu"]
+    assert "lien-thong" in {a.kind for a in list_attachments(axis_ctx, actors["chuyenvien_ca"], dossier.code)}
+    data = get_dossier(axis_ctx, actors["chuyenvien_ca"], dossier.code, with_data=True).data
+    assert data["van_ban_tra_loi"]["so"] == "125" and data["van_ban_tra_loi"]["ky_hieu"] == "TANDT-HCTP"
+    final = sign_and_return(axis_ctx, actors, dossier.code)
+    assert final.due_at == legal_due(axis_ctx, final.received_at, 15)
+
+
+def test_a_court_silent_on_the_axis_is_chased_and_the_dossier_waits_for_its_reply_again(axis_ctx, actors, court):
+    from engine.services.exchange import fetch_and_route
+
+    dossier = received(axis_ctx, actors)
+    work(axis_ctx, actors["chuyenvien_ca"], dossier.code, SEARCH_VERIFY)
+    drain_all(axis_ctx)
+    now = datetime.now(UTC)
+    assert fire_due_timers(axis_ctx, now=now + timedelta(days=30)) == [dossier.code]
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == ["don_doc"]
+    work(axis_ctx, actors["chuyenvien_ca"], dossier.code,
+         {"tinh_trang_phoi_hop": "tiep_tuc_cho", "so_van_ban_don_doc": "215/PV06-LLTP",
+          "ngay_don_doc": (now + VN).date().isoformat()})
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == ["cho_toa_an_tra_loi"]
+    assert inbox(axis_ctx, actors["chuyenvien_ta"], dossier.code) == []
+    [package] = court.call("fetch_received", {}, idempotency_key="court-1")["received"]
+    court_reply(court, package["envelope"])
+    assert fetch_and_route(axis_ctx)["matched"] == 1
+    assert inbox(axis_ctx, actors["chuyenvien_ca"], dossier.code) == ["lap_phieu"]
 
 
 def test_a_court_silent_for_five_working_days_is_chased_by_the_specialist_and_then_answers(ctx, actors):
@@ -395,3 +494,47 @@ def test_the_dossier_carries_the_fee_computed_for_its_channel(ctx, actors):
     assert online_data["le_phi_chi_tiet"]["so_phieu_thu_them"] == 1
     desk_data = get_dossier(ctx, actors["tiepnhan_ca"], at_desk.code, with_data=True).data
     assert desk_data["le_phi"] == 105000 and desk_data["le_phi_chi_tiet"]["giam_truc_tuyen"] is False
+
+
+def test_an_online_request_pays_the_fee_on_the_national_platform_before_reception(ctx, actors, payment_platform):
+    from engine.services.payments import confirm, payment_of
+    from tests.conftest import with_payment
+
+    pay = with_payment(ctx, payment_platform)
+    dossier = submit(pay, actors["congdan"])
+    assert inbox(pay, actors["tiepnhan_ca"], dossier.code) == []  # not before the fee is paid
+    assert all(o.state == "done" for o in drain(pay))
+    fee = get_dossier(pay, actors["congdan"], dossier.code, with_data=True).data["le_phi"]
+    payment = payment_of(pay, dossier.code)
+    assert fee > 0 and payment.state == "pending" and payment.amount == fee
+    assert payment_platform.transactions[payment.reference]["amount"] == fee
+    assert get_dossier(pay, actors["congdan"], dossier.code).status == "payment_requested"
+    assert inbox(pay, actors["congdan"], dossier.code) == ["thanh_toan_le_phi"]
+    task = next(t for t in list_inbox(pay, actors["congdan"]) if t.dossier_code == dossier.code)
+    with pytest.raises(Forbidden):  # only the platform's confirmation completes it
+        complete_task(pay, actors["congdan"], task.id, {"da_thanh_toan": True})
+
+    payment_platform.pay(payment.reference, "paid", deliver=False)
+    assert confirm(pay, payment_platform.confirm_for(payment.reference))["MaLoi"] == "00"
+    assert inbox(pay, actors["tiepnhan_ca"], dossier.code) == ["tiep_nhan"]
+    work(pay, actors["tiepnhan_ca"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(pay, actors["chuyenvien_ca"], dossier.code, SEARCH_CLEAR)
+    final = sign_and_return(pay, actors, dossier.code)
+    assert statuses(pay, actors["congdan"], dossier.code)[:2] == ["payment_requested", "received"]
+    data = get_dossier(pay, actors["congdan"], dossier.code, with_data=True).data
+    assert data["da_thanh_toan"] is True and data["so_tien_da_nop"] == fee
+    assert final.status == "returned"
+
+
+def test_requests_at_the_desk_or_exempt_from_the_fee_skip_the_online_payment(ctx, actors, payment_platform):
+    from engine.services.payments import payment_of
+    from tests.conftest import with_payment
+
+    pay = with_payment(ctx, payment_platform)
+    at_desk = submit(pay, actors["tiepnhan_ca"])
+    exempt = submit(pay, actors["congdan"], doi_tuong_uu_tien="nguoi_cao_tuoi")
+    drain(pay)
+    for dossier in (at_desk, exempt):
+        assert payment_of(pay, dossier.code) is None
+        assert inbox(pay, actors["tiepnhan_ca"], dossier.code) == ["tiep_nhan"]
+    assert payment_platform.transactions == {}

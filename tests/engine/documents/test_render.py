@@ -38,6 +38,7 @@ WORDING = {
     "phieu-xin-loi": ("Phiếu xin lỗi và hẹn lại ngày trả kết quả", "trân trọng xin lỗi Ông/Bà"),
     "ket-qua": ("Giấy chứng nhận đăng ký hộ kinh doanh", "Vị trí chữ ký số"),
     "phieu-kiem-soat": ("Phiếu kiểm soát quá trình giải quyết hồ sơ", "Cơ quan phối hợp giải quyết hồ sơ"),
+    "cong-van": ("Tòa án nhân dân tỉnh Demo", "V/v đề nghị cung cấp thông tin về án tích"),
 }
 
 
@@ -83,7 +84,7 @@ def test_the_pdf_text_carries_the_dossier_code_and_vietnamese_with_its_diacritic
     text = rendered[kind]["text"]
     title, phrase = WORDING[kind]
     assert rendered[kind]["context"]["dossier"]["code"] in text
-    assert title.upper() in text
+    assert (title if kind == "cong-van" else title.upper()) in text  # a công văn has no title line
     assert phrase in text
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
     assert "Độc lập - Tự do - Hạnh phúc" in text

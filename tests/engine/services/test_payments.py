@@ -10,24 +10,20 @@ from engine.config import PROJECT_ROOT
 from engine.outbox import drain
 from engine.services import get_dossier, list_inbox, submit_dossier
 from engine.services.payments import confirm, payment_of
-from integrations.portal.payment_simulator import PaymentSimulator
-from tests.conftest import with_connectors
+from tests.conftest import with_payment
 from tests.factories import APPLICANT
 
 SLUG = "thu-phi-truc-tuyen"
 
 
 @pytest.fixture
-def platform():
-    with PaymentSimulator(partner_code="H99", secret="bi-mat-test") as simulator:
-        yield simulator
+def platform(payment_platform):
+    return payment_platform
 
 
 @pytest.fixture
 def pay_ctx(ctx, platform):
-    config = {"init_url": platform.init_url, "query_url": platform.query_url, "partner_code": "H99",
-              "secret": "bi-mat-test", "timeout": 5}
-    pay = with_connectors(ctx, dvcqg_payment=config)
+    pay = with_payment(ctx, platform)
     load_catalogue(pay, PROJECT_ROOT / "tests" / "fixtures" / "procedures")
     return pay
 

@@ -321,7 +321,7 @@ def test_a_wrong_secret_key_is_a_permanent_rejection(simulator, make_connector):
         ({"receivers": [{"organ_id": "H99", "name": "Huyện"}]}, "receivers[0].organ_id"),
         ({"subject": ""}, "subject: thiếu giá trị bắt buộc"),
         ({"promulgation_date": "12/08/2025"}, "promulgation_date"),
-        ({"sender": {"organ_id": HUYEN, "name": "Giả danh huyện"}}, "phải là mã của đơn vị mình"),
+        ({"sender": {"organ_id": HUYEN, "name": "Giả danh huyện"}}, "không phải đơn vị hệ thống này gửi thay"),
         (
             {"attachments": [{"name": "a.pdf", "content_type": "application/pdf", "data_b64": "@@@"}]},
             "data_b64",
@@ -414,3 +414,72 @@ def test_the_connector_is_registered_with_its_operations():
         "send_status": False,
         "fetch_received": True,
     }
+
+
+# -- one installation, several agencies ---------------------------------------------------------
+
+TINH = "000.00.02.H99"  # a third agency served by the same provincial installation as the xã
+
+
+@pytest.fixture
+def province(simulator, make_connector) -> VdxpConnector:
+    simulator.register_agency(TINH, "bi-mat-cua-tinh", "Công an tỉnh Demo")
+    return make_connector(simulator.url, XA,
+                          identities={TINH: {"secret_key": "bi-mat-cua-tinh", "organ_name": "Công an tỉnh Demo"}})
+
+
+def test_a_package_goes_out_under_the_agency_that_sends_it_and_replies_come_back_to_its_mailbox(
+        province, huyen):
+    sent = province.call("send_edoc", edoc(sender={"organ_id": TINH}), idempotency_key="lltp-1/xac-minh")
+    [item] = huyen.call("fetch_received", {}, idempotency_key="huyen-1")["received"]
+    sender = item["envelope"]["sender"]
+    assert item["from"] == TINH and (sender["organ_id"], sender["name"]) == (TINH, "Công an tỉnh Demo")
+    assert sent["document_id"].startswith(f"{TINH},")
+
+    envelope = item["envelope"]
+    huyen.call("send_edoc", edoc(receivers=[{"organ_id": TINH, "name": "Công an tỉnh Demo"}], code_number="16",
+                                 response_for={"organ_id": TINH, "code": "15/UBND-VP", "promulgation_date": "2025-08-12",
+                                               "document_id": envelope["document_id"]}),
+               idempotency_key="huyen-reply")
+    huyen.call("send_status", status_about(envelope, "03"), idempotency_key="huyen-status")
+    fetched = province.call("fetch_received", {}, idempotency_key="tinh-1")
+    [reply] = fetched["received"]
+    assert reply["mailbox"] == TINH and reply["envelope"]["response_for"]["document_id"] == envelope["document_id"]
+    statuses = province.call("fetch_received", {"messagetype": "status"}, idempotency_key="tinh-2")["received"]
+    assert [s["mailbox"] for s in statuses] == [TINH] and statuses[0]["status"]["status_code"] == "03"
+
+
+def test_a_sender_the_installation_does_not_act_for_is_refused_before_the_axis_is_called(simulator, province):
+    before = len(simulator.requests) if hasattr(simulator, "requests") else None
+    with pytest.raises(ConnectorRejected, match="không phải đơn vị hệ thống này gửi thay"):
+        province.call("send_edoc", edoc(sender={"organ_id": HUYEN, "name": "Giả danh huyện"}), idempotency_key="x")
+    with pytest.raises(ConnectorRejected, match="sender_id"):
+        province.call("send_status", {**status_about({"sender": {"organ_id": HUYEN}, "code_number": "1",
+                                                      "code_notation": "A", "promulgation_date": "2025-08-12",
+                                                      "document_id": f"{HUYEN},2025/08/12,1/A"}, "03"),
+                                      "sender_id": HUYEN}, idempotency_key="y")
+    if before is not None:
+        assert len(simulator.requests) == before
+
+
+def test_identities_are_checked_when_the_connector_is_configured(simulator, make_connector):
+    with pytest.raises(ValueError, match="OrganId"):
+        make_connector(simulator.url, XA, identities={"cong-an": {"secret_key": "a", "organ_name": "b"}})
+    with pytest.raises(ValueError, match="secret_key and organ_name"):
+        make_connector(simulator.url, XA, identities={TINH: {"secret_key": "a"}})
+
+
+def test_the_health_check_names_an_identity_the_axis_does_not_know(simulator, make_connector):
+    connector = make_connector(simulator.url, XA,
+                               identities={TINH: {"secret_key": "s", "organ_name": "Công an tỉnh Demo"}})
+    report = connector.check_config()
+    assert not report.ok and TINH in report.detail
+
+
+def test_operation_paths_are_configuration_for_a_relay_that_renames_them(simulator, make_connector):
+    relay = make_connector(simulator.url + "/relay", XA, paths={"getAgenciesList": "danh-sach-don-vi"})
+    assert relay.paths["getAgenciesList"] == "/danh-sach-don-vi" and relay.paths["sendEdoc"] == "/sendEdoc"
+    report = relay.check_config()  # the simulator does not serve /relay/danh-sach-don-vi
+    assert not report.ok and "HTTP 404" in report.detail
+    with pytest.raises(ValueError, match="paths"):
+        make_connector(simulator.url, XA, paths={"sendDocument": "x"})
