@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 import forms
 from engine import history, portal_sync
+from engine.calendar import VN_TZ
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
 from engine.db import transaction
@@ -59,7 +60,7 @@ def _procedure_view(procedure: Any, version: PublishedVersion, with_form: bool =
     return ProcedureView(
         slug=procedure.slug, code=procedure.code, name=procedure.name, level=meta.get("level"),
         field=meta.get("field"), agency=meta.get("agency"), deadline=meta.get("deadline"),
-        fee=_current_fee(fees, date.today()), fees=fees, required_documents=meta.get("required_documents") or [],
+        fee=_current_fee(fees, datetime.now(VN_TZ).date()), fees=fees, required_documents=meta.get("required_documents") or [],
         version=version.number,
         start_form=version.package["forms"].get(start) if with_form and start else None,
     )

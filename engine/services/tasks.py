@@ -15,7 +15,7 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
-from engine.models import Dossier, Task, WorkflowInstance
+from engine.models import Dossier, Payment, Task, WorkflowInstance
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
 from engine.services.accounts import Actor
@@ -40,6 +40,10 @@ class TaskView:
     form: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
     instructions: str | None = None
+    #: why nobody completes this task by hand (it waits for a payment, an agency's reply), if so
+    completed_by_system: str | None = None
+    #: the payment the applicant is asked to make here: {"redirect_url", "amount"}
+    payment: dict[str, Any] | None = None
 
 
 def _view(ctx: EngineContext, session: Session, task: Task, **extra: Any) -> TaskView:
@@ -100,7 +104,7 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     with ctx.sessions() as session:
         task = _load_task(session, actor, task_id)
         package = ctx.versions.get(session, task.dossier.procedure_version_id).package
-        form = data = instructions = None
+        form = data = instructions = system = payment = None
         if task.state == "open":
             _instance, runner = load_runner(ctx, session, task.dossier)
             spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
@@ -109,7 +113,13 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
             form = package["forms"].get(name) if name else None
             data = dict(spiff_task.data)
             instructions = (getattr(spiff_task.task_spec, "extensions", {}) or {}).get("instructionsForEndUser")
-        return _view(ctx, session, task, form=form, data=data, instructions=instructions)
+            system = next((note for marker, note in SYSTEM_COMPLETED.items() if props.get(marker) == "true"), None)
+            if props.get("paymentTask") == "true":
+                row = session.scalar(select(Payment).where(Payment.dossier_id == task.dossier_id,
+                                                           Payment.state == "pending").order_by(Payment.id.desc()))
+                payment = {"redirect_url": row.redirect_url, "amount": row.amount} if row else None
+        return _view(ctx, session, task, form=form, data=data, instructions=instructions,
+                     completed_by_system=system, payment=payment)
 
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:

@@ -59,3 +59,63 @@ def test_an_unsigned_result_without_a_signing_connector_stays_unsigned(ctx, acto
     drain_all(ctx)
     kinds = {a.kind for a in list_attachments(ctx, actors["congdan"], dossier.code)}
     assert "ket-qua" in kinds and "ket-qua-ky-so" not in kinds
+
+
+@pytest.fixture
+def phone(test_ca):
+    from integrations.signing.remote_simulator import RemoteSigningSimulator
+
+    with RemoteSigningSimulator.from_test_ca(test_ca, api_key="bi-mat") as simulator:
+        yield simulator
+
+
+def remote_ctx(ctx, phone, test_ca, tmp_path, **settings):
+    import dataclasses
+
+    waiting = with_connectors(ctx, remote_signing={
+        "base_url": phone.url, "api_key": "bi-mat", "signer_id": "lanhdao.demo", "cache_dir": str(tmp_path / "rs"),
+        "timeout": 2, "wait_seconds": 0.2, "poll_interval": 0.05, "recheck_seconds": 0.1,
+        "ca_cert_path": str(test_ca.ca_cert_path)})
+    return dataclasses.replace(waiting, settings=dataclasses.replace(waiting.settings, **settings))
+
+
+def signing_row(ctx):
+    from sqlalchemy import select
+
+    from engine.models import OutboxMessage
+
+    with ctx.sessions() as session:
+        return session.scalar(select(OutboxMessage).where(OutboxMessage.operation == "sign_pdf"))
+
+
+def test_a_signature_waiting_for_the_leaders_approval_is_asked_again_without_spending_retries(
+        ctx, actors, phone, test_ca, tmp_path):
+    import time
+
+    waiting = remote_ctx(ctx, phone, test_ca, tmp_path)
+    dossier = submit(waiting, actors["congdan"])
+    work(waiting, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(waiting, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ"})
+    work(waiting, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
+    for _ in range(waiting.settings.outbox_max_attempts + 3):  # more rounds than the retry budget
+        drain_all(waiting)
+        time.sleep(0.15)
+    row = signing_row(waiting)
+    assert row.state == "pending" and row.attempts == 0 and "Đang chờ người ký xác nhận" in row.last_error
+    [transaction] = phone.transactions
+    phone.approve(transaction.transaction_id)
+    time.sleep(0.15)
+    drain_all(waiting)
+    assert signing_row(waiting).state == "done"
+    assert "ket-qua-ky-so" in {a.kind for a in list_attachments(waiting, actors["congdan"], dossier.code)}
+
+
+def test_a_signature_never_approved_becomes_an_incident_after_the_pending_limit(ctx, actors, phone, test_ca, tmp_path):
+    waiting = remote_ctx(ctx, phone, test_ca, tmp_path, outbox_pending_hours=0.0)
+    dossier = submit(waiting, actors["congdan"])
+    work(waiting, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(waiting, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ"})
+    work(waiting, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
+    drain_all(waiting)
+    row = signing_row(waiting)
+    assert row.state == "incident" and "Đang chờ người ký xác nhận" in row.last_error

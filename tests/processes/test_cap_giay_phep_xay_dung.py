@@ -322,3 +322,71 @@ def test_a_designer_is_required_unless_the_owner_may_design_the_house(ctx, actor
     with pytest.raises(InvalidInput) as err:  # 7 floors need the fire-safety design approval
         submit(ctx, actors["congdan"], so_tang=7, chieu_cao=26.0, tong_dien_tich_san=560)
     assert "van_ban_tham_duyet_pccc" in err.value.errors
+
+
+# -- lệ phí: computed from the schedule in force, paid online before reception where connected ---------
+
+FOLDER = PROJECT_ROOT / "processes" / SLUG
+META = json.loads((FOLDER / "procedure.json").read_text(encoding="utf-8"))
+
+
+def test_the_fee_script_agrees_with_the_fee_schedule_in_procedure_json():
+    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import assert_script_follows_schedule, fee_today
+
+    assert_script_follows_schedule(FOLDER, META)
+    assert fee_today(META) == 75000
+
+
+def test_an_online_application_pays_the_fee_on_the_national_platform_before_reception(ctx, actors,
+                                                                                      payment_platform):
+    from engine.errors import Forbidden
+    from engine.services.payments import confirm, payment_of
+    from tests.conftest import with_payment
+    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import fee_today
+
+    pay = with_payment(ctx, payment_platform)
+    dossier = submit(pay, actors["congdan"])
+    assert bpmn_ids(pay, actors["tiepnhan"]) == []  # not before the fee is paid
+    assert all(o.state == "done" for o in drain(pay))
+    fee = data_of(pay, actors["congdan"], dossier.code)["le_phi"]
+    payment = payment_of(pay, dossier.code)
+    assert fee == fee_today(META) and payment.state == "pending" and payment.amount == fee
+    assert payment_platform.transactions[payment.reference]["amount"] == fee
+    assert get_dossier(pay, actors["congdan"], dossier.code).status == "payment_requested"
+    task = open_task(pay, actors["congdan"], dossier.code)
+    assert task.bpmn_id == "thanh_toan_le_phi"
+    with pytest.raises(Forbidden):  # only the platform's confirmation completes it
+        complete_task(pay, actors["congdan"], task.id, {"da_thanh_toan": True})
+
+    payment_platform.pay(payment.reference, "paid", deliver=False)
+    assert confirm(pay, payment_platform.confirm_for(payment.reference))["MaLoi"] == "00"
+    assert bpmn_ids(pay, actors["tiepnhan"]) == ["tiep_nhan"]
+    work(pay, actors["tiepnhan"], dossier.code, RECEIVE)
+    work(pay, actors["chuyenvien"], dossier.code, APPRAISE_OK)
+    sign_and_return(pay, actors, dossier.code)
+    assert statuses(pay, actors["congdan"], dossier.code) == [
+        "payment_requested", "received", "processing", "result_ready", "returned"]
+    data = data_of(pay, actors["tiepnhan"], dossier.code)
+    assert data["da_thanh_toan"] is True and data["so_tien_da_nop"] == fee
+
+
+def test_a_desk_application_and_a_province_without_the_platform_skip_the_online_payment(ctx, actors,
+                                                                                        payment_platform):
+    from engine.services.payments import payment_of
+    from tests.conftest import with_payment
+
+    pay = with_payment(ctx, payment_platform)
+    at_desk = submit(pay, actors["tiepnhan"])
+    not_connected = submit(ctx, actors["congdan"])
+    drain(pay)
+    for dossier in (at_desk, not_connected):
+        assert payment_of(pay, dossier.code) is None
+        assert get_dossier(pay, actors["tiepnhan"], dossier.code).status == "submitted"
+        assert open_task(pay, actors["tiepnhan"], dossier.code).bpmn_id == "tiep_nhan"
+    assert payment_platform.transactions == {}
+
+
+def test_the_diagram_draws_every_element_with_the_payment_step_in_place():
+    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import diagram_problems
+
+    assert diagram_problems(FOLDER / META["bpmn"]) == []
