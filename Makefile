@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# Front-end packages come from npm at build time and are copied into web/static/vendor/ (gitignored).
+FRONTEND := web/frontend
+VENDOR := web/static/vendor
+FRONTEND_STAMP := $(VENDOR)/.built-$(shell cat $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs | sha1sum | cut -c1-12)
+# The browser tests drive Debian's Chromium through Playwright (never Playwright's own browser builds).
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint bench worker simulators clean
+.PHONY: install run test lint bench worker simulators clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +19,28 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(FRONTEND_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(FRONTEND) && npm run --silent build
+	touch $(FRONTEND_STAMP)
+
+install: $(STAMP) $(FRONTEND_STAMP)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "NOTE: the browser tests need Debian's Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'."; \
+		echo "      Without it they are skipped (and fail when CI=true)."; \
+	fi
+
+browser: $(CHROMIUM)  ## Debian's Chromium for the Playwright tests (installed when missing and we are root)
 
 run: install  ## embedded app on http://127.0.0.1:$${MOTCUA_PORT:-5000} with demo data
 	$(BIN)/motcua run
 
-test: install  ## lint + the whole suite (SQLite and the real PostgreSQL/Redis/Celery)
+test: install browser  ## lint + the whole suite (SQLite and the real PostgreSQL/Redis/Celery)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -32,4 +54,4 @@ simulators: install
 	$(BIN)/motcua simulators
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache $(VENDOR) $(FRONTEND)/node_modules

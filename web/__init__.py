@@ -26,12 +26,13 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     app.json.ensure_ascii = False
     app.extensions["motcua"] = ctx
 
-    from web import errors, filters, security
+    from web import errors, filters, i18n, security
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
 
     errors.register(app)
     filters.register(app)
+    i18n.register(app)
     security.register(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)

@@ -1,11 +1,13 @@
-"""One place mapping domain exceptions to HTTP status codes and Vietnamese messages."""
+"""One place mapping domain exceptions to HTTP status codes and Vietnamese messages (pages translate them)."""
 
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 from engine import errors
+from web.i18n import N_
 
 STATUS = [
     (errors.InvalidInput, 400),
@@ -16,6 +18,13 @@ STATUS = [
     (errors.ProcedureInvalid, 422),
     (errors.WorkflowError, 422),
 ]
+
+#: Marked for the catalog but kept Vietnamese here: the API answers in Vietnamese, pages translate.
+HTTP_MESSAGES = {400: N_("Yêu cầu không hợp lệ."), 401: N_("Cần đăng nhập."), 403: N_("Không có quyền truy cập."),
+                 404: N_("Không tìm thấy trang hoặc tài nguyên."), 405: N_("Phương thức không được hỗ trợ."),
+                 413: N_("Dữ liệu gửi lên quá lớn."), 415: N_("Kiểu dữ liệu không được hỗ trợ.")}
+UNEXPECTED = N_("Hệ thống gặp lỗi ngoài dự kiến; dữ liệu đã lưu không bị mất. Vui lòng thử lại sau.")
+GENERIC = N_("Lỗi")
 
 
 def status_of(exc: errors.MotcuaError) -> int:
@@ -45,18 +54,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        messages = {400: "Yêu cầu không hợp lệ.", 401: "Cần đăng nhập.", 403: "Không có quyền truy cập.",
-                    404: "Không tìm thấy trang hoặc tài nguyên.", 405: "Phương thức không được hỗ trợ.",
-                    413: "Dữ liệu gửi lên quá lớn.", 415: "Kiểu dữ liệu không được hỗ trợ."}
-        message = messages.get(exc.code or 500, exc.description or "Lỗi")
+        known = HTTP_MESSAGES.get(exc.code or 500)
         if wants_json():
-            return jsonify({"error": exc.name, "message": message}), exc.code
+            return jsonify({"error": exc.name, "message": known or exc.description or GENERIC}), exc.code
+        message = gettext(known) if known else exc.description or gettext(GENERIC)
         return render_template("error.html", message=message, code=exc.code), exc.code
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         app.logger.exception("unhandled error")
-        message = "Hệ thống gặp lỗi ngoài dự kiến; dữ liệu đã lưu không bị mất. Vui lòng thử lại sau."
         if wants_json():
-            return jsonify({"error": "InternalError", "message": message}), 500
-        return render_template("error.html", message=message, code=500), 500
+            return jsonify({"error": "InternalError", "message": UNEXPECTED}), 500
+        return render_template("error.html", message=gettext(UNEXPECTED), code=500), 500

@@ -1,4 +1,4 @@
-"""Template filters: Vietnamese dates and plain-language history lines."""
+"""Template filters: Vietnamese dates and plain-language history lines (in the page's language)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,28 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext, pgettext
 
 from engine.calendar import VN_TZ
 from engine.statuses import label
 
-EVENT_TEXT = {
-    "submitted": "Nộp hồ sơ",
-    "task_opened": "Chuyển đến bước «{title}»",
-    "task_claimed": "Nhận xử lý «{title}»",
-    "task_unclaimed": "Trả lại công việc «{title}»",
-    "task_completed": "Hoàn thành «{title}»",
-    "connector_done": "Hệ thống hoàn tất «{operation}»",
-    "incident": "Sự cố khi gọi «{operation}»",
-    "incident_retried": "Quản trị viên cho chạy lại sự cố",
-    "milestone": "{text}",
-    "notice": "Gửi {channel_label} «{notice}» tới {to}: {label}",
-    "notice_status": "Báo cáo phát {channel_label} «{notice}» tới {to}: {label}",
-}
+
+def event_templates() -> dict[str, str]:
+    """The history line of each event kind in the page's language (built per call: translating needs
+    the request's locale). "Nộp hồ sơ" has a context: in English the event is not the button's verb."""
+    return {
+        "submitted": pgettext("history", "Nộp hồ sơ"),
+        "task_opened": gettext("Chuyển đến bước «{title}»"),
+        "task_claimed": gettext("Nhận xử lý «{title}»"),
+        "task_unclaimed": gettext("Trả lại công việc «{title}»"),
+        "task_completed": gettext("Hoàn thành «{title}»"),
+        "connector_done": gettext("Hệ thống hoàn tất «{operation}»"),
+        "incident": gettext("Sự cố khi gọi «{operation}»"),
+        "incident_retried": gettext("Quản trị viên cho chạy lại sự cố"),
+        "milestone": "{text}",
+        "notice": gettext("Gửi {channel_label} «{notice}» tới {to}: {label}"),
+        "notice_status": gettext("Báo cáo phát {channel_label} «{notice}» tới {to}: {label}"),
+    }
 
 
 def vn_datetime(value: Any) -> str:
@@ -35,8 +40,8 @@ def vn_datetime(value: Any) -> str:
 
 def event_text(event: dict[str, Any]) -> str:
     if event["kind"] == "status":
-        return f"Trạng thái: {label(event['status'])}"
-    template = EVENT_TEXT.get(event["kind"], event["kind"])
+        return gettext("Trạng thái: %(label)s", label=label(event["status"]))
+    template = event_templates().get(event["kind"], event["kind"])
     try:
         return template.format(**{k: v for k, v in event.get("data", {}).items() if isinstance(v, str)})
     except KeyError:

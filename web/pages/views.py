@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import secrets
-from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 import forms
 from engine import errors, services
 from web.auth import engine_ctx, login_required, page_actor
 from web.pages import bp
+from web.redirects import local_target
 
 
 @bp.app_context_processor
@@ -36,17 +36,8 @@ def login():
         else:
             session.clear()
             session["user_id"] = actor.id
-            return redirect(_local_target(request.args.get("next")) or url_for("pages.inbox"))
+            return redirect(local_target(request.args.get("next")) or url_for("pages.inbox"))
     return render_template("login.html", error=error), 401 if error else 200
-
-
-def _local_target(target: str | None) -> str | None:
-    """Only same-site paths: browsers drop tabs/newlines and read `\\` as `/`, so normalise first."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", target or "").replace("\\", "/")
-    parts = urlsplit(cleaned)
-    if parts.scheme or parts.netloc or not cleaned.startswith("/") or cleaned.startswith("//"):
-        return None
-    return cleaned
 
 
 def _identity_client():
@@ -59,10 +50,10 @@ def login_vneid():
     """Citizen login with the national e-ID (OIDC code flow); the browser goes to the provider."""
     client = _identity_client()
     if client is None:
-        flash("Đăng nhập bằng tài khoản định danh điện tử chưa được cấu hình.")
+        flash(_("Đăng nhập bằng tài khoản định danh điện tử chưa được cấu hình."))
         return redirect(url_for("pages.login"))
     session["oidc"] = {"state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24),
-                       "next": _local_target(request.args.get("next"))}
+                       "next": local_target(request.args.get("next"))}
     return redirect(client.authorization_url(session["oidc"]["state"], session["oidc"]["nonce"]))
 
 
@@ -73,7 +64,7 @@ def login_callback():
     pending = session.pop("oidc", None) or {}
     client = _identity_client()
     if client is None or not pending:
-        return render_template("login.html", error="Phiên đăng nhập không hợp lệ, vui lòng thử lại."), 400
+        return render_template("login.html", error=_("Phiên đăng nhập không hợp lệ, vui lòng thử lại.")), 400
     try:
         identity = client.complete_login(request.args, state_expected=pending["state"],
                                          nonce_expected=pending["nonce"])
@@ -113,11 +104,11 @@ def task(task_id: str):
         try:
             if action == "claim":
                 services.claim_task(ctx, actor, task_id)
-                flash("Đã nhận xử lý công việc.")
+                flash(_("Đã nhận xử lý công việc."))
                 return redirect(url_for("pages.task", task_id=task_id))
             data = forms.parse_form(form, request.form) if form else {}
             services.complete_task(ctx, actor, task_id, data)
-            flash(f"Đã hoàn thành: {view.title}")
+            flash(_("Đã hoàn thành: %(title)s", title=view.title))
             return redirect(url_for("pages.inbox"))
         except errors.InvalidInput as exc:
             field_errors, message = exc.errors, exc.message_vi
@@ -150,7 +141,7 @@ def submit(procedure: str):
         try:
             created = services.submit_dossier(ctx, actor, procedure, {k: v or None for k, v in applicant.items()},
                                               data)
-            flash(f"Đã nộp hồ sơ. Mã hồ sơ: {created.code}")
+            flash(_("Đã nộp hồ sơ. Mã hồ sơ: %(code)s", code=created.code))
             return redirect(url_for("pages.dossier", code=created.code))
         except errors.InvalidInput as exc:
             field_errors, message = exc.errors, exc.message_vi
@@ -188,7 +179,8 @@ def admin():
         raise errors.Forbidden("admins only")
     if request.method == "POST":
         retried = health.retry_incident(ctx, actor, int(request.form.get("incident", "0") or 0))
-        flash(f"Đã cho chạy lại sự cố #{retried.id} ({retried.connector}/{retried.operation}).")
+        flash(_("Đã cho chạy lại sự cố #%(id)s (%(connector)s/%(operation)s).", id=retried.id,
+                connector=retried.connector, operation=retried.operation))
         return redirect(url_for("pages.admin"))
     return render_template("admin.html", overview=health.overview(ctx, actor),
                            incidents=health.list_incidents(ctx, actor))
