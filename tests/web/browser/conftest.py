@@ -49,11 +49,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(HERE):
             item.add_marker(pytest.mark.browser)
+    # Last: Playwright's sync API runs an event loop in the main thread while it is started, and
+    # code that calls asyncio.run() there (pyHanko's signing) must not run meanwhile.
+    items.sort(key=lambda item: item.path.is_relative_to(HERE))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, headless, launched once per session."""
+    """Debian's Chromium, headless, launched once per test module (Playwright stops after it)."""
     if not CHROMIUM.exists():
         service_missing("Chromium (apt-get install chromium)", FileNotFoundError(str(CHROMIUM)))
     with sync_playwright() as playwright:
