@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -76,6 +77,8 @@ class User(Base):
     id_number: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: when the official last looked at their inbox: tasks created later count as new
+    inbox_seen_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
@@ -142,6 +145,9 @@ class Dossier(Base):
     agency_code: Mapped[str] = mapped_column(ForeignKey("agency.code"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     applicant_name: Mapped[str] = mapped_column(String(255))
+    #: the name lower-cased without diacritics, for the inbox search ("nguyen" finds "Nguyễn"): the
+    #: databases' own lower() is ASCII-only on SQLite and locale-dependent on PostgreSQL
+    applicant_name_folded: Mapped[str | None] = mapped_column(String(255))
     applicant_id_number: Mapped[str | None] = mapped_column(String(32))
     applicant_phone: Mapped[str | None] = mapped_column(String(32))
     applicant_email: Mapped[str | None] = mapped_column(String(255))
@@ -339,3 +345,53 @@ class OutboxMessage(Base):
     #: engine/services/notices.py (accepted | delivered | failed ...; None for other calls)
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_checked_at: Mapped[datetime | None]
+
+
+class Rating(Base):
+    """The applicant's satisfaction with a finished dossier (đánh giá mức độ hài lòng), once per dossier."""
+
+    __tablename__ = "rating"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="ck_rating_score"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), unique=True)
+    #: 1 (very dissatisfied) to 5 (very satisfied)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    #: the citizen account that rated; None when rated with the tracking proof (desk, no account)
+    rated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Draft(Base):
+    """A submission in progress, saved by its owner to resume later. Its data is not validated
+    until it is submitted: half-filled forms must be savable."""
+
+    __tablename__ = "draft"
+    __table_args__ = (Index("ix_draft_owner", "owner_id", "updated_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    #: the procedure's slug
+    procedure: Mapped[str] = mapped_column(String(128))
+    #: the step of a multi-step form the owner was on
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Substitution(Base):
+    """While an official is away (starts_on..ends_on, Vietnam dates, inclusive), another official of
+    the same agency and role works the tasks assigned to them."""
+
+    __tablename__ = "substitution"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    #: ended early by a supervisor (the row stays: who stood in for whom is part of the record)
+    cancelled_at: Mapped[datetime | None]
+    cancelled_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .schema_tools import Schema, primary_type, ui_get
-from .values import to_text
+from .values import plain_text, to_text
 
 __all__ = ["Field", "Option", "Summary", "constraints", "input_type", "options"]
 
@@ -21,7 +21,7 @@ _FORMAT_TYPES = {
     "date": "date",
     "date-time": "datetime-local",
     "phone-vn": "tel",
-    "time": "time",
+    "uri": "url",
 }
 _FORMAT_PATTERNS = {
     "cccd": "[0-9]{12}",
@@ -55,6 +55,9 @@ class Field:
     description: str = ""
     help: str = ""
     placeholder: str = ""
+    condition: str = ""
+    limits: str = ""
+    stored: str = ""
     errors: list[str] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     box: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +69,8 @@ class Field:
     item: bool = False
     actions: bool = False
     inline: bool = False
+    add_action: str = ""
+    remove_action: str = ""
 
     @property
     def description_id(self) -> str:
@@ -80,12 +85,22 @@ class Field:
         return f"{self.id}-error"
 
     @property
+    def condition_id(self) -> str:
+        return f"{self.id}-condition"
+
+    @property
+    def limits_id(self) -> str:
+        return f"{self.id}-limits"
+
+    @property
     def described_by(self) -> str | None:
         """Ids of the texts a screen reader should read after the label."""
         ids = [
             element_id
             for element_id, present in (
                 (self.description_id, self.description),
+                (self.condition_id, self.condition),
+                (self.limits_id, self.limits),
                 (self.help_id, self.help),
                 (self.error_id, self.errors),
             )
@@ -107,11 +122,12 @@ class Summary:
 
     messages: list[str] = field(default_factory=list)
     links: list[tuple[str, str]] = field(default_factory=list)
+    buttons: bool = False
 
 
 def options(pairs: list[tuple[Any, str]], selected: set[str]) -> list[Option]:
     """Choices with their value as text, since text is what the browser posts back."""
-    return [Option(to_text(value), label, to_text(value) in selected) for value, label in pairs]
+    return [Option(to_text(value), plain_text(label), to_text(value) in selected) for value, label in pairs]
 
 
 def input_type(schema: Schema, ui: Schema) -> str:

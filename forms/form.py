@@ -16,7 +16,9 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from .formats import FORMAT_CHECKER
-from .schema_tools import primary_type, resolve
+from .schema_tools import MAX_DEPTH, field_kind, primary_type, resolve
+from .steps import Step, parse_steps
+from .support import check_support
 
 __all__ = ["Form", "FormValidator", "load_form"]
 
@@ -64,19 +66,45 @@ class Form:
     schema: Mapping[str, Any]
     ui_schema: Mapping[str, Any] = field(default_factory=dict)
     validator: Any = field(init=False, repr=False)
+    steps: tuple[Step, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Compiling once per form keeps validating a submission cheap; the dataclass is frozen
         # so the validator can never drift from the schema it was built for.
         object.__setattr__(self, "validator", FormValidator(self.schema, format_checker=FORMAT_CHECKER))
+        object.__setattr__(self, "steps", parse_steps(self.schema, self.ui_schema))
+
+    @property
+    def has_files(self) -> bool:
+        """True when a field takes a file, so the page's ``<form>`` needs ``enctype="multipart/form-data"``."""
+        return _has_files(self.schema, resolve(self.schema, self.schema), self.ui_schema, 0)
+
+
+def _has_files(root: Mapping[str, Any], schema: Mapping[str, Any], ui: Any, depth: int) -> bool:
+    if depth > MAX_DEPTH or not isinstance(schema, Mapping):
+        return False
+    ui = ui if isinstance(ui, Mapping) else {}
+    kind = field_kind(root, schema, ui)
+    if kind == "file":
+        return True
+    if kind == "array":
+        return _has_files(root, resolve(root, schema.get("items")), ui.get("items"), depth + 1)
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return any(
+            _has_files(root, resolve(root, sub), ui.get(name), depth + 1) for name, sub in properties.items()
+        )
+    return False
 
 
 def load_form(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None = None) -> Form:
     """Check ``schema`` is a usable form schema and return a :class:`Form`.
 
-    Raises ``ValueError`` naming the offending keyword when the schema is not valid JSON Schema
-    2020-12, is not an object schema, uses a non-local or dangling ``$ref``, or has a property
-    name containing ``.`` (dots separate path segments in field names).
+    Raises ``ValueError`` naming the offending keyword and where it is when the schema is not
+    valid JSON Schema 2020-12, is not an object schema, uses a non-local or dangling ``$ref``,
+    has a property name containing ``.`` (dots separate path segments in field names), uses a
+    keyword, format, widget or UI option this package would ignore (see ``forms.support``), or
+    has ``ui:steps`` that do not cover every field exactly once.
     """
     if not isinstance(schema, Mapping):
         raise ValueError(f"form schema must be a JSON object, got {type(schema).__name__}")
@@ -91,6 +119,7 @@ def load_form(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None = N
     if primary_type(resolve(schema, schema)) != "object":
         raise ValueError('a form schema must describe an object ("type": "object")')
     _check_property_names(schema)
+    check_support(schema, ui_schema or {})
     return Form(copy.deepcopy(dict(schema)), copy.deepcopy(dict(ui_schema or {})))
 
 

@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from urllib.parse import urlsplit
 
 from jsonschema import FormatChecker
 
-__all__ = ["FORMAT_CHECKER", "is_cccd", "is_date", "is_date_time", "is_email", "is_phone_vn", "is_tax_code"]
+__all__ = [
+    "FORMAT_CHECKER",
+    "is_cccd",
+    "is_date",
+    "is_date_time",
+    "is_email",
+    "is_phone_vn",
+    "is_tax_code",
+    "is_uri",
+]
 
 # [0-9] rather than \d: \d also accepts Arabic-Indic and other Unicode digits.
 _CCCD = re.compile(r"[0-9]{12}")
@@ -25,6 +35,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+_NO_SPACE = re.compile(r"\S+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 
 FORMAT_CHECKER = FormatChecker()
@@ -82,3 +93,22 @@ def is_date_time(value: object) -> bool:
 def is_email(value: object) -> bool:
     """Pragmatic address check (``local@domain.tld``): catches typos without rejecting real addresses."""
     return not isinstance(value, str) or (len(value) <= 254 and bool(_EMAIL.fullmatch(value)))
+
+
+@FORMAT_CHECKER.checks("uri")
+def is_uri(value: object) -> bool:
+    """A web address an official can open: ``http``/``https`` with a host, no spaces.
+
+    jsonschema checks ``uri`` only when an optional package is installed; relying on it would
+    make the rule depend on the deployment. Other schemes (``javascript:``) are refused because
+    the address may be shown as a link.
+    """
+    if not isinstance(value, str):
+        return True
+    if len(value) > 2048 or not _NO_SPACE.fullmatch(value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

@@ -26,8 +26,7 @@ FORMAT_MESSAGES = {
     "email": "Địa chỉ email không hợp lệ",
     "date": "Ngày không hợp lệ (định dạng YYYY-MM-DD)",
     "date-time": "Ngày giờ không hợp lệ",
-    "time": "Giờ không hợp lệ",
-    "uri": "Địa chỉ web không hợp lệ",
+    "uri": "Địa chỉ web không hợp lệ (bắt đầu bằng http:// hoặc https://)",
 }
 TYPE_MESSAGES = {
     "integer": "Phải là số nguyên",
@@ -81,11 +80,12 @@ def translate(error: ValidationError, root: Schema, ui: Mapping[str, Any]) -> li
 
 
 def required_message(root: Schema, ui: Mapping[str, Any], path: list[Any]) -> str:
-    """The missing-field message: "nhập" (enter) a value, or "chọn" (choose) one of the options."""
+    """The missing-field message: "nhập" (enter) a value, "chọn" (choose) an option, "tải lên" a file."""
     schema = schema_at(root, path) or {}
     ui_node = ui_at(ui, path)
     title = field_title(schema, ui_node)
-    verb = "chọn" if field_kind(root, schema, ui_node) in _CHOICE_KINDS else "nhập"
+    kind = field_kind(root, schema, ui_node)
+    verb = "chọn" if kind in _CHOICE_KINDS else "tải lên" if kind == "file" else "nhập"
     return f"Vui lòng {verb} {title}" if title else f"Vui lòng {verb} trường này"
 
 

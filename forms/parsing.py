@@ -22,9 +22,11 @@ from .schema_tools import (
     resolve,
     ui_child,
 )
+from .steps import step_at
+from .uploads import file_limits, read_upload
 from .values import from_local_datetime, from_text, to_text
 
-__all__ = ["FormData", "parse_form"]
+__all__ = ["FormData", "merge_step", "parse_form", "posted_rows", "read_post"]
 
 MISSING: Any = object()
 _UNCHECKED = frozenset({"", "false", "off", "0"})
@@ -39,25 +41,75 @@ class FormData(Protocol):
     def keys(self) -> Any: ...
 
 
-def parse_form(form: Form, formdata: FormData | Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
+def parse_form(
+    form: Form,
+    formdata: FormData | Mapping[str, Any],
+    *,
+    prefix: str = "",
+    step: int | None = None,
+    files: FormData | Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Typed JSON data from a post, ready for :func:`forms.validate`.
 
     Integers and numbers are converted (text that is not a number is kept so validation can
     say so), checkboxes become booleans, ``x.0.y`` names become arrays of objects, and blank
-    fields are left out so ``required`` reports them. Array rows left untouched (the empty
-    template row) are dropped. Disabled controls are not posted by browsers and stay absent.
+    fields are left out so ``required`` reports them. Array rows left untouched are dropped.
+    Disabled controls are not posted by browsers and stay absent.
+
+    ``step`` reads only that step's fields (combine them with the saved draft through
+    :func:`merge_step`). ``files`` is the post's files (werkzeug ``request.files``): each file
+    chosen for a file field becomes an :class:`forms.Upload`, already checked against the
+    field's type and size limits; see :func:`forms.upload_errors` and :func:`forms.store_uploads`.
+    Without a new file, a file field keeps the reference of the file stored earlier.
     """
-    parser = _Parser(form.schema, formdata, prefix.strip("."))
-    result = parser.object(form.schema, form.ui_schema, (), readonly=False, disabled=False)
+    return read_post(form, formdata, prefix=prefix, step=step, files=files)
+
+
+def read_post(
+    form: Form,
+    formdata: FormData | Mapping[str, Any],
+    *,
+    prefix: str = "",
+    step: int | None = None,
+    files: FormData | Mapping[str, Any] | None = None,
+    keep_blank_rows: bool = False,
+) -> dict[str, Any]:
+    """:func:`parse_form`, optionally keeping blank array rows so a page can be shown as it was posted."""
+    current = step_at(form.steps, step)
+    parser = _Parser(form.schema, formdata, prefix.strip("."), files, keep_blank_rows)
+    only = current.fields if current else None
+    result = parser.object(form.schema, form.ui_schema, (), readonly=False, disabled=False, only=only)
     return result if isinstance(result, dict) else {}
 
 
+def merge_step(
+    form: Form, draft: Mapping[str, Any], step_data: Mapping[str, Any], step: int
+) -> dict[str, Any]:
+    """The draft with step ``step``'s fields replaced by ``step_data`` (fields cleared on the page go)."""
+    current = step_at(form.steps, step)
+    if current is None:
+        raise ValueError("merge_step needs a step number")
+    fields = current.fields
+    kept = {key: value for key, value in draft.items() if key not in fields}
+    return {**kept, **{key: value for key, value in step_data.items() if key in fields}}
+
+
+def posted_rows(
+    formdata: FormData | Mapping[str, Any], path: tuple[Any, ...], *, prefix: str = ""
+) -> list[int]:
+    """The row numbers posted for the array at ``path``, in order (a script may leave gaps)."""
+    return _Parser({}, formdata, prefix.strip("."), None, False).indices(path)
+
+
 class _Parser:
-    def __init__(self, root: Schema, formdata: Any, prefix: str) -> None:
+    def __init__(self, root: Schema, formdata: Any, prefix: str, files: Any, keep_blank: bool) -> None:
         self.root = root
         self.formdata = formdata
         self.prefix = prefix
+        self.files = files
+        self.keep_blank = keep_blank
         self.keys = [str(key) for key in formdata.keys()]
+        self.keys += [str(key) for key in files.keys()] if files is not None else []
 
     def name(self, path: tuple[Any, ...]) -> str:
         key = ".".join(str(part) for part in path)
@@ -84,12 +136,21 @@ class _Parser:
         return sorted(found)
 
     def object(
-        self, schema: Any, ui: Schema, path: tuple[Any, ...], *, readonly: bool, disabled: bool
+        self,
+        schema: Any,
+        ui: Schema,
+        path: tuple[Any, ...],
+        *,
+        readonly: bool,
+        disabled: bool,
+        only: tuple[str, ...] | None = None,
     ) -> Any:
         schema = resolve(self.root, schema)
         required = set(schema.get("required") or [])
         result: dict[str, Any] = {}
         for key, sub in (schema.get("properties") or {}).items():
+            if only is not None and key not in only:
+                continue
             value = self.value(sub, ui_child(ui, key), (*path, key), key in required, (readonly, disabled))
             if value is not MISSING:
                 result[key] = value
@@ -115,14 +176,32 @@ class _Parser:
             return self.multiple(schema, ui, path)
         if kind == "checkbox":
             return any(text.lower() not in _UNCHECKED for text in self.texts(path))
+        if kind == "file":
+            upload = self.upload(ui, path)
+            if upload is not None:
+                return upload
         return self.scalar(schema, ui, path, kind)
+
+    def upload(self, ui: Schema, path: tuple[Any, ...]) -> Any:
+        """The file chosen for a file field, checked against its limits, or None."""
+        if self.files is None:
+            return None
+        name = self.name(path)
+        posted = self.files.getlist(name) if hasattr(self.files, "getlist") else [self.files.get(name)]
+        for storage in posted:
+            upload = read_upload(storage, file_limits(ui)) if storage is not None else None
+            if upload is not None:
+                return upload
+        return None
 
     def array(self, schema: Schema, ui: Schema, path: tuple[Any, ...], readonly: bool) -> Any:
         items, items_ui = resolve(self.root, schema.get("items")), ui_child(ui, 0)
         result = []
         for index in self.indices(path):
             item = self.value(items, items_ui, (*path, index), False, (readonly, False))
-            if item is not MISSING and not self.pristine(item, items):
+            if self.keep_blank:
+                result.append(_blank_item(items, self.root) if item is MISSING else item)
+            elif item is not MISSING and not self.pristine(item, items):
                 result.append(item)
         return result or MISSING
 
@@ -159,3 +238,8 @@ def _choose(text: str, allowed: list[tuple[Any, str]], schema: Schema) -> Any:
         if to_text(value) == text:
             return value
     return from_text(text, primary_type(schema))
+
+
+def _blank_item(schema: Schema, root: Schema) -> Any:
+    """What an untouched row holds when a page is shown again as posted."""
+    return {} if primary_type(resolve(root, schema)) == "object" else ""

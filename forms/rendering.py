@@ -9,7 +9,7 @@ values can all come from procedure authors or applicants.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from .form import Form
+from .review import build_review
+from .steps import step_at
 from .values import to_text
-from .widgets import Field, build_fields
+from .widgets import ACTION_FIELD, Field, build_fields
 
-__all__ = ["html_attrs", "render_form"]
+__all__ = ["html_attrs", "render_form", "render_review"]
 
 _ATTRIBUTE_NAME = re.compile(r"[a-zA-Z_:][-a-zA-Z0-9_:.]*")
 _TEMPLATES = {
     "multiselect": "select",
     "radio": "group",
     "checkboxes": "group",
-    "file": "input",
     "hidden": "input",
 }
 
@@ -55,6 +56,7 @@ _ENV = Environment(
     keep_trailing_newline=True,
 )
 _ENV.filters["attrs"] = html_attrs
+_ENV.globals["action_field"] = ACTION_FIELD
 
 
 def render_form(
@@ -64,17 +66,50 @@ def render_form(
     *,
     prefix: str = "",
     readonly: bool = False,
+    step: int | None = None,
 ) -> Markup:
     """HTML for the form's fields, filled from ``data`` and annotated with ``errors``.
 
-    ``errors`` is :attr:`FormInvalid.errors`; messages whose field is not shown (form-level
-    or hidden fields) appear in the summary above the fields. ``prefix`` namespaces the input
-    names (``prefix.owner.ho_ten``) when several forms share a page; pass the same prefix to
-    :func:`forms.parse_form`. ``readonly`` shows a submitted dossier without edit controls.
+    ``errors`` is :attr:`FormInvalid.errors`; messages whose field is not shown (form-level,
+    hidden or on another step) appear in the summary above the fields. ``prefix`` namespaces
+    the input names (``prefix.owner.ho_ten``) when several forms share a page; pass the same
+    prefix to :func:`forms.parse_form`. ``readonly`` shows a submitted dossier without edit
+    controls. ``step`` (1-based, for forms with ``ui:steps``) renders only that step's fields
+    under a "Bước 2/4: …" progress heading; ``ValueError`` if there is no such step.
     """
-    fields, summary = build_fields(form, data or {}, errors, prefix, readonly)
-    html = _ENV.get_template("forms/form.html").render(fields=fields, summary=summary, render=_render_field)
+    current = step_at(form.steps, step)
+    only = current.fields if current else None
+    fields, summary = build_fields(form, data or {}, errors, prefix, readonly, only)
+    progress = None
+    if current is not None:
+        progress = {
+            "number": current.number,
+            "total": len(form.steps),
+            "title": current.title,
+            "description": current.description,
+            "steps": form.steps,
+        }
+    html = _ENV.get_template("forms/form.html").render(
+        fields=fields, summary=summary, progress=progress, render=_render_field
+    )
     return Markup(html)
+
+
+def render_review(
+    form: Form,
+    data: Mapping[str, Any],
+    *,
+    step_url: Callable[[int], str] | None = None,
+    skip_empty: bool = False,
+) -> Markup:
+    """A read-only summary of every answer (``<dl>`` lists), one section per step if the form has steps.
+
+    Choices show their titles, dates ``dd/mm/yyyy``, timestamps Vietnam time, yes/no "Có"/"Không";
+    unanswered fields read "Chưa khai" unless ``skip_empty``. ``step_url(n)`` gives each step
+    a "Sửa" link back to that step.
+    """
+    sections = build_review(form, data or {}, step_url, skip_empty)
+    return Markup(_ENV.get_template("forms/review.html").render(sections=sections))
 
 
 def _render_field(built: Field) -> Markup:

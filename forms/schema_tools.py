@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
-from .values import to_text
+from .values import plain_text, to_text
 
 Schema = Mapping[str, Any]
 Path = Sequence[str | int]
@@ -23,6 +23,8 @@ EMPTY: Schema = MappingProxyType({})
 MAX_DEPTH = 20
 _MAX_REF_HOPS = 32
 _BRANCHES = ("allOf", "anyOf", "oneOf", "then", "else")
+#: rjsf's format for a file field; here the value is the caller's reference to the stored file.
+FILE_FORMAT = "data-url"
 BOOLEAN_CHOICES: tuple[tuple[Any, str], ...] = ((True, "Có"), (False, "Không"))
 
 
@@ -220,6 +222,8 @@ def field_kind(root: Schema, schema: Schema, ui: Schema) -> str:
         return "checkbox"
     if widget in ("textarea", "file"):
         return widget
+    if schema.get("format") == FILE_FORMAT:
+        return "file"
     return "input"
 
 
@@ -240,5 +244,5 @@ def effective_lock(
 
 
 def field_title(schema: Schema, ui: Schema, fallback: str = "") -> str:
-    """Label text: ``ui:title``, then ``title``, then the property name."""
-    return str(ui_get(ui, "title") or schema.get("title") or fallback)
+    """Label text: ``ui:title``, then ``title``, then the property name (without direction controls)."""
+    return plain_text(str(ui_get(ui, "title") or schema.get("title") or fallback))

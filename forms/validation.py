@@ -15,6 +15,7 @@ from .errors import FormInvalid
 from .form import Form
 from .messages import translate
 from .schema_tools import MAX_DEPTH
+from .steps import step_at
 
 __all__ = ["DEFAULT_MAX_BYTES", "MAX_DEPTH", "clean", "collect_errors", "validate"]
 
@@ -23,18 +24,31 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 
 def validate(
-    form: Form, data: Mapping[str, Any], *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = MAX_DEPTH
+    form: Form,
+    data: Mapping[str, Any],
+    *,
+    step: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = MAX_DEPTH,
 ) -> dict[str, Any]:
     """Return ``data`` with strings stripped, or raise :class:`FormInvalid`.
 
     Stripping is the only change made: a value of the wrong type is reported, never coerced,
     so what the workflow stores is exactly what the applicant confirmed.
+
+    ``step`` (1-based, forms with ``ui:steps``) reports only problems with that step's fields,
+    so an applicant can move on while later steps are still empty; ``data`` may be the whole
+    draft, since conditions can depend on answers from other steps. Only a validation without
+    ``step`` accepts a submission.
     """
+    current = step_at(form.steps, step)
     if not isinstance(data, Mapping):
         raise FormInvalid({"": ["Dữ liệu biểu mẫu phải là một đối tượng JSON"]})
     _check_limits(data, max_bytes, max_depth)
     cleaned = clean(data)
     errors = collect_errors(form, cleaned)
+    if current is not None:
+        errors = {key: messages for key, messages in errors.items() if current.owns(key)}
     if errors:
         raise FormInvalid(errors)
     return cleaned

@@ -13,13 +13,15 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-__all__ = ["VIETNAM_TZ", "from_local_datetime", "from_text", "to_local_datetime", "to_text"]
+__all__ = ["VIETNAM_TZ", "from_local_datetime", "from_text", "plain_text", "to_local_datetime", "to_text"]
 
 #: Vietnam has one time zone and no daylight saving time; datetime-local inputs are read in it.
 VIETNAM_TZ = timezone(timedelta(hours=7))
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _LOCAL_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?")
+# Bidirectional embedding, override and isolate controls (and the invisible direction marks).
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _TRUE = frozenset({"true", "on", "1", "yes", "có"})
 _FALSE = frozenset({"false", "off", "0", "no", "không"})
 
@@ -35,6 +37,16 @@ def to_text(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
+
+
+def plain_text(text: str) -> str:
+    """``text`` without Unicode direction controls, for labels and messages shown around other text.
+
+    HTML escaping leaves them alone, yet one right-to-left override in a title, a file name or
+    an error message reverses everything after it on screen ("fdp.exe"). Vietnamese needs none
+    of them. Values in inputs keep them, so what was typed comes back unchanged.
+    """
+    return _BIDI_CONTROLS.sub("", text)
 
 
 def from_text(raw: str, json_type: str | None) -> Any:

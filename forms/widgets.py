@@ -6,10 +6,13 @@ here, in Python, where it can be tested; the Jinja templates only lay the fields
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
+from .conditions import condition_attrs, condition_text, required_conditions
 from .fields import Field, Summary, constraints, input_type, options
 from .form import Form
 from .messages import path_key
@@ -27,22 +30,33 @@ from .schema_tools import (
     ui_child,
     ui_get,
 )
-from .values import to_local_datetime, to_text
+from .uploads import file_limits
+from .values import plain_text, to_local_datetime, to_text
 
-__all__ = ["build_fields"]
+__all__ = ["ACTION_FIELD", "build_fields"]
 
+#: Name of the submit buttons that add or remove array rows without JavaScript.
+ACTION_FIELD = "_action"
 MISSING: Any = object()
 _GROUPS = frozenset({"radio", "checkboxes", "object", "array"})
 Key = tuple[Any, ...]
 
 
 def build_fields(
-    form: Form, data: Any, errors: Mapping[str, Any] | None, prefix: str, readonly: bool
+    form: Form,
+    data: Any,
+    errors: Mapping[str, Any] | None,
+    prefix: str,
+    readonly: bool,
+    only: tuple[str, ...] | None = None,
 ) -> tuple[list[Field], Summary]:
-    """The top-level fields of ``form`` filled from ``data``, and the error summary."""
+    """The top-level fields of ``form`` (or just those named in ``only``) filled from ``data``,
+    and the error summary."""
     builder = _Builder(form, errors or {}, prefix, readonly)
-    fields = builder.properties(form.schema, form.ui_schema, data, ())
-    return fields, builder.summary()
+    fields = builder.properties(form.schema, form.ui_schema, data, (), only)
+    summary = builder.summary()
+    summary.buttons = builder.buttons
+    return fields, summary
 
 
 class _Builder:
@@ -50,7 +64,8 @@ class _Builder:
         self.form = form
         self.root = form.schema
         self.errors = {
-            str(key): [value] if isinstance(value, str) else list(value) for key, value in errors.items()
+            str(key): [plain_text(str(message)) for message in ([value] if isinstance(value, str) else value)]
+            for key, value in errors.items()
         }
         self.prefix = prefix.strip(".")
         self.readonly = readonly
@@ -59,25 +74,48 @@ class _Builder:
         self.used_ids: set[str] = set()
         self.used_errors: set[str] = set()
         self.links: list[tuple[str, str]] = []
+        self.buttons = False  # any submit button for rows, so the page needs a default button first
 
-    def properties(self, schema: Any, ui: Schema, data: Any, path: Key) -> list[Field]:
+    def properties(
+        self, schema: Any, ui: Schema, data: Any, path: Key, only: tuple[str, ...] | None = None
+    ) -> list[Field]:
         schema = resolve(self.root, schema)
         properties = schema.get("properties") or {}
         required = set(schema.get("required") or [])
+        conditions = required_conditions(self.root, schema)
         values = data if isinstance(data, Mapping) else {}
         fields = []
-        for key in ordered_properties(schema, ui):
+        for key in ordered_properties(schema, ui) if only is None else only:
             if properties[key] is False:
                 continue
+            hint = None
+            if key in conditions and key not in required:
+                text = condition_text(self.root, schema, ui, conditions[key])
+                attrs = condition_attrs(conditions[key], lambda name: self._name((*path, name)))
+                hint = text, {"data-field": self._name((*path, key)), **attrs}
             value = values.get(key, MISSING)
-            built = self.field(properties[key], ui_child(ui, key), value, (*path, key), key in required, key)
+            built = self.field(
+                properties[key], ui_child(ui, key), value, (*path, key), key in required, key, hint
+            )
             if built is not None:
                 fields.append(built)
         return fields
 
+    def _name(self, path: Key) -> str:
+        key = path_key(path)
+        return f"{self.prefix}.{key}" if self.prefix else key
+
     def field(
-        self, schema: Any, ui: Schema, value: Any, path: Key, required: bool, fallback: str
+        self,
+        schema: Any,
+        ui: Schema,
+        value: Any,
+        path: Key,
+        required: bool,
+        fallback: str,
+        hint: tuple[str, dict[str, str]] | None = None,
     ) -> Field | None:
+        """One field; ``hint`` is the text and data attributes of a conditional requirement."""
         if len(path) > MAX_DEPTH:
             return None
         schema = resolve(self.root, schema)
@@ -85,6 +123,9 @@ class _Builder:
             value = schema["default"]
         kind = field_kind(self.root, schema, ui)
         built = self._base(kind, schema, ui, path, required, fallback)
+        if hint is not None and kind != "hidden":
+            built.condition = hint[0]
+            built.box.update(hint[1])
         readonly, disabled = effective_lock(schema, ui, kind, readonly=self.readonly, disabled=self.disabled)
         # A browser must not insist on fields of a group the applicant may leave out entirely.
         soft = self.soft or (kind == "object" and not required)
@@ -105,14 +146,14 @@ class _Builder:
 
     def _base(self, kind: str, schema: Schema, ui: Schema, path: Key, required: bool, fallback: str) -> Field:
         key = path_key(path)
-        name = f"{self.prefix}.{key}" if self.prefix else key
+        name = self._name(path)
         built = Field(
             kind=kind, path=key, name=name, id=self._unique_id(name), label=field_title(schema, ui, fallback)
         )
         built.required = required
-        built.description = str(ui_get(ui, "description") or schema.get("description") or "")
-        built.help = str(ui_get(ui, "help") or "")
-        built.placeholder = str(ui_get(ui, "placeholder") or "")
+        built.description = plain_text(str(ui_get(ui, "description") or schema.get("description") or ""))
+        built.help = plain_text(str(ui_get(ui, "help") or ""))
+        built.placeholder = plain_text(str(ui_get(ui, "placeholder") or ""))
         if kind != "hidden":  # nobody would see it; the summary lists it instead
             built.errors = self._take_errors(key, nested=kind in ("checkboxes", "multiselect"))
             if built.errors:
@@ -156,7 +197,12 @@ class _Builder:
         built.attrs.update(type="hidden", value=None if value is MISSING else to_text(value))
 
     def _build_file(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
-        built.attrs.update(type="file", accept=ui_get(ui, "accept"))
+        # A browser cannot pre-fill a file input: a file stored earlier travels as a hidden
+        # reference next to it, and choosing a new file replaces it.
+        limits = file_limits(ui)
+        built.stored = value if isinstance(value, str) else ""
+        built.limits = limits.text
+        built.attrs.update(type="file", accept=limits.accept_attr, **{"data-max-size": limits.max_size})
 
     def _build_checkbox(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         # HTML ``required`` on a checkbox means "must be ticked", which only ``const: true`` asks for.
@@ -195,28 +241,39 @@ class _Builder:
 
     def _build_array(self, built: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> None:
         items, items_ui = resolve(self.root, schema.get("items")), ui_child(ui, 0)
-        values = value if isinstance(value, list) else []
+        values = list(value) if isinstance(value, list) else []
+        # A required list starts with the rows it needs, so nobody has to press "Thêm" first.
+        padding = max(0, schema.get("minItems", 0) - len(values)) if built.required else 0
+        locked = self.readonly or self.disabled
+        removable = not locked and ui_get(ui, "removable", True) is not False
+        room = len(values) + padding < schema.get("maxItems", math.inf)
+        built.actions = not locked and room and ui_get(ui, "addable", True) is not False
         built.item_label = field_title(items, items_ui, built.label)
-        built.actions = not (self.readonly or self.disabled) and ui_get(ui, "addable", True) is not False
-        rows = (self._item(built, items, items_ui, item, (*path, i)) for i, item in enumerate(values))
-        built.children = [row for row in rows if row is not None]
-        room = len(values) < schema.get("maxItems", len(values) + 1)
-        if built.actions and room:
-            # An empty row, always posted: without JavaScript the applicant can still add an item
-            # (parse_form drops the row if it stays empty); with JavaScript it is cloned.
+        built.add_action = f"add:{built.name}"
+        row = partial(self._item, built, items, items_ui, removable=removable)
+        rows = [row(item, (*path, index)) for index, item in enumerate(values)]
+        with self._state(self.readonly, self.disabled, soft=self.soft or not built.required):
+            rows += [row(MISSING, (*path, index)) for index in range(len(values), len(values) + padding)]
+        built.children = [built_row for built_row in rows if built_row is not None]
+        if built.actions:
+            # Cloned by a script; browsers neither show nor post what is inside a <template>.
             with self._state(self.readonly, self.disabled, soft=True):
-                built.template = self._item(built, items, items_ui, MISSING, (*path, len(values)))
+                built.template = row(MISSING, (*path, len(values) + padding))
             if built.template is not None:
                 built.template.box["data-template"] = True
+        self.buttons = self.buttons or built.actions or (removable and bool(built.children))
         built.box["data-orderable"] = "true" if ui_get(ui, "orderable", True) is not False else "false"
 
-    def _item(self, parent: Field, schema: Schema, ui: Schema, value: Any, path: Key) -> Field | None:
-        # Existing rows count as wanted (the remove button discards one); the template row is soft.
+    def _item(
+        self, parent: Field, schema: Schema, ui: Schema, value: Any, path: Key, *, removable: bool
+    ) -> Field | None:
+        # Rows shown count as wanted (the remove button discards one); padding and template rows are soft.
         built = self.field(schema, ui, value, path, not self.soft, parent.item_label)
         if built is not None:
             built.required = built.required and built.kind not in ("object", "array")  # no "*" on row legends
             built.label = f"{parent.item_label} {path[-1] + 1}"
-            built.item, built.actions = True, parent.actions and ui_get(ui, "removable", True) is not False
+            built.item, built.actions = True, removable
+            built.remove_action = f"remove:{built.name}"
             built.box["data-index"] = path[-1]
         return built
 
@@ -228,6 +285,8 @@ class _Builder:
             built.attrs.update(name=built.name, disabled=disabled, autofocus=bool(ui_get(ui, "autofocus")))
             built.attrs["readonly"] = readonly and built.kind in ("input", "textarea")
             self._mark_state(built, built.attrs)
+            # A file stored earlier answers the field; the browser must not demand a new one.
+            built.attrs["required"] = built.attrs["required"] and not built.stored
         elif built.kind in ("radio", "checkboxes"):
             built.box["role"] = "radiogroup" if built.kind == "radio" else "group"
             built.box["aria-required"] = "true" if built.required and built.kind == "radio" else None

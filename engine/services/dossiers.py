@@ -17,13 +17,14 @@ from engine.codes import next_dossier_code
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import DossierNotFound, Forbidden, InvalidInput, NotFound
-from engine.models import Attachment, Dossier, Event, WorkflowInstance
+from engine.models import Attachment, Dossier, Event, Rating, WorkflowInstance
 from engine.procedures.catalogue import find_procedure, published_procedures
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import Runner
 from engine.runtime.state import dump_state
 from engine.services.accounts import Actor
 from engine.services.instances import apply_report
+from engine.services.search import fold
 from engine.statuses import PORTAL_STATUS, label
 
 
@@ -111,54 +112,62 @@ def _check_applicant(applicant: dict[str, Any]) -> dict[str, Any]:
 def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applicant: dict[str, Any],
                    data: dict[str, Any], *, channel: str | None = None) -> DossierView:
     """Create the dossier, its code and workflow, and run to the first wait state, in one transaction."""
+    with transaction(ctx.sessions) as session:
+        view, ids = submit_in(ctx, session, actor, procedure_key, applicant, data, channel=channel)
+    ctx.notify_outbox(ids)
+    return view
+
+
+def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str, applicant: dict[str, Any],
+              data: dict[str, Any], *, channel: str | None = None) -> tuple[DossierView, list[int]]:
+    """The submission inside the caller's transaction (a draft is deleted in the same one); returns
+    the view and the outbox ids to announce once the caller has committed."""
     if actor.role not in ("citizen", "desk"):
         raise Forbidden("only citizens and the desk submit dossiers")
     channel = channel or ("online" if actor.role == "citizen" else "desk")
     applicant = _check_applicant(applicant)
     now = datetime.now(UTC)
-    with transaction(ctx.sessions) as session:
-        procedure = find_procedure(session, procedure_key)
-        version = ctx.versions.get(session, procedure.latest_version_id)
-        meta = version.meta
-        start = meta.get("start_form")
-        cleaned = _validate_form(version, start, data) if start else dict(data)
-        agency = actor.agency_code if actor.role == "desk" and actor.agency_code else meta["agency"]
-        code = next_dossier_code(session, agency, now)
-        dossier = Dossier(code=code, procedure_version_id=version.id, agency_code=agency,
-                          owner_id=actor.id if actor.role == "citizen" else None,
-                          applicant_name=applicant["name"], applicant_id_number=applicant["id_number"],
-                          applicant_phone=applicant["phone"], applicant_email=applicant["email"],
-                          applicant_kind=applicant["kind"], channel=channel, status="submitted", milestones=[],
-                          submitted_at=now, event_seq=0, event_hash="")
-        session.add(dossier)
-        session.flush()
-        history.record(session, dossier, "submitted", actor=actor, status="submitted",
-                       data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
-        available = set(ctx.connectors.available())
-        workflow_data = {**cleaned,
-                         "dossier": {"code": code, "procedure_code": procedure.code, "procedure_name": procedure.name,
-                                     "agency": agency, "submitted_at": now.isoformat(), "channel": channel,
-                                     # fees are paid online only where the province connected the platform
-                                     "online_payment": "dvcqg_payment" in available,
-                                     # liên thông letters travel the national axis where it is connected
-                                     "document_exchange": "vdxp" in available},
-                         "applicant": applicant, "peers": meta.get("peers") or {}}
-        specs = ctx.specs.get(version.content_hash, version.package)
-        ctx.calendar(session)  # fresh before the run: timer expressions read it
-        runner, report = Runner.start(specs, workflow_data, ctx.script_engine)
-        instance = WorkflowInstance(dossier_id=dossier.id, procedure_version_id=version.id,
-                                    state=dump_state(runner.workflow), completed=False, updated_at=now)
-        session.add(instance)
-        # The portal learns of the dossier first (its rows are ordered per dossier by id).
-        portal = portal_sync.status_rows(session, dossier, meta, "submitted", actor, now,
-                                         set(ctx.connectors.available()))
-        session.add_all(portal)
-        outbox = portal + apply_report(ctx, session, dossier, instance, runner, report, actor)
-        session.flush()
-        view = _dossier_view(dossier, version, [], include_history=False)
-        ids = [m.id for m in outbox]
-    ctx.notify_outbox(ids)
-    return view
+    procedure = find_procedure(session, procedure_key)
+    version = ctx.versions.get(session, procedure.latest_version_id)
+    meta = version.meta
+    start = meta.get("start_form")
+    cleaned = _validate_form(version, start, data) if start else dict(data)
+    agency = actor.agency_code if actor.role == "desk" and actor.agency_code else meta["agency"]
+    code = next_dossier_code(session, agency, now)
+    dossier = Dossier(code=code, procedure_version_id=version.id, agency_code=agency,
+                      owner_id=actor.id if actor.role == "citizen" else None,
+                      applicant_name=applicant["name"], applicant_name_folded=fold(applicant["name"])[:255],
+                      applicant_id_number=applicant["id_number"],
+                      applicant_phone=applicant["phone"], applicant_email=applicant["email"],
+                      applicant_kind=applicant["kind"], channel=channel, status="submitted", milestones=[],
+                      submitted_at=now, event_seq=0, event_hash="")
+    session.add(dossier)
+    session.flush()
+    history.record(session, dossier, "submitted", actor=actor, status="submitted",
+                   data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
+    available = set(ctx.connectors.available())
+    workflow_data = {**cleaned,
+                     "dossier": {"code": code, "procedure_code": procedure.code, "procedure_name": procedure.name,
+                                 "agency": agency, "submitted_at": now.isoformat(), "channel": channel,
+                                 # fees are paid online only where the province connected the platform
+                                 "online_payment": "dvcqg_payment" in available,
+                                 # liên thông letters travel the national axis where it is connected
+                                 "document_exchange": "vdxp" in available},
+                     "applicant": applicant, "peers": meta.get("peers") or {}}
+    specs = ctx.specs.get(version.content_hash, version.package)
+    ctx.calendar(session)  # fresh before the run: timer expressions read it
+    runner, report = Runner.start(specs, workflow_data, ctx.script_engine)
+    instance = WorkflowInstance(dossier_id=dossier.id, procedure_version_id=version.id,
+                                state=dump_state(runner.workflow), completed=False, updated_at=now)
+    session.add(instance)
+    # The portal learns of the dossier first (its rows are ordered per dossier by id).
+    portal = portal_sync.status_rows(session, dossier, meta, "submitted", actor, now,
+                                     set(ctx.connectors.available()))
+    session.add_all(portal)
+    outbox = portal + apply_report(ctx, session, dossier, instance, runner, report, actor)
+    session.flush()
+    view = _dossier_view(dossier, version, [], include_history=False)
+    return view, [m.id for m in outbox]
 
 
 def _validate_form(version: PublishedVersion, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -191,10 +200,24 @@ class DossierView:
     new_appointment_at: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] | None = None
+    #: the applicant's satisfaction rating: {"score", "comment", "created_at"}, once given
+    rating: dict[str, Any] | None = None
+    #: the dossier has its result and no rating yet: the applicant may rate it now
+    rating_open: bool = False
+
+
+#: Statuses in which a dossier has its outcome, so the applicant can rate the service.
+RATEABLE = ("result_ready", "returned", "refused")
+
+
+def rating_of(session: Any, dossier: Dossier) -> dict[str, Any] | None:
+    row = session.scalar(select(Rating).where(Rating.dossier_id == dossier.id))
+    return {"score": row.score, "comment": row.comment, "created_at": row.created_at} if row else None
 
 
 def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Event], *,
-                  include_history: bool = True, data: dict[str, Any] | None = None) -> DossierView:
+                  include_history: bool = True, data: dict[str, Any] | None = None,
+                  rating: dict[str, Any] | None = None) -> DossierView:
     meta = version.meta
     return DossierView(
         code=dossier.code, procedure_code=meta.get("code") or meta["slug"], procedure_name=meta["name"],
@@ -206,7 +229,7 @@ def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Even
         new_appointment_at=dossier.new_appointment_at,
         history=[{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": e.actor_name, "status": e.status,
                   "data": e.data} for e in events] if include_history else [],
-        data=data,
+        data=data, rating=rating, rating_open=rating is None and dossier.status in RATEABLE,
     )
 
 
@@ -233,7 +256,8 @@ def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool 
 
             _instance, runner = load_runner(ctx, session, dossier)
             data = runner.data
-        return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), events, data=data)
+        return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), events, data=data,
+                             rating=rating_of(session, dossier))
 
 
 @dataclass(frozen=True)
@@ -272,16 +296,24 @@ def read_attachment(ctx: EngineContext, actor: Actor, code: str, attachment_id: 
     return view, FileStore(ctx.settings.data_dir / "files").open(view.sha256)
 
 
+def proof_matches(dossier: Dossier | None, secret: str | None) -> bool:
+    """Whether `secret` is the phone number or ID number given at submission (the tracking proof).
+    Compared in constant time, so the answer's timing does not leak how much of it was right."""
+    secret = (secret or "").strip()
+    candidates = [dossier.applicant_phone, dossier.applicant_id_number] if dossier is not None else []
+    given = {secret, _normalize_phone(secret) or ""}
+    return any(c and any(hmac.compare_digest(c, g) for g in given if g) for c in candidates)
+
+
+#: A wrong proof and an unknown code get the same answer: a code alone reveals nothing.
+NO_MATCH = "Không tìm thấy hồ sơ với mã và thông tin đã nhập."
+
+
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
     """Public tracking: the code plus the phone number or ID number given at submission."""
     with ctx.sessions() as session:
         dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-        secret = (secret or "").strip()
-        candidates = [dossier.applicant_phone, dossier.applicant_id_number] if dossier is not None else []
-        given = {secret, _normalize_phone(secret) or ""}
-        if dossier is None or not any(
-            c and any(hmac.compare_digest(c, g) for g in given if g) for c in candidates
-        ):
-            raise DossierNotFound(code, message_vi="Không tìm thấy hồ sơ với mã và thông tin đã nhập.")
+        if dossier is None or not proof_matches(dossier, secret):
+            raise DossierNotFound(code, message_vi=NO_MATCH)
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), [],
-                             include_history=False)
+                             include_history=False, rating=rating_of(session, dossier))

@@ -1,13 +1,14 @@
-"""Task services: the inbox, reading a task with its form, claiming, completing."""
+"""Task services: the inbox, reading a task with its form, claiming, completing, reassigning."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import forms
@@ -15,9 +16,10 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
-from engine.models import Dossier, Payment, Task, WorkflowInstance
+from engine.models import Payment, Task, User, WorkflowInstance
 from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
+from engine.services import inbox, substitutions
 from engine.services.accounts import Actor
 from engine.services.instances import apply_report, load_runner, task_form_name
 
@@ -44,20 +46,30 @@ class TaskView:
     completed_by_system: str | None = None
     #: the payment the applicant is asked to make here: {"redirect_url", "amount"}
     payment: dict[str, Any] | None = None
+    #: open tasks: on_track | due_soon | overdue (by the step's due date, in working time)
+    due_state: str | None = None
+    #: the absent colleague (user id) the reader stands in for on this task, if that is why they see it
+    on_behalf_of: int | None = None
 
 
-def _view(ctx: EngineContext, session: Session, task: Task, **extra: Any) -> TaskView:
+def _view(ctx: EngineContext, session: Session, task: Task, *, bounds: inbox.Bounds | None = None,
+          absent: Collection[int] = (), **extra: Any) -> TaskView:
     dossier = task.dossier
     name = ctx.versions.get(session, dossier.procedure_version_id).meta["name"]
+    state = inbox.due_state(task.due_at, bounds or inbox.due_bounds(ctx, session)) if task.state == "open" else None
     return TaskView(id=task.id, title=task.title, bpmn_id=task.bpmn_id, role=task.role, agency_code=task.agency_code,
                     state=task.state, dossier_code=dossier.code,
                     procedure_name=name,
                     applicant_name=dossier.applicant_name, dossier_status=dossier.status,
-                    assignee_id=task.assignee_id, created_at=task.created_at, due_at=task.due_at, **extra)
+                    assignee_id=task.assignee_id, created_at=task.created_at, due_at=task.due_at, due_state=state,
+                    on_behalf_of=task.assignee_id if task.assignee_id in absent else None, **extra)
 
 
-def may_work(actor: Actor, task: Task) -> bool:
-    """Role + agency for officials; the dossier's owner for applicant tasks (the desk when walk-in)."""
+def may_work(actor: Actor, task: Task, covering: Collection[int] = ()) -> bool:
+    """Role + agency for officials; the dossier's owner for applicant tasks (the desk when walk-in);
+    and the tasks assigned to the absent colleagues (`covering`) the actor stands in for today."""
+    if task.assignee_id is not None and task.assignee_id in covering:
+        return True
     if task.role == "applicant":
         if task.dossier.owner_id is not None:
             return actor.id == task.dossier.owner_id
@@ -65,25 +77,35 @@ def may_work(actor: Actor, task: Task) -> bool:
     return actor.role == task.role and actor.agency_code == task.agency_code
 
 
-def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int = 0) -> list[TaskView]:
-    query = select(Task).where(Task.state == "open")
-    if actor.role == "citizen":
-        query = query.join(Dossier, Dossier.id == Task.dossier_id).where(
-            Task.role == "applicant", Dossier.owner_id == actor.id)
-    elif actor.role == "desk":
-        query = query.join(Dossier, Dossier.id == Task.dossier_id).where(or_(
-            (Task.role == "desk") & (Task.agency_code == actor.agency_code),
-            (Task.role == "applicant") & Dossier.owner_id.is_(None) & (Dossier.agency_code == actor.agency_code)))
-    else:
-        query = query.where(Task.role == actor.role, Task.agency_code == actor.agency_code)
-    query = query.order_by(Task.due_at.asc().nulls_last(), Task.created_at).limit(limit).offset(offset)
+def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int = 0, procedure: str | None = None,
+               status: str | None = None, due: str | None = None, search: str | None = None,
+               sort: str = "due_at") -> list[TaskView]:
+    """The actor's open tasks, soonest due first by default; the filters narrow it (see InboxFilter)."""
+    filters = inbox.InboxFilter(procedure=procedure, status=status, due=due, search=search, sort=sort, limit=limit,
+                                offset=offset)
+    filters.check()
     with ctx.sessions() as session:
-        return [_view(ctx, session, task) for task in session.scalars(query)]
+        bounds = inbox.due_bounds(ctx, session)
+        absent = inbox.covering(session, actor)
+        tasks = session.scalars(inbox.tasks_query(actor, absent, filters, bounds))
+        return [_view(ctx, session, task, bounds=bounds, absent=absent) for task in tasks]
+
+
+def _absent_assignee(session: Session, actor: Actor, task: Task) -> int | None:
+    """The colleague the task is assigned to, when `actor` stands in for them today."""
+    if task.assignee_id is None or task.assignee_id == actor.id or actor.role not in substitutions.OFFICIAL_ROLES:
+        return None
+    return task.assignee_id if substitutions.stands_in(session, actor.id, task.assignee_id) else None
+
+
+def _may_access(session: Session, actor: Actor, task: Task) -> bool:
+    # The substitution lookup only runs when the lane alone does not open the task.
+    return may_work(actor, task) or _absent_assignee(session, actor, task) is not None
 
 
 def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
     task = session.get(Task, task_id)
-    if task is None or not may_work(actor, task):
+    if task is None or not _may_access(session, actor, task):
         # Not distinguishing "missing" from "not yours" keeps other agencies' work invisible.
         raise TaskNotFound(task_id)
     return task
@@ -95,7 +117,7 @@ def _load_task_and_instance(session: Session, actor: Actor, task_id: str) -> tup
         select(Task, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.dossier_id == Task.dossier_id)
         .where(Task.id == task_id)
     ).first()
-    if row is None or not may_work(actor, row[0]):
+    if row is None or not _may_access(session, actor, row[0]):
         raise TaskNotFound(task_id)
     return row[0], row[1]
 
@@ -118,8 +140,9 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
                 row = session.scalar(select(Payment).where(Payment.dossier_id == task.dossier_id,
                                                            Payment.state == "pending").order_by(Payment.id.desc()))
                 payment = {"redirect_url": row.redirect_url, "amount": row.amount} if row else None
+        absent = _absent_assignee(session, actor, task)
         return _view(ctx, session, task, form=form, data=data, instructions=instructions,
-                     completed_by_system=system, payment=payment)
+                     completed_by_system=system, payment=payment, absent=(absent,) if absent else ())
 
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
@@ -145,7 +168,7 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
 def unclaim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     with transaction(ctx.sessions) as session:
         task = _load_task(session, actor, task_id)
-        if task.state != "open" or task.assignee_id != actor.id:
+        if task.state != "open" or (task.assignee_id != actor.id and _absent_assignee(session, actor, task) is None):
             raise TaskConflict(f"task {task_id} is not claimed by you")
         task.assignee_id = None
         task.claimed_at = None
@@ -175,7 +198,8 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
                 raise Forbidden("analysts and admins do not work dossier tasks")
             if task.state != "open":
                 raise TaskConflict(f"task {task_id} is already {task.state}")
-            if task.assignee_id not in (None, actor.id):
+            on_behalf_of = _absent_assignee(session, actor, task)
+            if task.assignee_id not in (None, actor.id) and on_behalf_of is None:
                 raise TaskConflict(f"task {task_id} is claimed by someone else")
             dossier = task.dossier
             instance, runner = load_runner(ctx, session, dossier, instance)
@@ -192,10 +216,11 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             task.assignee_id = task.assignee_id or actor.id
             task.completed_at = now
             task.completed_by_id = actor.id
-            history.record(session, dossier, "task_completed", actor=actor, status=dossier.status,
-                           data={"task": task.id, "element": task.bpmn_id, "title": task.title,
-                                 "decision": _decision(version.package, name, cleaned)},
-                           at=now)
+            done = {"task": task.id, "element": task.bpmn_id, "title": task.title,
+                    "decision": _decision(version.package, name, cleaned)}
+            if on_behalf_of is not None:  # a substitute worked it: the record says for whom
+                done["on_behalf_of"] = on_behalf_of
+            history.record(session, dossier, "task_completed", actor=actor, status=dossier.status, data=done, at=now)
             outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, completed=(task.id,))
             session.flush()
             view = _view(ctx, session, task)
@@ -239,3 +264,46 @@ def _decision(package: dict[str, Any], name: str | None, data: dict[str, Any]) -
     properties = package["forms"][name]["schema"].get("properties", {})
     return {key: data[key] for key, prop in properties.items()
             if key in data and ("enum" in prop or "oneOf" in prop or prop.get("type") == "boolean")}
+
+
+def reassign_task(ctx: EngineContext, supervisor: Actor, task_id: str, user_id: int, reason: str) -> TaskView:
+    """A leader (or admin) gives an open task of their agency to a named official of the task's role
+    and agency; the previous assignee loses it. The history says who moved it, to whom and why."""
+    substitutions.check_supervisor(supervisor, supervisor.agency_code)  # only supervisors go further
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": ["Vui lòng nêu lý do giao lại công việc."]})
+    if len(reason) > substitutions.MAX_REASON:
+        raise InvalidInput({"reason": [f"Lý do không được dài quá {substitutions.MAX_REASON} ký tự."]})
+    now = datetime.now(UTC)
+    with transaction(ctx.sessions) as session:
+        task = session.get(Task, task_id)
+        if task is None or (supervisor.role != "admin" and task.agency_code != supervisor.agency_code):
+            raise TaskNotFound(task_id)
+        if task.state != "open":
+            raise TaskConflict(f"task {task_id} is {task.state}",
+                               message_vi="Công việc đã được xử lý xong, không thể giao lại.")
+        if task.role not in substitutions.OFFICIAL_ROLES:
+            raise Forbidden("applicant steps are not reassigned",
+                            message_vi="Bước của người nộp hồ sơ không giao lại cho cán bộ được.")
+        target = substitutions.official(session, user_id, "user_id")
+        if target.role != task.role or target.agency_code != task.agency_code:
+            raise Forbidden("assignee of another role or agency",
+                            message_vi="Chỉ giao được cho cán bộ cùng cơ quan và đúng vai trò của bước này.")
+        previous = task.assignee_id
+        if previous == target.id:
+            raise InvalidInput({"user_id": ["Công việc đang được giao cho cán bộ này."]})
+        moved = session.execute(
+            update(Task).where(Task.id == task_id, Task.state == "open",
+                               Task.assignee_id.is_(None) if previous is None else Task.assignee_id == previous)
+            .values(assignee_id=target.id, claimed_at=now)
+        ).rowcount
+        if moved != 1:
+            raise TaskConflict(f"task {task_id} changed meanwhile")
+        previous_name = session.scalar(select(User.full_name).where(User.id == previous)) if previous else None
+        history.record(session, task.dossier, "task_reassigned", actor=supervisor, status=task.dossier.status,
+                       at=now, data={"task": task.id, "title": task.title, "from": previous,
+                                     "from_name": previous_name, "to": target.id, "to_name": target.full_name,
+                                     "reason": reason})
+        session.refresh(task)
+        return _view(ctx, session, task)

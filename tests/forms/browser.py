@@ -1,9 +1,10 @@
 """A tiny stand-in for a browser submitting rendered form fields.
 
 It applies the HTML rules that matter for a round trip: only checked checkboxes and radios
-are posted, disabled controls (or controls inside a disabled fieldset) are not, a select
-posts its selected options (or its first option), a textarea drops the newline right after
-its start tag and posts CRLF line ends.
+are posted, disabled controls (or controls inside a disabled fieldset) are not, nothing inside
+a ``<template>`` is, a select posts its selected options (or its first option), a textarea
+drops the newline right after its start tag and posts CRLF line ends, and a submit button is
+posted only when it is the one pressed.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ _NOT_POSTED = frozenset({"file", "button", "submit", "reset", "image"})
 
 
 class _Submission(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, click: tuple[str, str] | None = None) -> None:
         super().__init__(convert_charrefs=True)
+        self.click = click
+        self.clicked = False
+        self.templates = 0
         self.pairs: list[tuple[str, str]] = []
         self.disabled_fieldsets: list[bool] = []
         self.select: dict | None = None
@@ -31,7 +35,13 @@ class _Submission(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         disabled = "disabled" in found or self.inside_disabled
-        if tag == "fieldset":
+        if tag == "template":
+            self.templates += 1
+        elif self.templates:
+            return
+        elif tag == "button":
+            self._button(found, disabled)
+        elif tag == "fieldset":
             self.disabled_fieldsets.append("disabled" in found)
         elif tag == "input":
             self._input(found, disabled)
@@ -48,6 +58,12 @@ class _Submission(HTMLParser):
         elif tag == "textarea":
             self.textarea = {"name": found.get("name"), "disabled": disabled, "text": ""}
 
+    def _button(self, found: dict, disabled: bool) -> None:
+        pressed = (found.get("name"), found.get("value") or "")
+        if (found.get("type") or "submit") == "submit" and not disabled and pressed == self.click:
+            self.clicked = True
+            self.pairs.append((pressed[0], pressed[1]))
+
     def _input(self, found: dict, disabled: bool) -> None:
         kind = (found.get("type") or "text").lower()
         name = found.get("name")
@@ -60,13 +76,19 @@ class _Submission(HTMLParser):
         self.pairs.append((name, found.get("value") or ""))
 
     def handle_data(self, data: str) -> None:
+        if self.templates:
+            return
         if self.option is not None:
             self.option["text"] += data
         if self.textarea is not None:
             self.textarea["text"] += data
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "fieldset" and self.disabled_fieldsets:
+        if tag == "template" and self.templates:
+            self.templates -= 1
+        elif self.templates:
+            return
+        elif tag == "fieldset" and self.disabled_fieldsets:
             self.disabled_fieldsets.pop()
         elif tag == "option":
             self.option = None
@@ -91,11 +113,17 @@ class _Submission(HTMLParser):
             self.pairs.append((select["name"], value))
 
 
-def submit(html: str, extra: list[tuple[str, str]] | None = None) -> MultiDict:
-    """What a browser would post for ``html`` (plus ``extra`` pairs, e.g. a CSRF token)."""
-    parser = _Submission()
+def submit(
+    html: str, extra: list[tuple[str, str]] | None = None, *, click: tuple[str, str] | None = None
+) -> MultiDict:
+    """What a browser would post for ``html`` (plus ``extra`` pairs, e.g. a CSRF token).
+
+    ``click`` is the ``(name, value)`` of the submit button pressed; it must exist and be enabled.
+    """
+    parser = _Submission(click)
     parser.feed(str(html))
     parser.close()
+    assert click is None or parser.clicked, f"no enabled submit button {click} to press"
     return MultiDict(parser.pairs + (extra or []))
 
 

@@ -18,7 +18,8 @@ from tests.web.conftest import AGENCY, HKD_CODE, HKD_SLUG
 
 CODE = re.compile(r"^000\.00\.21\.H99-(\d{6})-(\d{4})$")
 VIETNAMESE = re.compile(r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.IGNORECASE)
-TRACK_KEYS = {"code", "procedure_name", "status", "status_label", "due_at", "milestones"}
+TRACK_KEYS = {"code", "procedure_name", "status", "status_label", "due_at", "milestones", "rating",
+              "rating_open"}
 
 
 def is_vietnamese(text: str) -> bool:

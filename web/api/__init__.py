@@ -6,4 +6,5 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from web.api import views  # noqa: E402,F401  (routes register on import)
 
-from . import admin  # noqa: E402,F401  (admin health and incidents)
+# admin: health and incidents; citizen: ratings and drafts; workspace: notifications, reassigning, substitutes
+from . import admin, citizen, workspace  # noqa: E402,F401

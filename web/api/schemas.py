@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from engine.services.inbox import DUE_STATES, SORTS
+from engine.services.substitutions import OFFICIAL_ROLES
+from engine.statuses import STATUSES
 
 LENGTH = "Độ dài phải từ {min} đến {max} ký tự."
 MAX_LENGTH = "Không được dài quá {max} ký tự."
+ONE_OF = "Phải là một trong: {choices}."
 
 
 class Strict(Schema):
@@ -89,6 +96,12 @@ class HistoryItem(Schema):
     data = fields.Dict()
 
 
+class RatingOut(Schema):
+    score = fields.Integer(required=True, metadata={"description": "1 (rất không hài lòng) đến 5 (rất hài lòng)"})
+    comment = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
 class DossierOut(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -111,6 +124,8 @@ class DossierOut(Schema):
     new_appointment_at = fields.DateTime(allow_none=True)
     milestones = fields.List(fields.Nested(Milestone))
     history = fields.List(fields.Nested(HistoryItem))
+    rating = fields.Nested(RatingOut, allow_none=True)
+    rating_open = fields.Boolean(metadata={"description": "đã có kết quả và chưa được đánh giá"})
 
 
 class AttachmentOut(Schema):
@@ -158,6 +173,8 @@ class TrackOut(Schema):
     status_label = fields.String()
     due_at = fields.DateTime(allow_none=True)
     milestones = fields.List(fields.Nested(Milestone))
+    rating = fields.Nested(RatingOut, allow_none=True)
+    rating_open = fields.Boolean()
 
 
 class TaskOut(Schema):
@@ -174,6 +191,10 @@ class TaskOut(Schema):
     assignee_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime()
     due_at = fields.DateTime(allow_none=True)
+    due_state = fields.String(allow_none=True,
+                              metadata={"description": "on_track | due_soon | overdue (công việc đang mở)"})
+    on_behalf_of = fields.Integer(allow_none=True, metadata={
+        "description": "cán bộ vắng mặt mà người xem đang làm thay ở công việc này"})
 
 
 class TaskDetail(TaskOut):
@@ -193,3 +214,123 @@ class TrackQuery(Strict):
 class InboxQuery(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200, error="Phải từ {min} đến {max}."))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, error="Không được nhỏ hơn {min}."))
+    procedure = fields.String(validate=validate.Length(min=1, max=128, error=LENGTH))
+    status = fields.String(validate=validate.OneOf(sorted(STATUSES), error="Trạng thái hồ sơ không hợp lệ."))
+    due = fields.String(validate=validate.OneOf(DUE_STATES, error=ONE_OF))
+    search = fields.String(data_key="q", validate=validate.Length(min=1, max=100, error=LENGTH))
+    sort = fields.String(load_default="due_at", validate=validate.OneOf(SORTS, error=ONE_OF))
+
+
+# --- satisfaction ratings ------------------------------------------------------------------------
+
+SCORE = "Mức độ hài lòng phải là số nguyên từ 1 đến 5."
+
+
+class RatingIn(Strict):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5, error=SCORE))
+    comment = fields.String(allow_none=True, validate=validate.Length(max=1000, error=MAX_LENGTH))
+
+
+class PublicRatingIn(RatingIn):
+    secret = fields.String(required=True, validate=validate.Length(min=4, max=64, error=LENGTH), metadata={
+        "description": "số điện thoại hoặc số định danh đã khai khi nộp hồ sơ"})
+
+
+class DossierRatingOut(RatingOut):
+    dossier_code = fields.String(required=True)
+
+
+# --- drafts --------------------------------------------------------------------------------------
+
+STEP = "Bước phải là số nguyên không âm."
+
+
+class DraftIn(Strict):
+    procedure = fields.String(required=True, validate=validate.Length(min=1, max=128, error=LENGTH))
+    step = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1000, error=STEP))
+    data = fields.Dict(keys=fields.String(), load_default=dict, metadata={
+        "description": "giá trị biểu mẫu đang điền (chưa kiểm tra); khóa 'applicant' chứa thông tin người nộp"})
+
+
+class DraftUpdate(Strict):
+    step = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0, max=1000, error=STEP))
+    data = fields.Dict(keys=fields.String(), required=True)
+
+
+class DraftSummary(Schema):
+    id = fields.Integer(required=True)
+    procedure = fields.String(required=True)
+    procedure_name = fields.String(required=True)
+    step = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class DraftOut(DraftSummary):
+    data = fields.Dict(required=True)
+
+
+# --- the workspace: notifications, reassigning, substitutes --------------------------------------
+
+
+class InboxSummaryOut(Schema):
+    total = fields.Integer(required=True)
+    new = fields.Integer(required=True, metadata={"description": "công việc mới từ lần xem trước"})
+    overdue = fields.Integer(required=True)
+    due_soon = fields.Integer(required=True, metadata={"description": "đến hạn trong một ngày làm việc tới"})
+    seen_at = fields.DateTime(allow_none=True)
+
+
+class InboxSeenIn(Strict):
+    until = fields.AwareDateTime(default_timezone=UTC, allow_none=True, metadata={
+        "description": "thời điểm hộp công việc được hiển thị (mặc định: bây giờ)"})
+
+
+class ReassignIn(Strict):
+    user_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error=LENGTH))
+
+
+class SubstitutionIn(Strict):
+    user_id = fields.Integer(required=True, strict=True, metadata={"description": "cán bộ vắng mặt"})
+    substitute_id = fields.Integer(required=True, strict=True, metadata={"description": "cán bộ làm thay"})
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error=LENGTH))
+
+
+class SubstitutionOut(Schema):
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    user_name = fields.String(required=True)
+    substitute_id = fields.Integer(required=True)
+    substitute_name = fields.String(required=True)
+    agency_code = fields.String(allow_none=True)
+    role = fields.String(required=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    reason = fields.String(required=True)
+    created_by = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    active = fields.Boolean(required=True)
+
+
+class SubstitutionQuery(Strict):
+    agency = fields.String(validate=validate.Length(min=1, max=32, error=LENGTH))
+    include_past = fields.Boolean(load_default=False)
+
+
+class OfficialsQuery(Strict):
+    agency = fields.String(validate=validate.Length(min=1, max=32, error=LENGTH))
+    role = fields.String(validate=validate.OneOf(OFFICIAL_ROLES, error=ONE_OF))
+
+
+class OfficialOut(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    full_name = fields.String(required=True)
+    role = fields.String(required=True)
+    agency_code = fields.String(allow_none=True)
+    standing_in_for = fields.List(fields.Integer(), required=True)
+    substituted_by = fields.List(fields.Integer(), required=True)

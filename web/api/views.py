@@ -11,6 +11,8 @@ from marshmallow import Schema, ValidationError
 
 from engine import errors, services
 from engine.services import calendar_admin, payments, verification
+from engine.services.inbox import DUE_STATES, SORTS
+from engine.statuses import STATUSES
 from web.api import bp
 from web.api import schemas as s
 from web.api.openapi import build_spec, documented
@@ -204,10 +206,21 @@ def track(code: str):
 
 
 @bp.get("/tasks")
-@documented("/api/v1/tasks", "get", "Hộp công việc của tôi (theo vai trò và cơ quan)", response=s.TaskOut, many=True,
-            errors=(400, 401), parameters=[
+@documented("/api/v1/tasks", "get", "Hộp công việc của tôi (theo vai trò và cơ quan), lọc và sắp xếp được",
+            response=s.TaskOut, many=True, errors=(400, 401), parameters=[
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}])
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "procedure", "in": "query", "schema": {"type": "string"},
+                 "description": "mã định danh (slug) hoặc mã TTHC của thủ tục"},
+                {"name": "status", "in": "query", "schema": {"type": "string", "enum": sorted(STATUSES)},
+                 "description": "trạng thái hồ sơ"},
+                {"name": "due", "in": "query", "schema": {"type": "string", "enum": list(DUE_STATES)},
+                 "description": "tình trạng hạn của bước: còn hạn, sắp đến hạn (trong một ngày làm việc), quá hạn"},
+                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+                 "description": "đầu mã hồ sơ, một phần họ tên (không phân biệt hoa thường, dấu) hoặc số điện thoại "
+                                "người nộp, hoặc đúng số định danh"},
+                {"name": "sort", "in": "query", "schema": {"type": "string", "enum": list(SORTS)},
+                 "description": "due_at (mặc định), created_at hoặc code; thêm '-' để sắp giảm dần"}])
 def inbox():
     actor = api_actor()
     query = parse(s.InboxQuery(), request.args.to_dict())

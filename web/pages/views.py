@@ -106,6 +106,10 @@ def task(task_id: str):
                 services.claim_task(ctx, actor, task_id)
                 flash(_("Đã nhận xử lý công việc."))
                 return redirect(url_for("pages.task", task_id=task_id))
+            shown = forms.apply_action(form, request.form) if form else None
+            if shown is not None:  # "Thêm"/"Xóa" a row: show the form again, complete nothing
+                return render_template("task.html", task=view, form_html=forms.render_form(form, shown, {}),
+                                       message=None)
             data = forms.parse_form(form, request.form) if form else {}
             services.complete_task(ctx, actor, task_id, data)
             flash(_("Đã hoàn thành: %(title)s", title=view.title))
@@ -137,6 +141,10 @@ def submit(procedure: str):
                  "email": actor.email or ""}
     if request.method == "POST":
         applicant = {k: request.form.get(f"applicant_{k}", "").strip() for k in ("name", "phone", "id_number", "email")}
+        shown = forms.apply_action(form, request.form) if form else None
+        if shown is not None:  # "Thêm"/"Xóa" a row: show the form again, submit nothing
+            return render_template("submit.html", procedure=view, form_html=forms.render_form(form, shown, {}),
+                                   applicant=applicant, errors={}, message=None)
         data = forms.parse_form(form, request.form) if form else {}
         try:
             created = services.submit_dossier(ctx, actor, procedure, {k: v or None for k, v in applicant.items()},
