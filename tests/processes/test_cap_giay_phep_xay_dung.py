@@ -331,7 +331,7 @@ META = json.loads((FOLDER / "procedure.json").read_text(encoding="utf-8"))
 
 
 def test_the_fee_script_agrees_with_the_fee_schedule_in_procedure_json():
-    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import assert_script_follows_schedule, fee_today
+    from tests.processes.fees import assert_script_follows_schedule, fee_today
 
     assert_script_follows_schedule(FOLDER, META)
     assert fee_today(META) == 75000
@@ -342,7 +342,7 @@ def test_an_online_application_pays_the_fee_on_the_national_platform_before_rece
     from engine.errors import Forbidden
     from engine.services.payments import confirm, payment_of
     from tests.conftest import with_payment
-    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import fee_today
+    from tests.processes.fees import fee_today
 
     pay = with_payment(ctx, payment_platform)
     dossier = submit(pay, actors["congdan"])
@@ -384,9 +384,3 @@ def test_a_desk_application_and_a_province_without_the_platform_skip_the_online_
         assert get_dossier(pay, actors["tiepnhan"], dossier.code).status == "submitted"
         assert open_task(pay, actors["tiepnhan"], dossier.code).bpmn_id == "tiep_nhan"
     assert payment_platform.transactions == {}
-
-
-def test_the_diagram_draws_every_element_with_the_payment_step_in_place():
-    from tests.processes.test_dang_ky_ho_kinh_doanh_payment import diagram_problems
-
-    assert diagram_problems(FOLDER / META["bpmn"]) == []
