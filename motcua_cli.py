@@ -121,6 +121,43 @@ def procedures_validate(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@procedures.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="Also print the informational findings (longest paths).")
+def procedures_lint(paths: tuple[Path, ...], show_all: bool) -> None:
+    """Check procedure folders against the one-stop-shop rules; exit 1 when any has an error."""
+    from engine.context import own_registry
+    from engine.errors import ProcedureInvalid
+    from engine.procedures.catalogue import procedure_folders
+    from engine.procedures.lint import ERROR, INFO, lint_package
+    from engine.procedures.package import read_package
+
+    settings = _settings()
+    operations = own_registry(settings).operations()
+    folders: list[Path] = []
+    for path in paths or (settings.processes_dir,):
+        is_package = (path / "procedure.json").exists() or (path / "process_model.json").exists()
+        folders += [path] if is_package else procedure_folders(path)
+    failed = 0
+    for folder in folders:
+        try:
+            findings = lint_package(read_package(folder), operations=operations)
+        except ProcedureInvalid as exc:
+            failed += 1
+            click.echo(f"LỖI {folder}", err=True)
+            for problem in exc.problems:
+                click.echo(f"     {problem}", err=True)
+            continue
+        errors = [f for f in findings if f.severity == ERROR]
+        failed += bool(errors)
+        click.echo(f"{'LỖI' if errors else 'OK '} {folder}")
+        for finding in findings:
+            if finding.severity != INFO or show_all:
+                click.echo(f"     [{finding.severity} {finding.rule}] {finding.located()}")
+    if failed or not folders:
+        sys.exit(1)
+
+
 @procedures.command("load")
 @click.argument("root", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def procedures_load(root: Path | None) -> None:

@@ -96,18 +96,25 @@ def _check_tasks(specs: ProcessSpecs, package: dict[str, Any], operations: set[s
                 if schema_file and form_name(schema_file) not in package["forms"]:
                     problems.append(f"{where}: form file {schema_file!r} not found")
             problems += [f"{where}: document kind {kind!r} has no template (built-in: {', '.join(KINDS)})"
-                         for key in ("document", "attachDocuments")
-                         for kind in (k.strip() for k in (props.get(key) or "").split(","))
-                         if kind and kind not in KINDS and f"{kind}.html" not in (package.get("documents") or {})]
+                         for kind in missing_templates(props, package)]
             operation = getattr(spec, "operation_name", None)
             if operation is not None and operations is not None and operation not in operations:
                 problems.append(f"{where}: service operation {operation!r} is not a registered connector operation")
             if check_script is not None:
-                problems += [f"{where}: {p}" for p in _check_scripts(spec, check_script)]
+                problems += [f"{where}: {p}" for p in script_problems(spec, check_script)]
     return problems
 
 
-def _check_scripts(spec: Any, check_script: Any) -> list[str]:
+def missing_templates(props: dict[str, str], package: dict[str, Any]) -> list[str]:
+    """Document kinds an element generates or attaches (`document`, `attachDocuments`) with no template."""
+    own = package.get("documents") or {}
+    return [kind for key in ("document", "attachDocuments")
+            for kind in (k.strip() for k in (props.get(key) or "").split(","))
+            if kind and kind not in KINDS and f"{kind}.html" not in own]
+
+
+def script_problems(spec: Any, check_script: Any) -> list[str]:
+    """What the restricted evaluator's static check refuses in a task's scripts, conditions and parameters."""
     problems: list[str] = []
     for script in (getattr(spec, "script", None), getattr(spec, "prescript", None), getattr(spec, "postscript", None)):
         if script:

@@ -262,35 +262,7 @@ def posted_fields(value, prefix: str = "") -> dict[str, str]:
     return {prefix: str(value)}
 
 
-def test_a_citizen_submits_through_the_page_and_lands_on_the_new_dossier(ctx, client, login, citizen):
-    token = login("congdan")
-    shown = client.get(f"/nop-ho-so/{HKD_SLUG}")
-    assert shown.status_code == 200 and 'value="Phạm Thị Công Dân"' in html_of(shown)
-
-    response = client.post(f"/nop-ho-so/{HKD_SLUG}", data={
-        **posted_fields(household_form()), "csrf_token": token, "applicant_name": "Phạm Thị Công Dân",
-        "applicant_phone": "0912345678", "applicant_id_number": "", "applicant_email": ""})
-
-    assert response.status_code == 302
-    code = urlsplit(response.headers["Location"]).path.rsplit("/", 1)[1]
-    assert re.fullmatch(r"000\.00\.21\.H99-\d{6}-0001", code)
-    page = main_of(client.get(response.headers["Location"]))
-    assert f"Đã nộp hồ sơ. Mã hồ sơ: {code}" in page and "<strong>Mới đăng ký</strong>" in page
-    assert get_dossier(ctx, citizen, code).status == "submitted"
-
-
-def test_an_invalid_submission_on_the_page_is_shown_again_with_field_errors(client, login):
-    token = login("congdan")
-
-    response = client.post(f"/nop-ho-so/{HKD_SLUG}", data={
-        **posted_fields(household_form(von_kinh_doanh=-5)), "csrf_token": token,
-        "applicant_name": "Phạm Thị Công Dân", "applicant_phone": "0912345678"})
-
-    assert response.status_code == 400
-    page = main_of(response)
-    assert "Dữ liệu không hợp lệ." in page
-    assert re.search(r'id="f-von_kinh_doanh-error">.*Phải lớn hơn hoặc bằng 0', page)
-    assert 'value="Hộ kinh doanh Phở Thu Hương"' in page, "what was typed is kept"
+# Submitting through the pages (the wizard): tests/web/test_citizen_pages.py.
 
 
 # --- dossier and tracking pages -------------------------------------------------------------------
@@ -390,21 +362,6 @@ def test_a_hostile_applicant_name_is_escaped_on_every_page_that_shows_it(ctx, cl
         assert response.status_code == 200, name
         assert HOSTILE not in html_of(response), f"raw script on the {name} page"
         assert HOSTILE_ESCAPED in html_of(response), f"the {name} page does not show the name at all"
-
-
-def test_a_hostile_applicant_name_is_escaped_when_the_submit_form_is_shown_again(client, login):
-    token = login("congdan")
-    hostile = '"><script>alert(1)</script>'
-
-    response = client.post(f"/nop-ho-so/{HKD_SLUG}", data={
-        "csrf_token": token, "applicant_name": hostile, "applicant_phone": APPLICANT["phone"],
-        "ten_ho_kinh_doanh": f"Hộ kinh doanh {HOSTILE}"})
-
-    assert response.status_code == 400
-    page = html_of(response)
-    assert "<script>alert(1)</script>" not in page
-    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page
-    assert f"Hộ kinh doanh {HOSTILE_ESCAPED}" in page
 
 
 def test_hostile_form_text_is_escaped_when_a_task_form_is_shown_again(ctx, client, login, citizen, desk):

@@ -1,8 +1,9 @@
-"""Server-rendered pages (Vietnamese): log in, inbox, task form, dossier, public tracking."""
+"""Server-rendered pages (Vietnamese): log in, inbox, task form, dossier; the citizens' catalogue,
+submission wizard, tracking and own dossiers."""
 
 from flask import Blueprint
 
 bp = Blueprint("pages", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/static")
 
-from web.pages import views  # noqa: E402,F401
+from web.pages import citizen, views, wizard, workspace  # noqa: E402,F401

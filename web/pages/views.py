@@ -7,7 +7,6 @@ import secrets
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-import forms
 from engine import errors, services
 from web.auth import engine_ctx, login_required, page_actor
 from web.pages import bp
@@ -82,47 +81,6 @@ def logout():
     return redirect(url_for("pages.home"))
 
 
-@bp.get("/cong-viec")
-@login_required
-def inbox():
-    return render_template("inbox.html", tasks=services.list_inbox(engine_ctx(), page_actor()))
-
-
-def _form_of(task):
-    return forms.load_form(task.form["schema"], task.form.get("ui_schema")) if task.form else None
-
-
-@bp.route("/cong-viec/<task_id>", methods=["GET", "POST"])
-@login_required
-def task(task_id: str):
-    ctx, actor = engine_ctx(), page_actor()
-    view = services.get_task(ctx, actor, task_id)
-    form = _form_of(view)
-    data, field_errors, message = (view.data or {}), {}, None
-    if request.method == "POST":
-        action = request.form.get("action", "complete")
-        try:
-            if action == "claim":
-                services.claim_task(ctx, actor, task_id)
-                flash(_("Đã nhận xử lý công việc."))
-                return redirect(url_for("pages.task", task_id=task_id))
-            shown = forms.apply_action(form, request.form) if form else None
-            if shown is not None:  # "Thêm"/"Xóa" a row: show the form again, complete nothing
-                return render_template("task.html", task=view, form_html=forms.render_form(form, shown, {}),
-                                       message=None)
-            data = forms.parse_form(form, request.form) if form else {}
-            services.complete_task(ctx, actor, task_id, data)
-            flash(_("Đã hoàn thành: %(title)s", title=view.title))
-            return redirect(url_for("pages.inbox"))
-        except errors.InvalidInput as exc:
-            field_errors, message = exc.errors, exc.message_vi
-        except errors.Conflict as exc:
-            message = exc.message_vi
-    rendered = forms.render_form(form, data, field_errors) if form and view.state == "open" else None
-    status = 400 if field_errors else 409 if message else 200
-    return render_template("task.html", task=view, form_html=rendered, message=message), status
-
-
 @bp.get("/ho-so/<code>")
 @login_required
 def dossier(code: str):
@@ -130,32 +88,7 @@ def dossier(code: str):
     return render_template("dossier.html", dossier=view)
 
 
-@bp.route("/nop-ho-so/<procedure>", methods=["GET", "POST"])
-@login_required
-def submit(procedure: str):
-    ctx, actor = engine_ctx(), page_actor()
-    view = services.get_procedure(ctx, procedure)
-    form = forms.load_form(view.start_form["schema"], view.start_form.get("ui_schema")) if view.start_form else None
-    data, field_errors, message = {}, {}, None
-    applicant = {"name": actor.full_name, "phone": actor.phone or "", "id_number": actor.id_number or "",
-                 "email": actor.email or ""}
-    if request.method == "POST":
-        applicant = {k: request.form.get(f"applicant_{k}", "").strip() for k in ("name", "phone", "id_number", "email")}
-        shown = forms.apply_action(form, request.form) if form else None
-        if shown is not None:  # "Thêm"/"Xóa" a row: show the form again, submit nothing
-            return render_template("submit.html", procedure=view, form_html=forms.render_form(form, shown, {}),
-                                   applicant=applicant, errors={}, message=None)
-        data = forms.parse_form(form, request.form) if form else {}
-        try:
-            created = services.submit_dossier(ctx, actor, procedure, {k: v or None for k, v in applicant.items()},
-                                              data)
-            flash(_("Đã nộp hồ sơ. Mã hồ sơ: %(code)s", code=created.code))
-            return redirect(url_for("pages.dossier", code=created.code))
-        except errors.InvalidInput as exc:
-            field_errors, message = exc.errors, exc.message_vi
-    rendered = forms.render_form(form, data, field_errors) if form else None
-    return render_template("submit.html", procedure=view, form_html=rendered, applicant=applicant,
-                           errors=field_errors, message=message), 400 if field_errors else 200
+# Submission (/nop-ho-so/<procedure>) is the wizard in web/pages/wizard.py.
 
 
 @bp.route("/xac-thuc", methods=["GET", "POST"])
@@ -194,13 +127,4 @@ def admin():
                            incidents=health.list_incidents(ctx, actor))
 
 
-@bp.get("/tra-cuu")
-def track():
-    code, secret = request.args.get("code", "").strip(), request.args.get("secret", "").strip()
-    result = error = None
-    if code and secret:
-        try:
-            result = services.track_dossier(engine_ctx(), code, secret)
-        except errors.NotFound as exc:
-            error = exc.message_vi
-    return render_template("track.html", code=code, result=result, error=error), 404 if error else 200
+# Public tracking (/tra-cuu) is in web/pages/citizen.py.
