@@ -26,10 +26,11 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     app.json.ensure_ascii = False
     app.extensions["motcua"] = ctx
 
-    from web import errors, filters, i18n, security
+    from web import compression, errors, filters, i18n, security
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
 
+    compression.register(app)  # first: its after_request runs last, on the final body
     errors.register(app)
     filters.register(app)
     i18n.register(app)

@@ -27,6 +27,17 @@ def event_templates() -> dict[str, str]:
         "milestone": "{text}",
         "notice": gettext("Gửi {channel_label} «{notice}» tới {to}: {label}"),
         "notice_status": gettext("Báo cáo phát {channel_label} «{notice}» tới {to}: {label}"),
+        "apology": gettext("Lập Phiếu xin lỗi và hẹn lại ngày trả kết quả"),
+        "clock": gettext("Cập nhật thời hạn giải quyết"),
+        "document": gettext("Lập văn bản ({kind})"),
+        "signed": gettext("Ký số văn bản"),
+        "payment": gettext("Nhận kết quả thanh toán trực tuyến (mã {reference})"),
+        "exchange_received": gettext("Nhận văn bản liên thông từ {from}: «{subject}»"),
+        "exchange_status": gettext("Cơ quan {from} báo trạng thái văn bản liên thông: {label}"),
+        "migrated": gettext("Chuyển hồ sơ sang phiên bản quy trình mới"),
+        "rated": gettext("Người nộp hồ sơ đánh giá mức độ hài lòng"),
+        "task_overdue": gettext("Bước «{title}» quá hạn xử lý"),
+        "task_reassigned": gettext("Giao lại «{title}»"),
     }
 
 

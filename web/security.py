@@ -9,10 +9,24 @@ from flask import Flask, abort, request, session
 
 
 def csrf_token() -> str:
-    token = session.get("csrf")
-    if token is None:
-        token = session["csrf"] = secrets.token_urlsafe(32)
-    return token
+    """The session's CSRF secret under a fresh random mask: pages are gzipped (web/compression.py), and
+    a secret repeated byte for byte next to text an attacker can reflect into the page (a search
+    query) could be guessed from the compressed sizes (BREACH)."""
+    secret = session.get("csrf")
+    if secret is None:
+        secret = session["csrf"] = secrets.token_urlsafe(32)
+    raw = secret.encode()
+    mask = secrets.token_bytes(len(raw))
+    return (mask + bytes(m ^ r for m, r in zip(mask, raw, strict=True))).hex()
+
+
+def _unmasked(sent: str) -> bytes:
+    try:
+        both = bytes.fromhex(sent)
+    except ValueError:
+        return b""
+    half = len(both) // 2
+    return bytes(m ^ r for m, r in zip(both[:half], both[half:], strict=False))
 
 
 def register(app: Flask) -> None:
@@ -22,8 +36,8 @@ def register(app: Flask) -> None:
     def _check_csrf():
         if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
             return  # the API authenticates with bearer tokens, which browsers never send on their own
-        sent = request.form.get("csrf_token", "")
-        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        sent, secret = _unmasked(request.form.get("csrf_token", "")), session.get("csrf", "").encode()
+        if not sent or not secret or not hmac.compare_digest(sent, secret):
             abort(400, "CSRF token missing or invalid")
 
     @app.after_request

@@ -39,3 +39,9 @@ def test_pages_load_htmx_deferred_and_carry_no_inline_script(client):
     assert re.findall(r"<script(?![^>]*\ssrc=)[^>]*>", html) == []
     # htmx's own defaults would add an inline <style> and eval event handlers, both refused by the CSP
     assert '"includeIndicatorStyles": false' in html and '"allowEval": false' in html
+
+
+def test_the_accessibility_checker_is_for_the_tests_and_never_served(client):
+    assert not list(VENDOR.glob("axe*")), "axe-core must stay in web/frontend/node_modules"
+    assert client.get("/static/vendor/axe.min.js").status_code == 404
+    assert "axe.min.js" not in client.get("/").get_data(as_text=True)

@@ -1,5 +1,6 @@
 // Copy the browser-ready files of our npm packages into web/static/vendor/ (gitignored).
 // No bundler: each file is already minified by its package; the pages load them with <script defer>.
+// axe-core is not copied: only the accessibility tests use it, reading it from node_modules, so users never get it.
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

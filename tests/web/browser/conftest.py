@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
 from engine.config import PROJECT_ROOT
@@ -101,12 +101,13 @@ def console_errors(page) -> list[str]:
 
 
 @pytest.fixture
-def screenshot(page, tmp_path) -> Callable[[str], Path]:
-    """`screenshot(name)`: the whole page as PNG (kept in docs/screenshots/ with MOTCUA_SCREENSHOTS=1)."""
+def screenshot(page, tmp_path) -> Callable[..., Path]:
+    """`screenshot(name)`: the whole page as PNG (kept in docs/screenshots/ with MOTCUA_SCREENSHOTS=1);
+    `screenshot(name, of=other)` for a page of another browser context (another person's)."""
 
-    def take(name: str) -> Path:
+    def take(name: str, of: Page | None = None) -> Path:
         path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
+        (of or page).screenshot(path=str(path), full_page=True, animations="disabled")
         if KEEP_SCREENSHOTS:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, SCREENSHOTS / path.name)

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.factories import APPLICANT, household_form
+from tests.factories import APPLICANT
 from tests.web.test_pages import posted_fields
 
 PDF = b"%PDF-1.4\n% giay de nghi\n%%EOF\n"
@@ -39,15 +39,9 @@ def test_a_citizen_finds_the_procedure_submits_online_and_tracks_it(page, consol
     link.click()
     expect(page.get_by_text("3 ngày làm việc")).to_be_visible()
     page.get_by_role("link", name="Nộp trực tuyến").click()
+    from tests.web.browser.test_journey import citizen_fills_the_form
 
-    page.locator("#username").fill("congdan")
-    page.locator("#password").fill("demo")
-    page.locator("main").get_by_role("button", name="Đăng nhập").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Nộp hồ sơ trực tuyến")
-    fill_form(page, household_form(nganh_nghe=household_form()["nganh_nghe"][:1], thanh_vien=[]))
-    page.get_by_role("button", name="Tiếp tục").click()
-
-    expect(page.locator(".wizard-now")).to_contain_text("Bước 2/3")
+    citizen_fills_the_form(page)
     page.locator('[name="giay_to.giay_de_nghi"]').set_input_files(
         {"name": "giay-de-nghi.pdf", "mimeType": "application/pdf", "buffer": PDF})
     screenshot("citizen-wizard-documents")
