@@ -14,6 +14,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
@@ -26,6 +27,9 @@ from engine.models import Dossier, OutboxMessage
 from engine.services import exchange, notices, payments
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_report, load_runner
+
+if TYPE_CHECKING:
+    from integrations import ConnectorPending
 
 log = logging.getLogger(__name__)
 
@@ -127,25 +131,22 @@ def _with_documents(ctx: EngineContext, message: OutboxMessage) -> dict:
                                                *paperwork.attachments_for(ctx, message.dossier_id, kinds)]}
 
 
-def _pending(ctx: EngineContext, message: OutboxMessage, exc: Exception) -> Outcome:
+def _pending(ctx: EngineContext, message: OutboxMessage, exc: ConnectorPending) -> Outcome:
     """In progress elsewhere: ask again later without spending an attempt, up to the pending limit."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message.id)
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-        if now - created > timedelta(hours=ctx.settings.outbox_pending_hours):
-            state = None
-        else:
+        expired = now - row.created_at > timedelta(hours=ctx.settings.outbox_pending_hours)
+        if not expired:
             row.attempts -= 1
             row.state = "pending"
             row.locked_until = None
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.next_attempt_at = now + timedelta(seconds=getattr(exc, "retry_after", 60.0))
-            state = row.state
-    if state is None:
+            row.next_attempt_at = now + timedelta(seconds=exc.retry_after)
+    if expired:
         return _failed(ctx, message, exc, permanent=True)
     log.info("outbox %s %s/%s pending: %s", message.id, message.connector, message.operation, exc)
-    return Outcome(message.id, state, str(exc))
+    return Outcome(message.id, "pending", str(exc))
 
 
 def _backoff(ctx: EngineContext, attempts: int) -> float:

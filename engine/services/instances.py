@@ -80,13 +80,15 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
     while index < len(reports):
         for request in reports[index].requests:
             connector, operation = ctx.connectors.operation(request.operation)
+            context = dict(FOLLOW_UPS.get(request.operation) or {})
+            if request.attach:  # documents of the dossier the call carries (read in when it is made)
+                context["attach"] = list(request.attach)
             message = OutboxMessage(
                 dossier_id=dossier.id, task_id=request.task_id, connector=connector.id,
                 operation=operation.name, payload=request.params,
                 idempotency_key=f"{dossier.code}:{request.task_id}", waits=operation.waits_for_result,
                 state="pending", attempts=0, next_attempt_at=now, created_at=now,
-                context=(FOLLOW_UPS.get(request.operation) or {}) | ({"attach": list(request.attach)}
-                                                                     if request.attach else {}) or None,
+                context=context or None,
             )
             outbox.append(message)
             if not operation.waits_for_result:
