@@ -58,3 +58,23 @@ def assert_script_follows_schedule(folder: Path, meta: dict[str, Any]) -> None:
 
 def fee_today(meta: dict[str, Any]) -> int:
     return scheduled_fee(meta["fees"], (datetime.now(UTC) + VN).date())
+
+
+def skipping_the_platform(ctx, actors, platform, submit, desk: str = "tiepnhan") -> tuple[Any, list]:
+    """A desk dossier and an online one from a province without the platform: neither asks the platform
+    for a payment, both wait at reception. Returns the context with the platform and the two dossiers."""
+    from engine.outbox import drain
+    from engine.services import get_dossier
+    from engine.services.payments import payment_of
+    from tests.conftest import with_payment
+    from tests.factories import open_task
+
+    pay = with_payment(ctx, platform)
+    dossiers = [submit(pay, actors[desk]), submit(ctx, actors["congdan"])]
+    drain(pay)
+    for dossier in dossiers:
+        assert payment_of(pay, dossier.code) is None
+        assert get_dossier(pay, actors[desk], dossier.code).status == "submitted"
+        assert open_task(pay, actors[desk], dossier.code).bpmn_id == "tiep_nhan"
+    assert platform.transactions == {}
+    return pay, dossiers

@@ -372,15 +372,6 @@ def test_an_online_application_pays_the_fee_on_the_national_platform_before_rece
 
 def test_a_desk_application_and_a_province_without_the_platform_skip_the_online_payment(ctx, actors,
                                                                                         payment_platform):
-    from engine.services.payments import payment_of
-    from tests.conftest import with_payment
+    from tests.processes.fees import skipping_the_platform
 
-    pay = with_payment(ctx, payment_platform)
-    at_desk = submit(pay, actors["tiepnhan"])
-    not_connected = submit(ctx, actors["congdan"])
-    drain(pay)
-    for dossier in (at_desk, not_connected):
-        assert payment_of(pay, dossier.code) is None
-        assert get_dossier(pay, actors["tiepnhan"], dossier.code).status == "submitted"
-        assert open_task(pay, actors["tiepnhan"], dossier.code).bpmn_id == "tiep_nhan"
-    assert payment_platform.transactions == {}
+    skipping_the_platform(ctx, actors, payment_platform, submit)

@@ -14,7 +14,13 @@ from engine.errors import Forbidden
 from engine.outbox import drain
 from engine.services import complete_task, get_dossier, get_task, list_inbox
 from tests.factories import HKD, bpmn_ids, open_task, statuses, submit, work
-from tests.processes.fees import assert_script_follows_schedule, computed_fee, fee_script, fee_today
+from tests.processes.fees import (
+    assert_script_follows_schedule,
+    computed_fee,
+    fee_script,
+    fee_today,
+    skipping_the_platform,
+)
 
 FOLDER = PROJECT_ROOT / "processes" / HKD
 META = json.loads((FOLDER / "procedure.json").read_text(encoding="utf-8"))
@@ -98,21 +104,11 @@ def test_the_citizen_task_page_offers_the_platform_payment_page(ctx, actors, pay
 
 def test_a_desk_dossier_and_a_province_without_the_platform_skip_the_online_payment(ctx, actors,
                                                                                    payment_platform):
-    from engine.services.payments import payment_of
-    from tests.conftest import with_payment
-
-    pay = with_payment(ctx, payment_platform)
-    at_desk = submit(pay, actors["tiepnhan"])
-    not_connected = submit(ctx, actors["congdan"])
-    drain(pay)
+    pay, (at_desk, not_connected) = skipping_the_platform(ctx, actors, payment_platform, submit)
     for dossier in (at_desk, not_connected):
-        assert payment_of(pay, dossier.code) is None
-        assert get_dossier(pay, actors["tiepnhan"], dossier.code).status == "submitted"
-        assert open_task(pay, actors["tiepnhan"], dossier.code).bpmn_id == "tiep_nhan"
         # the fee is still computed: the desk collects it at reception
         data = get_dossier(pay, actors["tiepnhan"], dossier.code, with_data=True).data
         assert data["le_phi"] == fee_today(META)
-    assert payment_platform.transactions == {}
     assert not [t for t in list_inbox(pay, actors["congdan"]) if t.dossier_code == not_connected.code]
 
 
