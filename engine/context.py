@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,9 @@ from engine.models import CalendarException
 from engine.procedures.versions import VersionCache
 from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
+
+if TYPE_CHECKING:
+    from engine.documents.store import FileStore
 
 CALENDAR_TTL = 60.0
 
@@ -39,6 +43,13 @@ class EngineContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: (read at, calendar) in a box shared by the views `dataclasses.replace` makes of this context
     _calendar: list[tuple[float, WorkingCalendar] | None] = field(default_factory=lambda: [None])
+
+    @property
+    def files(self) -> FileStore:
+        """Where documents, uploads and received files are kept (content-addressed, `data_dir/files`)."""
+        from engine.documents.store import FileStore
+
+        return FileStore(Path(self.settings.data_dir) / "files")
 
     def calendar(self, session: Session | None = None) -> WorkingCalendar:
         """The working-day calendar with the admins' exceptions, re-read at most once a minute

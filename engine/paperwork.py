@@ -154,7 +154,7 @@ def package_template_dir(ctx: EngineContext, content_hash: str, package: dict[st
 def render_job(ctx: EngineContext, message: OutboxMessage) -> dict[str, Any]:
     """Execute a render row: PDF → file store → attachment row + history event."""
     from engine.db import transaction
-    from engine.documents import FileStore, render_pdf
+    from engine.documents import render_pdf
 
     kind = message.payload["kind"]
     with ctx.sessions() as session:
@@ -162,7 +162,7 @@ def render_job(ctx: EngineContext, message: OutboxMessage) -> dict[str, Any]:
         version = ctx.versions.get(session, dossier.procedure_version_id)
     pdf = render_pdf(kind, message.payload["context"],
                      template_dirs=package_template_dir(ctx, version.content_hash, version.package))
-    sha256, size = FileStore(Path(ctx.settings.data_dir) / "files").put(pdf)
+    sha256, size = ctx.files.put(pdf)
     with transaction(ctx.sessions) as session:
         dossier = session.get(Dossier, message.dossier_id)
         attachment = Attachment(dossier_id=dossier.id, kind=kind, filename=f"{FILENAMES.get(kind, kind)}-{dossier.code}.pdf",
@@ -225,10 +225,9 @@ def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, r
     """Keep the signed result next to the unsigned one, findable by its verification code."""
     import base64
 
-    from engine.documents import FileStore
 
     signed = base64.b64decode(result["pdf_b64"])
-    sha256, size = FileStore(Path(ctx.settings.data_dir) / "files").put(signed)
+    sha256, size = ctx.files.put(signed)
     dossier = session.get(Dossier, message.dossier_id)
     original = session.get(Attachment, message.context["attachment"])
     attachment = Attachment(dossier_id=dossier.id, kind=signed_kind(original.kind),
@@ -262,10 +261,9 @@ def attachments_for(ctx: EngineContext, dossier_id: int, kinds: list[str]) -> li
 
     from sqlalchemy import select
 
-    from engine.documents import FileStore
     from integrations import ConnectorPending
 
-    store = FileStore(Path(ctx.settings.data_dir) / "files")
+    store = ctx.files
     files = []
     with ctx.sessions() as session:
         dossier = session.get(Dossier, dossier_id)

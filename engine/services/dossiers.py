@@ -287,13 +287,12 @@ def list_attachments(ctx: EngineContext, actor: Actor, code: str) -> list[Attach
 
 
 def read_attachment(ctx: EngineContext, actor: Actor, code: str, attachment_id: int) -> tuple[AttachmentView, bytes]:
-    from engine.documents import FileStore
 
     views = {view.id: view for view in list_attachments(ctx, actor, code)}
     view = views.get(attachment_id)
     if view is None:
         raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
-    return view, FileStore(ctx.settings.data_dir / "files").open(view.sha256)
+    return view, ctx.files.open(view.sha256)
 
 
 def proof_matches(dossier: Dossier | None, secret: str | None) -> bool:

@@ -91,9 +91,8 @@ def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
 
 def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: list[dict[str, Any]],
                  now: datetime) -> list[int]:
-    from engine.documents import FileStore
 
-    store = FileStore(Path(ctx.settings.data_dir) / "files")
+    store = ctx.files
     ids = []
     for file in files:
         sha256, size = store.put(base64.b64decode(file["data_b64"]))
@@ -118,10 +117,9 @@ def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, en
 
 
 def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime) -> None:
-    from engine.documents import FileStore
 
     raw = base64.b64decode(item.get("raw_b64") or b"")
-    sha256 = FileStore(Path(ctx.settings.data_dir) / "files").put(raw)[0] if raw else None
+    sha256 = ctx.files.put(raw)[0] if raw else None
     with transaction(ctx.sessions) as session:
         session.add(ExchangeMessage(direction="in", dossier_id=None, doc_id=item.get("doc_id"), document_id=None,
                                     peer=item.get("from"), kind="edoc", state="rejected", subject=None,

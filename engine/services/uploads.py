@@ -49,15 +49,9 @@ class StoredFile:
             raise InvalidInput({"": ["Tệp đính kèm không hợp lệ; vui lòng tải lên lại."]}) from exc
 
 
-def _store(ctx: EngineContext):
-    from engine.documents import FileStore
-
-    return FileStore(ctx.settings.data_dir / "files")
-
-
 def store_file(ctx: EngineContext, content: bytes, filename: str, content_type: str) -> StoredFile:
     """Put an already checked upload (forms.Upload: type sniffed, size limited) into the file store."""
-    sha256, size = _store(ctx).put(content)
+    sha256, size = ctx.files.put(content)
     return StoredFile(sha256, filename[:255], content_type, size)
 
 
@@ -65,7 +59,7 @@ def _link(ctx: EngineContext, session: Any, dossier_id: int, actor: Actor, files
           now: datetime) -> None:
     if len(files) > MAX_FILES:
         raise InvalidInput({"": [f"Tối đa {MAX_FILES} tệp cho một lần nộp."]})
-    store = _store(ctx)
+    store = ctx.files
     for file in files:
         if not store.exists(file.sha256):  # a reference the store never issued: refuse, never link
             raise InvalidInput({"": ["Tệp đính kèm không còn trên hệ thống; vui lòng tải lên lại."]})

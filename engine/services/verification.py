@@ -64,7 +64,6 @@ def verify_upload(ctx: EngineContext, pdf: bytes) -> VerificationView:
 
 def verify_code(ctx: EngineContext, code: str) -> VerificationView:
     """Look the signed file up by the code printed on it, and verify what we stored."""
-    from engine.documents import FileStore
     from integrations.signing import normalise_verification_code, verify_pdf
 
     normalised = normalise_verification_code(code or "")
@@ -76,5 +75,5 @@ def verify_code(ctx: EngineContext, code: str) -> VerificationView:
     if row is None:
         raise NotFound(f"verification code {normalised}", message_vi="Không tìm thấy văn bản có mã xác thực này.")
     attachment, dossier_code = row
-    pdf = FileStore(Path(ctx.settings.data_dir) / "files").open(attachment.sha256)
+    pdf = ctx.files.open(attachment.sha256)
     return _view(verify_pdf(pdf, trust_roots(ctx)), dossier_code)
