@@ -6,7 +6,12 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # Front-end packages come from npm at build time and are copied into web/static/vendor/ (gitignored).
 FRONTEND := web/frontend
 VENDOR := web/static/vendor
-FRONTEND_STAMP := $(VENDOR)/.built-$(shell cat $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs | sha1sum | cut -c1-12)
+# npm ci runs when package.json or the lock changes; the build when they, build.mjs or a studio source
+# (web/frontend/studio: the BPMN editor and viewer bundled by esbuild) changes. Each stamp's name is a
+# hash of what it depends on, so switching branches back and forth rebuilds too.
+STUDIO_SOURCES := $(sort $(shell find $(FRONTEND)/studio -type f 2>/dev/null))
+FRONTEND_MODULES := $(FRONTEND)/node_modules/.installed-$(shell cat $(FRONTEND)/package.json $(FRONTEND)/package-lock.json | sha1sum | cut -c1-12)
+FRONTEND_STAMP := $(VENDOR)/.built-$(shell cat $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs $(STUDIO_SOURCES) | sha1sum | cut -c1-12)
 # The browser tests drive Debian's Chromium through Playwright (never Playwright's own browser builds).
 CHROMIUM := /usr/bin/chromium
 
@@ -19,8 +24,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-$(FRONTEND_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/build.mjs
+$(FRONTEND_MODULES): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(FRONTEND_MODULES)
+
+$(FRONTEND_STAMP): $(FRONTEND_MODULES) $(FRONTEND)/build.mjs $(STUDIO_SOURCES)
 	cd $(FRONTEND) && npm run --silent build
 	touch $(FRONTEND_STAMP)
 

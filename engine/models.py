@@ -121,6 +121,37 @@ class ProcedureVersion(Base):
     package: Mapped[dict[str, Any]]
     published_at: Mapped[datetime]
     published_by: Mapped[str | None] = mapped_column(String(64))
+    #: what changed against the previous version, in one Vietnamese paragraph (engine/procedures/diff.py)
+    diff_summary: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcedureDraft(Base):
+    """A procedure package being edited in the analyst studio, free to be invalid until it is published.
+
+    One open draft per procedure (slug): publishing or discarding it deletes the row. A draft of a
+    procedure never published (imported) has no procedure_id yet.
+    """
+
+    __tablename__ = "procedure_draft"
+    #: ids are never reused (SQLite would): an editor left open on a discarded draft must not save into a new one
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedure.id"))
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    #: the published version it was copied from (the studio warns when a newer one appeared since)
+    based_on_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_version.id"))
+    #: the same shape as ProcedureVersion.package
+    package: Mapped[dict[str, Any]]
+    #: what the import could not run or ignored (engine.procedures.lint.Finding as dicts)
+    import_findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    #: optimistic lock: two people saving the same draft at once cannot silently overwrite each other
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class CodeCounter(Base):
@@ -251,7 +282,7 @@ class Payment(Base):
     reference: Mapped[str] = mapped_column(String(64), unique=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     redirect_url: Mapped[str] = mapped_column(Text)
-    #: pending | paid | failed
+    #: pending | paid | failed | superseded (a newer attempt replaced it before it was paid)
     state: Mapped[str] = mapped_column(String(16))
     transaction_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]

@@ -67,6 +67,7 @@ def render_form(
     prefix: str = "",
     readonly: bool = False,
     step: int | None = None,
+    progress: bool = True,
 ) -> Markup:
     """HTML for the form's fields, filled from ``data`` and annotated with ``errors``.
 
@@ -76,13 +77,15 @@ def render_form(
     prefix to :func:`forms.parse_form`. ``readonly`` shows a submitted dossier without edit
     controls. ``step`` (1-based, for forms with ``ui:steps``) renders only that step's fields
     under a "Bước 2/4: …" progress heading; ``ValueError`` if there is no such step.
+    ``progress=False`` leaves that heading and the list of steps out, for a page that shows its own
+    (the submission wizard's steps go on past the form's).
     """
     current = step_at(form.steps, step)
     only = current.fields if current else None
     fields, summary = build_fields(form, data or {}, errors, prefix, readonly, only)
-    progress = None
-    if current is not None:
-        progress = {
+    shown_progress = None
+    if current is not None and progress:
+        shown_progress = {
             "number": current.number,
             "total": len(form.steps),
             "title": current.title,
@@ -90,7 +93,7 @@ def render_form(
             "steps": form.steps,
         }
     html = _ENV.get_template("forms/form.html").render(
-        fields=fields, summary=summary, progress=progress, render=_render_field
+        fields=fields, summary=summary, progress=shown_progress, render=_render_field
     )
     return Markup(html)
 

@@ -21,8 +21,8 @@ PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_PG_ADMIN", "postgresql+psycopg://post
 REDIS_URL = os.environ.get("MOTCUA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Tables holding per-test dossier state; users, agencies and procedures persist for the session.
-VOLATILE = ("rating", "draft", "substitution", "event", "outbox", "attachment", "payment", "exchange_message",
-            "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token")
+VOLATILE = ("procedure_draft", "rating", "draft", "substitution", "event", "outbox", "attachment", "payment",
+            "exchange_message", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token")
 
 
 def service_missing(what: str, exc: Exception) -> None:

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     app.json.ensure_ascii = False
     app.extensions["motcua"] = ctx
 
-    from web import compression, errors, filters, i18n, security
+    from web import compression, errors, filters, i18n, security, static_files
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     filters.register(app)
     i18n.register(app)
     security.register(app)
+    static_files.register(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     _wire_worker(app, ctx, start_worker)

@@ -32,6 +32,7 @@ def event_templates() -> dict[str, str]:
         "document": gettext("Lập văn bản ({kind})"),
         "signed": gettext("Ký số văn bản"),
         "payment": gettext("Nhận kết quả thanh toán trực tuyến (mã {reference})"),
+        "payment_retry": gettext("Thanh toán lại: tạo giao dịch mới thay giao dịch mã {replaces}"),
         "exchange_received": gettext("Nhận văn bản liên thông từ {from}: «{subject}»"),
         "exchange_status": gettext("Cơ quan {from} báo trạng thái văn bản liên thông: {label}"),
         "migrated": gettext("Chuyển hồ sơ sang phiên bản quy trình mới"),

@@ -29,6 +29,16 @@ def _unmasked(sent: str) -> bytes:
     return bytes(m ^ r for m, r in zip(both[:half], both[half:], strict=False))
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+#: The studio's BPMN editor page only (web/pages/studio_editor.py sets it on its response): the
+#: properties panel of bpmn-js builds its containers from HTML strings carrying style attributes
+#: (`<div style="height: 100%">`), which the policy above refuses (and reports as an error), and
+#: bpmn-js's align/distribute icons do the same. Only style *attributes* are let through; <style>
+#: elements, stylesheets from elsewhere, inline scripts and eval stay refused.
+STUDIO_EDITOR_POLICY = CONTENT_SECURITY_POLICY + "; style-src-attr 'unsafe-inline'"
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
 
@@ -36,7 +46,9 @@ def register(app: Flask) -> None:
     def _check_csrf():
         if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/api/"):
             return  # the API authenticates with bearer tokens, which browsers never send on their own
-        sent, secret = _unmasked(request.form.get("csrf_token", "")), session.get("csrf", "").encode()
+        # a form field, or a header for scripts that post their own bodies (the studio's BPMN editor)
+        sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+        sent, secret = _unmasked(sent), session.get("csrf", "").encode()
         if not sent or not secret or not hmac.compare_digest(sent, secret):
             abort(400, "CSRF token missing or invalid")
 
@@ -45,7 +57,5 @@ def register(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

@@ -11,6 +11,9 @@ result (`returned`, `result_ready`). Along it:
 - with `supplement_clock: restart`, entering a `supplement_requested` element starts the sum again
   (the deadline is counted anew once the complete dossier arrives); loops are not unrolled;
 - an element with `deadlineRule="x"` switches the path's limit to `deadline_rules.x`;
+- a budget with `"since": "x"` is counted from when the earlier human task `x` opened (a consulted
+  agency's window that lies inside the drafting days): when `x` is on the path before the step
+  (since the clock last started), the budgets from `x` up to the step are replaced by the step's;
 - paths no dossier can take are skipped (`decisions.py`): a gateway condition contradicting one
   taken earlier on the path, or a constant a script set (`bo_sung_tu = "tiep_nhan"`).
 
@@ -30,12 +33,16 @@ from engine.procedures.package import form_name
 
 RESULT_STATUSES = ("returned", "result_ready")
 MAX_PATHS = 20_000
+#: Elements that open a task row, whose opening time a budget's `since` can count from (SpiffWorkflow's
+#: manual task specs: the engine records when they open, not when other elements are entered).
+HUMAN_TASKS = frozenset({"userTask", "manualTask", "task"})
 
 
 @dataclass(frozen=True)
 class BudgetPath:
     end: str  # the end event's id
-    steps: tuple[tuple[str, float], ...]  # (element id, budget in office hours), in path order
+    #: (element id, or "x→id" for a step counted from an earlier x; budget in office hours), in path order
+    steps: tuple[tuple[str, float], ...]
     limit_hours: float
     deadline: dict[str, Any]
     deadline_rule: str | None
@@ -76,6 +83,8 @@ class _Walk:
     steps: tuple[tuple[str, float], ...]
     deadline_rule: str | None
     decisions: Decisions
+    #: (element id, how many steps were counted when it was entered), since the clock last started
+    entered: tuple[tuple[str, int], ...] = ()
 
 
 def form_fields(subject: Subject, node: Any) -> set[str]:
@@ -90,6 +99,7 @@ def budget_paths(subject: Subject) -> tuple[list[BudgetPath], bool]:
     meta = subject.procedure
     per_day = hours_per_day(subject)
     budgets = {k: to_hours(v, per_day) for k, v in (meta.get("step_budgets") or {}).items()}
+    since = counted_from(subject)
     rules = meta.get("deadline_rules") or {}
     applicant_lanes = {lane for lane, target in (meta.get("lanes") or {}).items()
                        if (target.get("role") if isinstance(target, dict) else target) == "applicant"}
@@ -104,11 +114,16 @@ def budget_paths(subject: Subject) -> tuple[list[BudgetPath], bool]:
         node = graph.nodes.get(walk.node)
         if node is None or walk.node in walk.seen:
             continue
-        props, steps, deadline_rule = node.properties, walk.steps, walk.deadline_rule
+        props, steps, deadline_rule, entered = node.properties, walk.steps, walk.deadline_rule, walk.entered
         if restart and props.get("dossierStatus") == "supplement_requested":
-            steps = ()
+            steps, entered = (), ()
+        entered = (*entered, (node.id, len(steps)))
         if node.id in budgets and node.lane not in applicant_lanes:
-            steps = (*steps, (node.id, budgets[node.id]))
+            start = dict(entered).get(since[node.id]) if node.id in since else None
+            if start is None:
+                steps = (*steps, (node.id, budgets[node.id]))
+            else:  # the earlier steps' time lies inside this step's budget
+                steps = (*steps[:start], (f"{since[node.id]}→{node.id}", budgets[node.id]))
         if props.get("deadlineRule") in rules:
             deadline_rule = props["deadlineRule"]
         if node.kind == "endEvent":
@@ -120,8 +135,30 @@ def budget_paths(subject: Subject) -> tuple[list[BudgetPath], bool]:
         for target, flow in graph.steps_from(node.id):
             condition = flow.condition if flow else None
             if decisions.possible(condition):
-                stack.append(_Walk(target, walk.seen | {node.id}, steps, deadline_rule, decisions.taking(condition)))
+                stack.append(_Walk(target, walk.seen | {node.id}, steps, deadline_rule, decisions.taking(condition),
+                                   entered))
     return found, False
+
+
+def counted_from(subject: Subject) -> dict[str, str]:
+    """Step id → the earlier human task its budget counts from, for the `since` entries the engine honours."""
+    nodes = subject.graph.nodes
+    return {element: amount["since"] for element, amount in (subject.procedure.get("step_budgets") or {}).items()
+            if isinstance(amount, dict) and isinstance(amount.get("since"), str)
+            and amount["since"] != element and getattr(nodes.get(amount["since"]), "kind", None) in HUMAN_TASKS}
+
+
+def reachable_from(subject: Subject, element_id: str) -> set[str]:
+    """Every element a token can reach after leaving `element_id` (itself only through a loop)."""
+    graph = subject.graph
+    seen: set[str] = set()
+    stack = list(graph.successors(element_id))
+    while stack:
+        node_id = stack.pop()
+        if node_id not in seen and node_id in graph.nodes:
+            seen.add(node_id)
+            stack.extend(graph.successors(node_id))
+    return seen
 
 
 def describe(amount_hours: float, per_day: float) -> str:
@@ -148,6 +185,7 @@ def budgets_fit_the_deadline(subject: Subject) -> Iterator[Finding]:
         if element_id not in graph.nodes:
             yield subject.at("ngan-sach", WARNING, f"step_budgets có bước {element_id!r} nhưng sơ đồ không có "
                              "phần tử nào mang id này", location=None)
+    yield from _since_findings(subject)
     rules = meta.get("deadline_rules") or {}
     for node in graph.nodes.values():
         name = node.properties.get("deadlineRule")
@@ -165,6 +203,31 @@ def budgets_fit_the_deadline(subject: Subject) -> Iterator[Finding]:
     if cut:
         yield subject.at("ngan-sach", WARNING, f"Sơ đồ có hơn {MAX_PATHS} nhánh; chỉ kiểm tra {MAX_PATHS} nhánh đầu")
     yield from _report(subject, paths)
+
+
+def _since_findings(subject: Subject) -> Iterator[Finding]:
+    """A `since` the engine cannot honour: an unknown id (error); itself, an element whose entry is not
+    recorded, or one that never comes before the step (warning: the budget counts from the step's opening)."""
+    nodes = subject.graph.nodes
+    for element_id, amount in (subject.procedure.get("step_budgets") or {}).items():
+        if not isinstance(amount, dict) or amount.get("since") is None:
+            continue
+        since, node = amount["since"], nodes.get(element_id)
+        at = element_id if node else None
+        what = f"Thời hạn của bước «{node.label if node else element_id}» được tính từ"
+        fallback = "nên hạn của bước luôn tính từ lúc mở bước"
+        if not isinstance(since, str) or since not in nodes:
+            yield subject.at("ngan-sach", ERROR, f"{what} {since!r} (since) nhưng sơ đồ không có phần tử nào mang "
+                             "id này", at)
+        elif since == element_id:
+            yield subject.at("ngan-sach", WARNING, f"{what} chính nó (since): bỏ since, mặc định hạn của bước đã "
+                             "tính từ lúc mở bước", at)
+        elif nodes[since].kind not in HUMAN_TASKS:
+            yield subject.at("ngan-sach", WARNING, f"{what} «{nodes[since].label}» (since), nhưng đó không phải tác vụ "
+                             f"có người xử lý nên hệ thống không ghi lại lúc bắt đầu, {fallback}", at)
+        elif node is not None and element_id not in reachable_from(subject, since):
+            yield subject.at("ngan-sach", WARNING, f"{what} «{nodes[since].label}» (since), nhưng trên sơ đồ "
+                             f"«{nodes[since].label}» không bao giờ đi trước bước này, {fallback}", at)
 
 
 def _report(subject: Subject, paths: list[BudgetPath]) -> Iterator[Finding]:

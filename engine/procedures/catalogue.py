@@ -24,10 +24,12 @@ class PublishResult:
     created: bool
 
 
-def publish(session: Session, package: dict[str, Any], *, published_by: str | None = None) -> PublishResult:
+def publish(session: Session, package: dict[str, Any], *, published_by: str | None = None,
+            diff_summary: str | None = None) -> PublishResult:
     """Store `package` as the procedure's newest version unless identical content is already there.
 
-    Versions are never updated: a changed package is a new row with the next number.
+    Versions are never updated: a changed package is a new row with the next number, carrying
+    `diff_summary` (what changed against the previous version, shown in the version history).
     """
     meta = package["procedure"]
     digest = content_hash(package)
@@ -47,7 +49,8 @@ def publish(session: Session, package: dict[str, Any], *, published_by: str | No
     number = (session.scalar(select(func.max(ProcedureVersion.number))
                              .where(ProcedureVersion.procedure_id == procedure.id)) or 0) + 1
     version = ProcedureVersion(procedure_id=procedure.id, number=number, content_hash=digest, package=package,
-                               published_at=datetime.now(UTC), published_by=published_by)
+                               published_at=datetime.now(UTC), published_by=published_by,
+                               diff_summary=diff_summary)
     session.add(version)
     session.flush()
     procedure.latest_version_id = version.id

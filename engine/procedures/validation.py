@@ -39,13 +39,18 @@ def validate_package(package: dict[str, Any], *, operations: Iterable[str] | Non
     except BpmnSyntaxError as exc:
         return problems + [str(exc)]
     except ValidationException as exc:
-        return problems + [_located(exc)]
+        return problems + [located_message(exc)]
     problems += _check_tasks(specs, package, set(operations) if operations is not None else None, check_script)
     return problems
 
 
-def _located(exc: ValidationException) -> str:
-    parts = [getattr(exc, "file_name", "") or "", f"line {exc.line_number}" if getattr(exc, "line_number", "") else "",
+def located_message(exc: ValidationException, *, line_word: str = "line") -> str:
+    """`file, line N, element id: message`, where SpiffWorkflow's parser refused the BPMN.
+
+    The studio words its messages in Vietnamese and passes `line_word="dòng"`.
+    """
+    parts = [getattr(exc, "file_name", "") or "",
+             f"{line_word} {exc.line_number}" if getattr(exc, "line_number", "") else "",
              getattr(exc, "id", "") or ""]
     where = ", ".join(p for p in parts if p)
     message = str(exc).split("\n")[0]

@@ -89,7 +89,8 @@ def _normalize_phone(phone: str | None) -> str | None:
     return "0" + digits[2:] if digits.startswith("84") and len(digits) == 11 else digits
 
 
-def _check_applicant(applicant: dict[str, Any]) -> dict[str, Any]:
+def check_applicant(applicant: dict[str, Any]) -> dict[str, Any]:
+    """The applicant's name, phone, ID number, e-mail and kind, normalised, or InvalidInput."""
     errors: dict[str, list[str]] = {}
     name = (applicant.get("name") or "").strip()
     if not name:
@@ -125,7 +126,7 @@ def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str
     if actor.role not in ("citizen", "desk"):
         raise Forbidden("only citizens and the desk submit dossiers")
     channel = channel or ("online" if actor.role == "citizen" else "desk")
-    applicant = _check_applicant(applicant)
+    applicant = check_applicant(applicant)
     now = datetime.now(UTC)
     procedure = find_procedure(session, procedure_key)
     version = ctx.versions.get(session, procedure.latest_version_id)
@@ -145,15 +146,8 @@ def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str
     session.flush()
     history.record(session, dossier, "submitted", actor=actor, status="submitted",
                    data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
-    available = set(ctx.connectors.available())
-    workflow_data = {**cleaned,
-                     "dossier": {"code": code, "procedure_code": procedure.code, "procedure_name": procedure.name,
-                                 "agency": agency, "submitted_at": now.isoformat(), "channel": channel,
-                                 # fees are paid online only where the province connected the platform
-                                 "online_payment": "dvcqg_payment" in available,
-                                 # liên thông letters travel the national axis where it is connected
-                                 "document_exchange": "vdxp" in available},
-                     "applicant": applicant, "peers": meta.get("peers") or {}}
+    workflow_data = start_data(ctx, meta, cleaned, applicant, code=code, procedure_code=procedure.code,
+                               procedure_name=procedure.name, agency=agency, channel=channel, now=now)
     specs = ctx.specs.get(version.content_hash, version.package)
     ctx.calendar(session)  # fresh before the run: timer expressions read it
     runner, report = Runner.start(specs, workflow_data, ctx.script_engine)
@@ -168,6 +162,23 @@ def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str
     session.flush()
     view = _dossier_view(dossier, version, [], include_history=False)
     return view, [m.id for m in outbox]
+
+
+def start_data(ctx: EngineContext, meta: dict[str, Any], form_data: dict[str, Any], applicant: dict[str, Any], *,
+               code: str, procedure_code: str, procedure_name: str, agency: str, channel: str,
+               now: datetime) -> dict[str, Any]:
+    """What a new dossier's workflow starts with: the start form's answers, the dossier's own facts
+    and the peer agencies. The studio's test run starts a draft from this too, so a draft is tried
+    on exactly the data a submitted dossier gets."""
+    available = set(ctx.connectors.available())
+    return {**form_data,
+            "dossier": {"code": code, "procedure_code": procedure_code, "procedure_name": procedure_name,
+                        "agency": agency, "submitted_at": now.isoformat(), "channel": channel,
+                        # fees are paid online only where the province connected the platform
+                        "online_payment": "dvcqg_payment" in available,
+                        # liên thông letters travel the national axis where it is connected
+                        "document_exchange": "vdxp" in available},
+            "applicant": applicant, "peers": meta.get("peers") or {}}
 
 
 def _validate_form(version: PublishedVersion, name: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +215,9 @@ class DossierView:
     rating: dict[str, Any] | None = None
     #: the dossier has its result and no rating yet: the applicant may rate it now
     rating_open: bool = False
+    #: the start form ({"schema", "ui_schema"}) of the procedure version the dossier was submitted
+    #: on (asked for with `with_form`): its data reads right even after a newer version changed the form
+    start_form: dict[str, Any] | None = None
 
 
 #: Statuses in which a dossier has its outcome, so the applicant can rate the service.
@@ -217,8 +231,9 @@ def rating_of(session: Any, dossier: Dossier) -> dict[str, Any] | None:
 
 def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Event], *,
                   include_history: bool = True, data: dict[str, Any] | None = None,
-                  rating: dict[str, Any] | None = None) -> DossierView:
+                  rating: dict[str, Any] | None = None, with_form: bool = False) -> DossierView:
     meta = version.meta
+    start = meta.get("start_form")
     return DossierView(
         code=dossier.code, procedure_code=meta.get("code") or meta["slug"], procedure_name=meta["name"],
         procedure_version=version.number, status=dossier.status, status_label=label(dossier.status),
@@ -230,6 +245,7 @@ def _dossier_view(dossier: Dossier, version: PublishedVersion, events: list[Even
         history=[{"seq": e.seq, "kind": e.kind, "at": e.at, "actor": e.actor_name, "status": e.status,
                   "data": e.data} for e in events] if include_history else [],
         data=data, rating=rating, rating_open=rating is None and dossier.status in RATEABLE,
+        start_form=version.package["forms"].get(start) if with_form and start else None,
     )
 
 
@@ -241,7 +257,10 @@ def can_read(actor: Actor, dossier: Dossier) -> bool:
     return actor.is_staff and actor.agency_code == dossier.agency_code
 
 
-def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool = False) -> DossierView:
+def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool = False,
+                with_form: bool = False) -> DossierView:
+    """The dossier as `actor` may read it, with its history; `with_data` adds the workflow's data,
+    `with_form` the start form of the dossier's own procedure version."""
     with ctx.sessions() as session:
         dossier = session.scalar(select(Dossier).where(Dossier.code == code))
         if dossier is None:
@@ -257,7 +276,7 @@ def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool 
             _instance, runner = load_runner(ctx, session, dossier)
             data = runner.data
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), events, data=data,
-                             rating=rating_of(session, dossier))
+                             rating=rating_of(session, dossier), with_form=with_form)
 
 
 @dataclass(frozen=True)
@@ -308,11 +327,40 @@ def proof_matches(dossier: Dossier | None, secret: str | None) -> bool:
 NO_MATCH = "Không tìm thấy hồ sơ với mã và thông tin đã nhập."
 
 
+def _tracked(session: Any, code: str, secret: str) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None or not proof_matches(dossier, secret):
+        raise DossierNotFound(code, message_vi=NO_MATCH)
+    return dossier
+
+
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
     """Public tracking: the code plus the phone number or ID number given at submission."""
     with ctx.sessions() as session:
-        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-        if dossier is None or not proof_matches(dossier, secret):
-            raise DossierNotFound(code, message_vi=NO_MATCH)
+        dossier = _tracked(session, code, secret)
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), [],
                              include_history=False, rating=rating_of(session, dossier))
+
+
+#: What public tracking hands out: the signed result only. The applicant's own uploads and the
+#: agency's letters stay behind an account or the desk; the result is what a walk-in applicant
+#: without an account comes back for, and its signature lets anyone check it is genuine.
+TRACKED_KINDS = ("ket-qua-ky-so",)
+
+
+def tracked_documents(ctx: EngineContext, code: str, secret: str) -> list[AttachmentView]:
+    """The signed result(s) of a dossier, for whoever proves it with the tracking proof."""
+    with ctx.sessions() as session:
+        dossier = _tracked(session, code, secret)
+        rows = session.scalars(select(Attachment).where(Attachment.dossier_id == dossier.id,
+                                                        Attachment.kind.in_(TRACKED_KINDS)).order_by(Attachment.id))
+        return [AttachmentView(a.id, a.kind, a.filename, a.content_type, a.size, a.sha256, a.created_at) for a in rows]
+
+
+def read_tracked_document(ctx: EngineContext, code: str, secret: str,
+                          attachment_id: int) -> tuple[AttachmentView, bytes]:
+    """One of :func:`tracked_documents` with its content; any other attachment id is not found."""
+    view = next((d for d in tracked_documents(ctx, code, secret) if d.id == attachment_id), None)
+    if view is None:
+        raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
+    return view, ctx.files.open(view.sha256)

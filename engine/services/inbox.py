@@ -6,6 +6,7 @@ and the user's `inbox_seen_at`, with no notification rows fanned out per person.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -162,6 +163,16 @@ class InboxSummary:
     overdue: int
     due_soon: int
     seen_at: datetime | None
+
+
+def new_since_last_visit(session: Session, actor: Actor) -> Callable[[Task], bool]:
+    """Whether a task of the actor's inbox is new to them: created after their `inbox_seen_at` (any
+    task, if they never looked). The same rule as the badge's count; only officials mark their
+    inbox seen, so for anyone else nothing is new."""
+    if actor.role not in OFFICIAL_ROLES:
+        return lambda task: False
+    seen_at = session.scalar(select(User.inbox_seen_at).where(User.id == actor.id))
+    return lambda task: seen_at is None or task.created_at > seen_at
 
 
 def _count(condition: Any) -> Any:

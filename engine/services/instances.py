@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import history, notifications, paperwork, portal_sync
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
 from engine.documents.qr import tracking_url
-from engine.models import Dossier, OutboxMessage, Task, WorkflowInstance
+from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
 from engine.runtime.runner import Runner, StepReport, properties_of
 from engine.runtime.state import dump_state, load_state
@@ -162,9 +162,37 @@ def _sync_tasks(session: Session, dossier: Dossier, meta: dict[str, Any], report
             continue
         role, agency = lane_assignment(meta, task.lane, dossier)
         budget = budgets.get(task.bpmn_id)
-        due = deadline(now, budget["value"], budget.get("unit", "working_days"), calendar) if budget \
-            else dossier.due_at
+        due = deadline(_budget_start(session, dossier, meta, task.bpmn_id, budget, now), budget["value"],
+                       budget.get("unit", "working_days"), calendar) if budget else dossier.due_at
         session.add(Task(id=task.id, dossier_id=dossier.id, bpmn_id=task.bpmn_id, title=task.title, lane=task.lane,
                          role=role, agency_code=agency, state="open", created_at=now, due_at=due))
         history.record(session, dossier, "task_opened", status=dossier.status,
                        data={"task": task.id, "element": task.bpmn_id, "title": task.title, "role": role}, at=now)
+
+
+def _budget_start(session: Session, dossier: Dossier, meta: dict[str, Any], element: str, budget: dict[str, Any],
+                  now: datetime) -> datetime:
+    """When a step's budget starts: now, or for a budget `since` an earlier task (a consulted agency's
+    window inside the drafting days) when that task opened on this pass.
+
+    This pass: after the step's own previous opening (a loop back through it) and, with the clock
+    restarting on a supplement, after the latest supplement request, as lint counts it
+    (engine/procedures/budgets.py). Rows written by this run are not flushed yet and are not needed:
+    anything opened in this run opened `now`.
+    """
+    since = budget.get("since")
+    if not isinstance(since, str) or since == element:  # lint reports what is not an element id
+        return now
+    with session.no_autoflush:  # keep the request's writes in one flush
+        opened = dict(session.execute(
+            select(Task.bpmn_id, func.max(Task.created_at))
+            .where(Task.dossier_id == dossier.id, Task.bpmn_id.in_((since, element))).group_by(Task.bpmn_id)).all())
+        start = opened.get(since)
+        if start is None or (opened.get(element) is not None and start < opened[element]):
+            return now
+        if meta.get("supplement_clock", "restart") == "restart":
+            asked = session.scalar(select(func.max(Event.at)).where(
+                Event.dossier_id == dossier.id, Event.kind == "status", Event.status == "supplement_requested"))
+            if asked is not None and start < asked:
+                return now
+    return start

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,8 @@ class TaskView:
     due_state: str | None = None
     #: the absent colleague (user id) the reader stands in for on this task, if that is why they see it
     on_behalf_of: int | None = None
+    #: in an official's inbox: the task arrived after they last looked at it (the badge's "mới")
+    is_new: bool = False
 
 
 def _view(ctx: EngineContext, session: Session, task: Task, *, bounds: inbox.Bounds | None = None,
@@ -80,15 +82,17 @@ def may_work(actor: Actor, task: Task, covering: Collection[int] = ()) -> bool:
 def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int = 0, procedure: str | None = None,
                status: str | None = None, due: str | None = None, search: str | None = None,
                sort: str = "due_at") -> list[TaskView]:
-    """The actor's open tasks, soonest due first by default; the filters narrow it (see InboxFilter)."""
+    """The actor's open tasks, soonest due first by default; the filters narrow it (see InboxFilter).
+    An official's tasks say whether they are new since the inbox was last marked seen."""
     filters = inbox.InboxFilter(procedure=procedure, status=status, due=due, search=search, sort=sort, limit=limit,
                                 offset=offset)
     filters.check()
     with ctx.sessions() as session:
         bounds = inbox.due_bounds(ctx, session)
         absent = inbox.covering(session, actor)
-        tasks = session.scalars(inbox.tasks_query(actor, absent, filters, bounds))
-        return [_view(ctx, session, task, bounds=bounds, absent=absent) for task in tasks]
+        tasks = list(session.scalars(inbox.tasks_query(actor, absent, filters, bounds)))
+        is_new = inbox.new_since_last_visit(session, actor)
+        return [_view(ctx, session, task, bounds=bounds, absent=absent, is_new=is_new(task)) for task in tasks]
 
 
 def _absent_assignee(session: Session, actor: Actor, task: Task) -> int | None:
@@ -184,47 +188,21 @@ SYSTEM_COMPLETED = {
 }
 
 
-def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any]) -> TaskView:
+def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any], *,
+                  also: Callable[[Session, Task], None] | None = None) -> TaskView:
     """Validate the form, complete the task, run to the next wait state and persist, atomically.
 
     Two officials completing the same task: the instance row's version makes exactly one win;
-    the other gets TaskConflict and nothing of theirs is written.
+    the other gets TaskConflict and nothing of theirs is written. `also(session, task)` runs in
+    the same transaction once the task is completed (the applicant's supplementary files are
+    linked so): whatever it raises undoes the completion too.
     """
     now = datetime.now(UTC)
     try:
         with transaction(ctx.sessions) as session:
-            task, instance = _load_task_and_instance(session, actor, task_id)
-            if actor.role in ("analyst", "admin"):
-                raise Forbidden("analysts and admins do not work dossier tasks")
-            if task.state != "open":
-                raise TaskConflict(f"task {task_id} is already {task.state}")
-            on_behalf_of = _absent_assignee(session, actor, task)
-            if task.assignee_id not in (None, actor.id) and on_behalf_of is None:
-                raise TaskConflict(f"task {task_id} is claimed by someone else")
-            dossier = task.dossier
-            instance, runner = load_runner(ctx, session, dossier, instance)
-            spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
-            props = properties_of(spiff_task.task_spec)
-            if marker := next((m for m in SYSTEM_COMPLETED if props.get(m) == "true"), None):
-                raise Forbidden(f"task {task_id} is completed by the system ({marker})",
-                                message_vi=SYSTEM_COMPLETED[marker])
-            name = task_form_name(props)
-            version = ctx.versions.get(session, dossier.procedure_version_id)
-            cleaned = _validate(version, name, data)
-            report = runner.complete_human_task(task_id, cleaned)
-            task.state = "done"
-            task.assignee_id = task.assignee_id or actor.id
-            task.completed_at = now
-            task.completed_by_id = actor.id
-            done = {"task": task.id, "element": task.bpmn_id, "title": task.title,
-                    "decision": _decision(version.package, name, cleaned)}
-            if on_behalf_of is not None:  # a substitute worked it: the record says for whom
-                done["on_behalf_of"] = on_behalf_of
-            history.record(session, dossier, "task_completed", actor=actor, status=dossier.status, data=done, at=now)
-            outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, completed=(task.id,))
-            session.flush()
-            view = _view(ctx, session, task)
-            ids = [m.id for m in outbox]
+            view, ids = _complete_in(ctx, session, actor, task_id, data, now)
+            if also is not None:
+                also(session, session.get(Task, task_id))
     except Conflict as exc:
         if isinstance(exc, TaskConflict):
             raise
@@ -233,7 +211,45 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     return view
 
 
-def _validate(version: PublishedVersion, name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+def _complete_in(ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any],
+                 now: datetime) -> tuple[TaskView, list[int]]:
+    """The completion inside the caller's transaction: the view and the outbox ids to announce."""
+    task, instance = _load_task_and_instance(session, actor, task_id)
+    if actor.role in ("analyst", "admin"):
+        raise Forbidden("analysts and admins do not work dossier tasks")
+    if task.state != "open":
+        raise TaskConflict(f"task {task_id} is already {task.state}")
+    on_behalf_of = _absent_assignee(session, actor, task)
+    if task.assignee_id not in (None, actor.id) and on_behalf_of is None:
+        raise TaskConflict(f"task {task_id} is claimed by someone else")
+    dossier = task.dossier
+    instance, runner = load_runner(ctx, session, dossier, instance)
+    spiff_task = runner.workflow.get_task_from_id(UUID(task.id))
+    props = properties_of(spiff_task.task_spec)
+    if marker := next((m for m in SYSTEM_COMPLETED if props.get(m) == "true"), None):
+        raise Forbidden(f"task {task_id} is completed by the system ({marker})",
+                        message_vi=SYSTEM_COMPLETED[marker])
+    name = task_form_name(props)
+    version = ctx.versions.get(session, dossier.procedure_version_id)
+    cleaned = validate_task_data(version, name, data)
+    report = runner.complete_human_task(task_id, cleaned)
+    task.state = "done"
+    task.assignee_id = task.assignee_id or actor.id
+    task.completed_at = now
+    task.completed_by_id = actor.id
+    done = {"task": task.id, "element": task.bpmn_id, "title": task.title,
+            "decision": _decision(version.package, name, cleaned)}
+    if on_behalf_of is not None:  # a substitute worked it: the record says for whom
+        done["on_behalf_of"] = on_behalf_of
+    history.record(session, dossier, "task_completed", actor=actor, status=dossier.status, data=done, at=now)
+    outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, completed=(task.id,))
+    session.flush()
+    return _view(ctx, session, task), [m.id for m in outbox]
+
+
+def validate_task_data(version: PublishedVersion, name: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The form data a task takes: validated by the task's form, only its own editable fields (also the
+    studio's test runs, engine/procedures/simulation.py)."""
     if not isinstance(data, dict):
         raise InvalidInput({"": ["Dữ liệu biểu mẫu phải là một đối tượng JSON."]})
     if name is None:

@@ -2,7 +2,8 @@
 
 Uploads are stored first (content-addressed, so storing twice is harmless and an abandoned draft
 leaves only an unreferenced file) and linked in the transaction that creates the dossier, or that
-completes the applicant's supplement task, so a dossier never points at a file that is not there.
+completes the applicant's supplement task, so a dossier never points at a file that is not there and
+never has the files of an answer it did not take.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import DossierNotFound, InvalidInput
-from engine.models import Attachment, Dossier, Draft
+from engine.errors import Forbidden, InvalidInput
+from engine.models import Attachment, Dossier, Draft, Task
 from engine.services.accounts import Actor
-from engine.services.dossiers import DossierView, can_read, submit_in
+from engine.services.dossiers import DossierView, submit_in
+from engine.services.tasks import TaskView, complete_task
 
 #: The attachment kind of a file the applicant uploaded (generated documents have their own kinds).
 UPLOAD_KIND = "upload"
@@ -90,13 +92,19 @@ def submit_with_files(ctx: EngineContext, actor: Actor, procedure: str, applican
     return view
 
 
-def attach_files(ctx: EngineContext, actor: Actor, code: str, files: list[StoredFile]) -> None:
-    """Link supplementary files to a dossier the actor may read (its owner, or the desk)."""
-    with transaction(ctx.sessions) as session:
-        dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-        if dossier is None or not can_read(actor, dossier):
-            raise DossierNotFound(code)
-        _link(ctx, session, dossier.id, actor, files, datetime.now(UTC))
+def complete_with_files(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str, Any],
+                        files: list[StoredFile]) -> TaskView:
+    """The applicant answers their step (a supplement request) with the files it asked for: the task
+    is completed and the files are linked to the dossier in one transaction, so a refused file
+    leaves the step open and a refused answer links no file."""
+
+    def link(session: Any, task: Task) -> None:
+        if task.role != "applicant":  # an official's file would be shown to the citizen as theirs
+            raise Forbidden("only the applicant's steps take uploaded files",
+                            message_vi="Chỉ bước của người nộp hồ sơ mới kèm tệp tải lên.")
+        _link(ctx, session, task.dossier_id, actor, files, datetime.now(UTC))
+
+    return complete_task(ctx, actor, task_id, data, also=link)
 
 
-__all__ = ["MAX_FILES", "UPLOAD_KIND", "StoredFile", "attach_files", "store_file", "submit_with_files"]
+__all__ = ["MAX_FILES", "UPLOAD_KIND", "StoredFile", "complete_with_files", "store_file", "submit_with_files"]

@@ -361,11 +361,12 @@ def test_an_online_application_pays_the_fee_on_the_national_platform_before_rece
     payment_platform.pay(payment.reference, "paid", deliver=False)
     assert confirm(pay, payment_platform.confirm_for(payment.reference))["MaLoi"] == "00"
     assert bpmn_ids(pay, actors["tiepnhan"]) == ["tiep_nhan"]
+    assert get_dossier(pay, actors["congdan"], dossier.code).milestones[-1]["text"] == "Đã nộp lệ phí"
     work(pay, actors["tiepnhan"], dossier.code, RECEIVE)
     work(pay, actors["chuyenvien"], dossier.code, APPRAISE_OK)
     sign_and_return(pay, actors, dossier.code)
     assert statuses(pay, actors["congdan"], dossier.code) == [
-        "payment_requested", "received", "processing", "result_ready", "returned"]
+        "payment_requested", "submitted", "received", "processing", "result_ready", "returned"]
     data = data_of(pay, actors["tiepnhan"], dossier.code)
     assert data["da_thanh_toan"] is True and data["so_tien_da_nop"] == fee
 

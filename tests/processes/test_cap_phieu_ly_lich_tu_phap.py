@@ -517,10 +517,11 @@ def test_an_online_request_pays_the_fee_on_the_national_platform_before_receptio
     payment_platform.pay(payment.reference, "paid", deliver=False)
     assert confirm(pay, payment_platform.confirm_for(payment.reference))["MaLoi"] == "00"
     assert inbox(pay, actors["tiepnhan_ca"], dossier.code) == ["tiep_nhan"]
+    assert get_dossier(pay, actors["congdan"], dossier.code).milestones[-1]["text"] == "Đã nộp phí"
     work(pay, actors["tiepnhan_ca"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
     work(pay, actors["chuyenvien_ca"], dossier.code, SEARCH_CLEAR)
     final = sign_and_return(pay, actors, dossier.code)
-    assert statuses(pay, actors["congdan"], dossier.code)[:2] == ["payment_requested", "received"]
+    assert statuses(pay, actors["congdan"], dossier.code)[:3] == ["payment_requested", "submitted", "received"]
     data = get_dossier(pay, actors["congdan"], dossier.code, with_data=True).data
     assert data["da_thanh_toan"] is True and data["so_tien_da_nop"] == fee
     assert final.status == "returned"

@@ -70,6 +70,8 @@ def test_an_online_dossier_pays_the_fee_on_the_national_platform_before_receptio
     payment_platform.pay(payment.reference, "paid", deliver=False)
     assert confirm(pay, payment_platform.confirm_for(payment.reference))["MaLoi"] == "00"
     assert bpmn_ids(pay, actors["tiepnhan"]) == ["tiep_nhan"]
+    paid = get_dossier(pay, actors["congdan"], dossier.code)  # paid: waiting for reception again
+    assert (paid.status, paid.portal_status, paid.milestones[-1]["text"]) == ("submitted", 1, "Đã nộp lệ phí")
     work(pay, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
     work(pay, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ điều kiện"})
     work(pay, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
@@ -78,8 +80,8 @@ def test_an_online_dossier_pays_the_fee_on_the_national_platform_before_receptio
     final = get_dossier(pay, actors["congdan"], dossier.code, with_data=True)
     assert final.status == "returned" and final.portal_status == 10 and final.finished_at is not None
     assert statuses(pay, actors["congdan"], dossier.code) == [
-        "payment_requested", "received", "processing", "result_ready", "returned"]
-    assert final.milestones[1]["text"] == "Chờ nộp lệ phí trực tuyến"
+        "payment_requested", "submitted", "received", "processing", "result_ready", "returned"]
+    assert [m["text"] for m in final.milestones[1:3]] == ["Chờ nộp lệ phí trực tuyến", "Đã nộp lệ phí"]
     assert final.data["da_thanh_toan"] is True and final.data["so_tien_da_nop"] == data["le_phi"]
 
 

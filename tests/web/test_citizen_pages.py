@@ -4,15 +4,22 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from engine.bootstrap import load_catalogue
+from engine.config import PROJECT_ROOT
 from engine.services import authenticate, list_attachments, list_drafts, save_draft, submit_dossier
-from tests.factories import APPLICANT, household_form, open_task, work
-from tests.web.conftest import HKD_SLUG, HOSTILE, HOSTILE_ESCAPED
+from tests.conftest import with_connectors
+from tests.engine.services.workspace import to_result
+from tests.factories import APPLICANT, drain_all, household_form, open_task, work
+from tests.web.conftest import HKD_SLUG, HOSTILE, HOSTILE_ESCAPED, csrf_of
 from tests.web.test_pages import html_of, main_of, posted_fields
+from web import create_app
 
 PDF = b"%PDF-1.4\n% ban sao\n%%EOF\n"
 
@@ -180,3 +187,148 @@ def test_the_citizen_rates_a_refused_dossier_once(ctx, client, login, citizen, a
                                                                  "comment": HOSTILE})
     page = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}"))
     assert "đã đánh giá 4/5" in page and HOSTILE not in page and 'name="score"' not in page
+
+
+# --- public tracking: the signed result -----------------------------------------------------------
+
+
+@pytest.fixture
+def signing_ctx(ctx, test_ca, tmp_path):
+    return with_connectors(ctx, local_signing=test_ca.local_signing_config(tmp_path / "sign-cache"))
+
+
+def test_tracking_a_desk_dossier_offers_its_signed_result_to_whoever_brings_the_proof(signing_ctx, actors):
+    desk = actors["tiepnhan"]
+    dossier = submit_dossier(signing_ctx, desk, HKD_SLUG, dict(APPLICANT), household_form(), channel="desk")
+    to_result(signing_ctx, actors, dossier.code)
+    drain_all(signing_ctx)
+    [signed] = [a for a in list_attachments(signing_ctx, desk, dossier.code) if a.kind == "ket-qua-ky-so"]
+    [receipt] = [a for a in list_attachments(signing_ctx, desk, dossier.code) if a.kind == "giay-tiep-nhan"]
+    client = create_app(ctx=signing_ctx, start_worker=False).test_client()
+
+    page = main_of(client.get("/tra-cuu", query_string={"code": dossier.code, "secret": APPLICANT["id_number"]}))
+    assert "Tải kết quả đã ký số" in page and signed.filename in page
+    form = {"csrf_token": csrf_of(page), "code": dossier.code, "secret": APPLICANT["id_number"],
+            "attachment_id": str(signed.id)}
+    download = client.post("/tra-cuu/tai-ket-qua", data=form)
+
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    assert download.get_data().startswith(b"%PDF") and b"/ByteRange" in download.get_data()
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["Cache-Control"] == "private, no-store"
+    # the proof is the tracking proof: a wrong one, or another of the dossier's files, gets nothing
+    assert client.post("/tra-cuu/tai-ket-qua", data={**form, "secret": "0900000000"}).status_code == 404
+    assert client.post("/tra-cuu/tai-ket-qua", data={**form, "attachment_id": str(receipt.id)}).status_code == 404
+    assert client.post("/tra-cuu/tai-ket-qua", data={**form, "attachment_id": "x"}).status_code == 404
+    assert client.post("/tra-cuu/tai-ket-qua", data={k: v for k, v in form.items()
+                                                       if k != "csrf_token"}).status_code == 400
+
+
+def test_tracking_offers_no_download_before_the_result_is_signed(ctx, client, citizen):
+    dossier = submit_dossier(ctx, citizen, HKD_SLUG, dict(APPLICANT), household_form())
+
+    page = main_of(client.get("/tra-cuu", query_string={"code": dossier.code, "secret": APPLICANT["phone"]}))
+
+    assert dossier.code in page and "Tải kết quả đã ký số" not in page and "/tra-cuu/tai-ket-qua" not in page
+
+
+# --- a start form with ui:steps -------------------------------------------------------------------
+
+STEPPED = ("hkd-to-khai-nhieu-buoc", "0.test.to-khai-nhieu-buoc")
+STEPS = [{"title": "Chủ hộ kinh doanh", "description": "Người đứng tên hộ kinh doanh.", "fields": ["chu_ho"]},
+         {"title": "Thông tin hộ kinh doanh", "fields": ["ten_ho_kinh_doanh", "tru_so", "nganh_nghe", "von_kinh_doanh",
+                                                         "so_lao_dong", "ngay_bat_dau", "thanh_vien", "cam_ket"]}]
+
+
+@pytest.fixture
+def stepped_procedure(ctx, tmp_path) -> str:
+    """A copy of the household-business procedure (own slug and code) whose start form has two steps."""
+    slug, code = STEPPED
+    folder = tmp_path / "processes" / slug
+    shutil.copytree(PROJECT_ROOT / "processes" / HKD_SLUG, folder)
+    meta = json.loads((folder / "procedure.json").read_text(encoding="utf-8"))
+    meta.update(code=code, name="Đăng ký hộ kinh doanh (tờ khai nhiều bước)")
+    (folder / "procedure.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    ui_path = folder / "forms" / "de-nghi-uischema.json"
+    ui = json.loads(ui_path.read_text(encoding="utf-8"))
+    ui["ui:steps"] = STEPS
+    ui_path.write_text(json.dumps(ui, ensure_ascii=False), encoding="utf-8")
+    load_catalogue(ctx, folder.parent)
+    return slug
+
+
+def test_a_form_with_steps_shows_one_list_of_steps_the_wizards(client, login, stepped_procedure):
+    login("congdan")
+
+    page = main_of(client.get(f"/nop-ho-so/{stepped_procedure}"))
+
+    assert page.count("<ol") == 1 and page.count('aria-current="step"') == 1
+    steps = re.findall(r"<li[^>]*>(Bước \d+: [^<]+)</li>", page)
+    assert steps == ["Bước 1: Chủ hộ kinh doanh", "Bước 2: Thông tin hộ kinh doanh", "Bước 3: Giấy tờ kèm theo",
+                     "Bước 4: Xem lại và nộp"]
+    assert "Bước 1/4: Chủ hộ kinh doanh" in page and "Bước 1/2" not in page  # one numbering
+    assert page.count("Người đứng tên hộ kinh doanh.") == 1  # the step's description, once
+    assert 'name="chu_ho.ho_ten"' in page and 'name="ten_ho_kinh_doanh"' not in page  # only this step's fields
+
+
+def test_the_middle_of_the_rating_scale_reads_neutral_in_english_not_the_admins_normal(ctx, client, login,
+                                                                                       citizen, actors):
+    dossier = submit_dossier(ctx, citizen, HKD_SLUG, dict(APPLICANT), household_form())
+    work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tu_choi", "ly_do_tu_choi": "Không thuộc"})
+    login("congdan")
+
+    english = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}", headers={"Accept-Language": "en"}))
+    vietnamese = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}", headers={"Accept-Language": "vi"}))
+
+    assert re.search(r'value="3" required> 3 — Neutral</label>', english) and "Normal" not in english
+    assert re.search(r'value="3" required> 3 — Bình thường</label>', vietnamese)
+
+
+# --- online fee: trying a failed payment again ---------------------------------------------------
+
+
+def test_after_a_failed_payment_the_citizen_tries_again_from_my_dossiers_once_however_often_they_click(
+        ctx, app, actors, payment_platform):
+    from engine.outbox import drain
+    from engine.services.payments import confirm, payment_of
+    from tests.conftest import with_payment
+
+    pay = with_payment(ctx, payment_platform)
+    dossier = submit_dossier(pay, actors["congdan"], HKD_SLUG, dict(APPLICANT), household_form())
+    drain(pay)
+    first = payment_of(pay, dossier.code)
+    payment_platform.pay(first.reference, "failed", deliver=False)
+    confirm(pay, payment_platform.confirm_for(first.reference))
+    client = create_app(ctx=pay, start_worker=False).test_client()
+    form_token = csrf_of(client.get("/dang-nhap").get_data(as_text=True))
+    client.post("/dang-nhap", data={"username": "congdan", "password": "demo", "csrf_token": form_token})
+    retry_url = f"/ho-so-cua-toi/{dossier.code}/thanh-toan-lai"
+
+    listed = main_of(client.get("/ho-so-cua-toi"))
+    assert "Thanh toán không thành công." in listed and f'action="{retry_url}"' in listed
+    page = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}"))
+    assert f"Giao dịch thanh toán (mã {first.reference}) không thành công" in page
+    assert f'name="thay_cho" value="{first.reference}"' in page and first.redirect_url not in page
+    token = csrf_of(page)
+
+    clicks = [client.post(retry_url, data={"csrf_token": token, "thay_cho": first.reference}) for _ in range(2)]
+    assert [r.status_code for r in clicks] == [302, 302]
+    assert clicks[0].headers["Location"].endswith(f"/ho-so-cua-toi/{dossier.code}#thanh-toan")
+    starting = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}"))
+    assert "Hệ thống đang tạo giao dịch thanh toán mới" in starting and 'name="thay_cho"' not in starting
+    drain(pay)
+    second = payment_of(pay, dossier.code)
+    assert second.reference != first.reference and len(payment_platform.transactions) == 2
+    ready = main_of(client.get(f"/ho-so-cua-toi/{dossier.code}"))
+    assert f'href="{second.redirect_url}"' in ready and "không thành công" not in ready
+    assert f'name="thay_cho" value="{second.reference}"' in ready  # left unpaid, it can be replaced too
+    assert f'href="{second.redirect_url}"' in main_of(client.get("/ho-so-cua-toi"))
+
+    bad = client.post(retry_url, data={"csrf_token": token, "thay_cho": HOSTILE}, follow_redirects=True)
+    assert "Không xác định được giao dịch cần thanh toán lại" in main_of(bad) and HOSTILE not in html_of(bad)
+    other = create_app(ctx=pay, start_worker=False).test_client()
+    other_token = csrf_of(other.get("/dang-nhap").get_data(as_text=True))
+    other.post("/dang-nhap", data={"username": "congdan2", "password": "demo", "csrf_token": other_token})
+    other_token = csrf_of(other.get("/ho-so-cua-toi").get_data(as_text=True))
+    assert other.post(retry_url, data={"csrf_token": other_token, "thay_cho": second.reference}).status_code == 404
+    assert len(payment_platform.transactions) == 2

@@ -4,11 +4,16 @@ substitutes, and the desk's walk-in reception with its receipt; with their acces
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
+from engine.bootstrap import load_catalogue
+from engine.config import PROJECT_ROOT
 from engine.services import complete_task, get_dossier, get_task, list_substitutions, submit_dossier
 from engine.services.substitutions import vietnam_today
 from tests.factories import APPLICANT, drain_all, household_form, open_task
@@ -114,6 +119,28 @@ def test_the_badge_counts_new_tasks_until_the_inbox_is_opened(ctx, app, client, 
     assert "mới" not in after.replace("Không có thông báo mới", "")
 
 
+NEW_TAG = re.compile(r'<span class="new-tag">Mới<span class="visually-hidden">: ([^<]+)</span></span>')
+
+
+def row_of(page: str, code: str) -> str:
+    start = page.rindex("<tr", 0, page.index(f">{code}</a>"))
+    return page[start:page.index("</tr>", start)]
+
+
+def test_the_inbox_marks_the_rows_that_arrived_since_the_last_visit_in_words(ctx, app, client, login, actors):
+    seen = submitted(ctx, actors)
+    login("tiepnhan")  # lands on the inbox: the first dossier is seen now
+    fresh = submitted(ctx, actors)
+
+    page = main_of(client.get("/cong-viec"))
+
+    tag = NEW_TAG.search(row_of(page, fresh.code))
+    assert tag and tag.group(1) == "đến sau lần xem hộp công việc trước"  # what a screen reader says
+    assert " is-new" in row_of(page, fresh.code).split(">", 1)[0]
+    assert "new-tag" not in row_of(page, seen.code) and " is-new" not in row_of(page, seen.code)
+    assert "new-tag" not in main_of(client.get("/cong-viec")), "once shown, a row is no longer new"
+
+
 def test_claim_and_unclaim_from_the_inbox_return_to_it(ctx, app, client, login, actors):
     dossier = submitted(ctx, actors)
     task = open_task(ctx, actors["tiepnhan"], dossier.code)
@@ -155,6 +182,55 @@ def test_the_task_page_shows_the_submitted_form_read_only_the_clock_and_the_hist
     assert "Ngày tiếp nhận" in page and "Ngày hẹn trả kết quả" in page and "ngày làm việc" in page
     assert "Quá trình xử lý (phiếu kiểm soát)" in page and "Hoàn thành «Tiếp nhận và kiểm tra hồ sơ»" in page
     assert 'name="action" value="complete"' in page and 'name="action" value="claim"' in page
+
+
+#: A copy of the household-business procedure under a slug and code of its own, so publishing a second
+#: version of it leaves the shared catalogue alone.
+VERSIONED = ("hkd-to-khai-theo-phien-ban", "0.test.to-khai-theo-phien-ban")
+V1_TITLE, V2_TITLE = "1. Tên hộ kinh doanh", "1. Tên gọi theo mẫu mới"
+
+
+def publish_copy(ctx, root, *, v2: bool) -> None:
+    """Publish the copy as it is (v1), or with its start form changed (v2): the name field retitled
+    and the number of workers dropped. Publishing the v1 folder again makes v1 current again."""
+    slug, code = VERSIONED
+    folder = root / ("v2" if v2 else "v1") / slug
+    shutil.copytree(PROJECT_ROOT / "processes" / HKD_SLUG, folder)
+    meta = json.loads((folder / "procedure.json").read_text(encoding="utf-8"))
+    meta.update(code=code, name="Đăng ký hộ kinh doanh (tờ khai theo phiên bản)")
+    (folder / "procedure.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    if v2:
+        schema_path = folder / "forms" / "de-nghi-schema.json"
+        ui_path = folder / "forms" / "de-nghi-uischema.json"
+        schema, ui = (json.loads(p.read_text(encoding="utf-8")) for p in (schema_path, ui_path))
+        schema["properties"]["ten_ho_kinh_doanh"]["title"] = V2_TITLE
+        del schema["properties"]["so_lao_dong"]
+        ui["ui:order"].remove("so_lao_dong")
+        schema_path.write_text(json.dumps(schema, ensure_ascii=False), encoding="utf-8")
+        ui_path.write_text(json.dumps(ui, ensure_ascii=False), encoding="utf-8")
+    [result] = load_catalogue(ctx, folder.parent)
+    assert result.slug == slug
+
+
+def test_the_task_page_shows_the_submitted_data_with_the_form_of_the_dossiers_own_version(
+        ctx, app, client, login, actors, tmp_path):
+    slug, _code = VERSIONED
+    publish_copy(ctx, tmp_path, v2=False)
+    on_v1 = submit_dossier(ctx, actors["congdan"], slug, dict(APPLICANT), household_form())
+    publish_copy(ctx, tmp_path, v2=True)
+    without_workers = {k: v for k, v in household_form().items() if k != "so_lao_dong"}
+    on_v2 = submit_dossier(ctx, actors["congdan"], slug, dict(APPLICANT), without_workers)
+    assert on_v2.procedure_version == on_v1.procedure_version + 1
+    login("tiepnhan")
+
+    v1_page = main_of(client.get(f"/cong-viec/{open_task(ctx, actors['tiepnhan'], on_v1.code).id}"))
+    v2_page = main_of(client.get(f"/cong-viec/{open_task(ctx, actors['tiepnhan'], on_v2.code).id}"))
+
+    v1_review = v1_page[v1_page.index('id="data-h"'):v1_page.index('id="files-h"')]
+    v2_review = v2_page[v2_page.index('id="data-h"'):v2_page.index('id="files-h"')]
+    assert V1_TITLE in v1_review and "5. Số lượng lao động dự kiến" in v1_review and V2_TITLE not in v1_review
+    assert "Hộ kinh doanh Phở Thu Hương" in v1_review
+    assert V2_TITLE in v2_review and V1_TITLE not in v2_review and "Số lượng lao động" not in v2_review
 
 
 def test_a_specialist_of_another_agency_cannot_open_the_task_or_its_attachment(ctx, app, client, login, actors):

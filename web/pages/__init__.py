@@ -6,4 +6,15 @@ from flask import Blueprint
 bp = Blueprint("pages", __name__, template_folder="../templates", static_folder="../static",
                static_url_path="/static")
 
-from web.pages import citizen, views, wizard, workspace  # noqa: E402,F401
+from web.pages import (  # noqa: E402,F401
+    citizen,
+    studio,
+    studio_editor,
+    studio_forms,
+    studio_procedure,
+    studio_simulation,
+    studio_versions,
+    views,
+    wizard,
+    workspace,
+)

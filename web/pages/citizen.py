@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 import forms
 from engine import errors, services
 from engine.services import payments, ratings, uploads
+from engine.services.dossiers import read_tracked_document, tracked_documents
 from engine.services.my_dossiers import list_own_dossiers
 from engine.services.search import fold
 from forms.uploads import file_limits, read_upload
@@ -108,15 +109,30 @@ def receipt(code: str):
 def track():
     code, secret = request.args.get("code", "").strip(), request.args.get("secret", "").strip()
     result = error = None
+    documents = []
     if code and secret:
         try:
             result = services.track_dossier(engine_ctx(), code, secret)
+            documents = tracked_documents(engine_ctx(), code, secret)
         except errors.NotFound as exc:
             error = exc.message_vi
     elif request.args.get("secret") is not None and not (code and secret):
         error = _("Vui lòng nhập mã hồ sơ và số điện thoại hoặc số định danh.")
     return render_template("citizen/track.html", code=code, secret=secret if result else "", result=result,
-                           error=error), 404 if result is None and code and secret else 400 if error else 200
+                           documents=documents, error=error), \
+        404 if result is None and code and secret else 400 if error else 200
+
+
+@bp.post("/tra-cuu/tai-ket-qua")
+def tracked_document():
+    """The signed result of a dossier, for whoever proves it as tracking does (no account): the
+    proof travels in the form's body, never in a download link that logs and histories keep."""
+    code, secret = request.form.get("code", "").strip(), request.form.get("secret", "").strip()
+    raw = request.form.get("attachment_id", "")
+    if not raw.isdigit() or len(raw) > 12:
+        abort(404)
+    view, content = read_tracked_document(engine_ctx(), code, secret, int(raw))
+    return _download(view, content)
 
 
 @bp.post("/tra-cuu/danh-gia")
@@ -124,14 +140,8 @@ def rate_tracked():
     """The rating of a dossier submitted without an account, proved by the phone or ID number."""
     code, secret = request.form.get("code", "").strip(), request.form.get("secret", "").strip()
     score, comment = _rating_input()
-    try:
-        ratings.rate_dossier(engine_ctx(), None, code, score, comment, proof=secret)
-    except errors.InvalidInput as exc:
-        flash(" ".join(m for ms in exc.errors.values() for m in ms))
-    except errors.MotcuaError as exc:
-        flash(exc.message_vi)
-    else:
-        flash(_("Cảm ơn Ông/Bà đã đánh giá."))
+    _flash_outcome(lambda: ratings.rate_dossier(engine_ctx(), None, code, score, comment, proof=secret),
+                   _("Cảm ơn Ông/Bà đã đánh giá."), refused=errors.MotcuaError)
     # The proof goes back in the query only on this redirect the applicant made themselves.
     return redirect(url_for("pages.track", code=code, secret=secret) + "#danh-gia")
 
@@ -146,7 +156,8 @@ def _rating_input() -> tuple[Any, str | None]:
 def mine():
     ctx, actor = engine_ctx(), page_actor()
     drafts = services.list_drafts(ctx, actor) if actor.role in ("citizen", "desk") else []
-    return render_template("citizen/mine.html", dossiers=list_own_dossiers(ctx, actor), drafts=drafts)
+    return render_template("citizen/mine.html", dossiers=list_own_dossiers(ctx, actor), drafts=drafts,
+                           retry_offers=payments.retry_offers(ctx, actor))
 
 
 @bp.post("/ho-so-cua-toi/nhap/<int:draft_id>/xoa")
@@ -178,10 +189,23 @@ def my_dossier(code: str, *, supplement_errors: dict | None = None, status: int 
     view = services.get_dossier(ctx, actor, code)
     documents = [a for a in services.list_attachments(ctx, actor, code) if a.kind in CITIZEN_KINDS]
     task = _supplement_task(ctx, actor, code) if view.status == "supplement_requested" else None
-    payment = payments.payment_of(ctx, code) if view.status == "payment_requested" else None
     return render_template("citizen/dossier.html", dossier=view, documents=documents, task=task,
-                           asked=_asked_items(task), payment=payment if payment and payment.state == "pending"
-                           else None, supplement_errors=supplement_errors or {}), status
+                           asked=_asked_items(task), fee=payments.fee_payment(ctx, actor, code),
+                           supplement_errors=supplement_errors or {}), status
+
+
+@bp.post("/ho-so-cua-toi/<code>/thanh-toan-lai")
+@login_required
+def retry_payment(code: str):
+    """"Thanh toán lại": a new attempt on the payment platform after a failed or abandoned one. The
+    form names the attempt it replaces, so a double click or a stale page starts nothing more."""
+    replaces = request.form.get("thay_cho", "").strip()
+    if not replaces.isalnum() or len(replaces) > 64:
+        flash(_("Không xác định được giao dịch cần thanh toán lại; vui lòng tải lại trang."))
+        return redirect(url_for("pages.my_dossier", code=code) + "#thanh-toan")
+    _flash_outcome(lambda: payments.retry_payment(engine_ctx(), page_actor(), code, replaces),
+                   _("Đang tạo giao dịch thanh toán mới trên Nền tảng thanh toán."))
+    return redirect(url_for("pages.my_dossier", code=code) + "#thanh-toan")
 
 
 @bp.get("/ho-so-cua-toi/<code>/tep/<int:attachment_id>")
@@ -190,9 +214,14 @@ def my_document(code: str, attachment_id: int):
     view, content = services.read_attachment(engine_ctx(), page_actor(), code, attachment_id)
     if view.kind not in CITIZEN_KINDS:
         abort(404)
+    return _download(view, content)
+
+
+def _download(view, content: bytes) -> Response:
+    """A dossier's document as a download: personal, so no shared cache keeps it."""
     return Response(content, mimetype=view.content_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(view.filename)}",
-        "X-Content-Type-Options": "nosniff"})
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 def _quote(name: str) -> str:
@@ -226,28 +255,30 @@ def supplement(code: str):
     if problems:
         return my_dossier(code, supplement_errors=problems, status=400)
     try:
-        services.complete_task(ctx, actor, task.id, {"noi_dung_bo_sung": note, "rut_ho_so": False})
+        uploads.complete_with_files(ctx, actor, task.id, {"noi_dung_bo_sung": note, "rut_ho_so": False}, files)
     except errors.InvalidInput as exc:
         return my_dossier(code, supplement_errors={"noi_dung_bo_sung": [m for ms in exc.errors.values()
                                                                         for m in ms]}, status=400)
-    if files:
-        uploads.attach_files(ctx, actor, code, files)
     flash(_("Đã gửi hồ sơ bổ sung."))
     return redirect(url_for("pages.my_dossier", code=code))
-
-
 
 
 @bp.post("/ho-so-cua-toi/<code>/danh-gia")
 @login_required
 def rate(code: str):
     score, comment = _rating_input()
+    _flash_outcome(lambda: ratings.rate_dossier(engine_ctx(), page_actor(), code, score, comment),
+                   _("Cảm ơn Ông/Bà đã đánh giá."))
+    return redirect(url_for("pages.my_dossier", code=code) + "#danh-gia")
+
+
+def _flash_outcome(action, done: str, *, refused: type[errors.MotcuaError] = errors.Conflict) -> None:
+    """Run one engine call for a form that comes back to the same page: its refusal or `done` as a flash."""
     try:
-        ratings.rate_dossier(engine_ctx(), page_actor(), code, score, comment)
+        action()
     except errors.InvalidInput as exc:
         flash(" ".join(m for ms in exc.errors.values() for m in ms))
-    except errors.Conflict as exc:
+    except refused as exc:
         flash(exc.message_vi)
     else:
-        flash(_("Cảm ơn Ông/Bà đã đánh giá."))
-    return redirect(url_for("pages.my_dossier", code=code) + "#danh-gia")
+        flash(done)

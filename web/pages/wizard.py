@@ -86,9 +86,13 @@ def submit(procedure: str):
 
 def _page(view, form, docs, titles, data, step, draft_id, field_errors, shown=None):
     n_form = len(titles) - 2
+    description = None
     if step <= n_form:
+        # the wizard lists every step itself (the form's, then documents and review): the form's own
+        # progress heading and step list would say the same twice, with other numbers
         body = forms.render_form(form, shown if shown is not None else _form_part(data), field_errors,
-                                 step=step if form.steps else None)
+                                 step=step if form.steps else None, progress=False)
+        description = form.steps[step - 1].description if form.steps else None
     elif step == n_form + 1:
         body = forms.render_form(docs, shown if shown is not None else
                                  {k: data[k] for k in ("applicant", "giay_to") if k in data}, field_errors)
@@ -104,7 +108,7 @@ def _page(view, form, docs, titles, data, step, draft_id, field_errors, shown=No
     error_links = _error_links(view, form, titles, draft_id, field_errors) if body is None else []
     multipart = step == n_form + 1 or bool(form and form.has_files)
     return render_template("citizen/wizard.html", procedure=view, titles=titles, step=step, body=body,
-                           review=review, error_links=error_links, draft_id=draft_id, multipart=multipart,
+                           description=description, review=review, error_links=error_links, draft_id=draft_id, multipart=multipart,
                            errors=field_errors), 400 if field_errors else 200
 
 

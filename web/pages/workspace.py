@@ -156,22 +156,22 @@ def _form_of(task):
     return forms.load_form(task.form["schema"], task.form.get("ui_schema")) if task.form else None
 
 
-def _submitted_review(ctx, dossier, data: dict[str, Any] | None):
-    """The applicant's start form, read-only, as far as the procedure's current form can show it."""
-    procedure = services.get_procedure(ctx, dossier.procedure_code)
-    if not procedure.start_form or not data:
+def _submitted_review(dossier, data: dict[str, Any] | None):
+    """The applicant's answers, read-only, through the start form of the procedure version the
+    dossier was submitted on (a later version may have renamed or dropped fields)."""
+    if not dossier.start_form or not data:
         return None
-    form = forms.load_form(procedure.start_form["schema"], procedure.start_form.get("ui_schema"))
+    form = forms.load_form(dossier.start_form["schema"], dossier.start_form.get("ui_schema"))
     return forms.render_review(form, data, skip_empty=True)
 
 
 def _task_page(view, form_html, message, status: int = 200):
     ctx, actor = engine_ctx(), page_actor()
-    dossier = services.get_dossier(ctx, actor, view.dossier_code, with_data=view.data is None)
+    dossier = services.get_dossier(ctx, actor, view.dossier_code, with_data=view.data is None, with_form=True)
     finished = dossier.finished_at is not None
     return render_template(
         "workspace/task.html", task=view, form_html=form_html, message=message, dossier=dossier,
-        review=_submitted_review(ctx, dossier, view.data if view.data is not None else dossier.data),
+        review=_submitted_review(dossier, view.data if view.data is not None else dossier.data),
         attachments=services.list_attachments(ctx, actor, view.dossier_code), inline_types=INLINE_TYPES,
         days_left=None if finished else workload.working_days_left(ctx, dossier.due_at),
         step_days_left=workload.working_days_left(ctx, view.due_at) if view.state == "open" else None,

@@ -174,6 +174,19 @@ def test_marking_seen_up_to_when_the_inbox_was_shown_keeps_later_tasks_new(ctx, 
     assert mark_inbox_seen(ctx, actors["tiepnhan"], until=shown + timedelta(days=1)).seen_at <= datetime.now(UTC)
 
 
+def test_each_task_says_whether_it_arrived_since_the_official_last_looked(ctx, actors, desk):
+    assert all(t.is_new for t in list_inbox(ctx, actors["tiepnhan"]))  # never looked: all new
+    shown = datetime.now(UTC)
+    later = submit(ctx, actors["congdan"]).code
+
+    mark_inbox_seen(ctx, actors["tiepnhan"], until=shown)
+
+    assert {t.dossier_code: t.is_new for t in list_inbox(ctx, actors["tiepnhan"])} == {
+        desk.online: False, desk.walk_in: False, desk.copy: False, desk.supplement: False, later: True}
+    assert inbox_summary(ctx, actors["tiepnhan"]).new == 1  # the badge counts the same rows
+    assert not any(t.is_new for t in list_inbox(ctx, actors["congdan"]))  # citizens mark nothing seen
+
+
 def test_overdue_and_due_soon_are_counted_from_the_due_dates(ctx, actors, desk):
     now = datetime.now(UTC)
     set_due(ctx, task_of(ctx, actors["tiepnhan"], desk.online).id, now - timedelta(hours=1))

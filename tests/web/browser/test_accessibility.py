@@ -133,7 +133,11 @@ def scene(ctx, actors) -> Scene:
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_the_page_meets_wcag_2_1_aa_as_axe_checks_it(name, page, scene, axe_source):
-    visit = PAGES[name]
+    check_wcag_2_1_aa(page, name, PAGES[name], scene, axe_source)
+
+
+def check_wcag_2_1_aa(page, name: str, visit: Visit, scene, axe_source: str) -> None:
+    """Open the page as `visit` says, then let axe look at it at desktop width and at 320 CSS px."""
     if visit.user:
         log_in(page, visit.user)
     response = page.goto(visit.path(scene))

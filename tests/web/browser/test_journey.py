@@ -1,7 +1,8 @@
 """The whole life of a household-business dossier, as the four people involved live it, each in a
 browser of their own: the citizen submits with a PDF, the desk asks for one more document, the
 citizen uploads it, the desk receives, the specialist appraises, the leader approves and the result
-is signed; the citizen downloads the signed certificate and rates the service.
+is signed; the citizen downloads the signed certificate and rates the service, and the same certificate
+comes from public tracking by code and phone number, without an account.
 
 Everything moves through the pages; the engine is only read, to check what the pages said.
 """
@@ -102,7 +103,7 @@ def citizen_submits(page: Page) -> str:
 
 
 def test_a_dossier_goes_from_submission_through_a_supplement_to_a_signed_result_and_a_rating(
-    ctx, actors, page, person, console_errors, screenshot
+    ctx, actors, page, person, chromium, live_server, console_errors, screenshot
 ):
     citizen = page
     code = citizen_submits(citizen)
@@ -167,6 +168,21 @@ def test_a_dossier_goes_from_submission_through_a_supplement_to_a_signed_result_
     expect(citizen.locator(".flash")).to_contain_text("Cảm ơn Ông/Bà đã đánh giá.")
     expect(citizen.locator("#danh-gia")).to_contain_text("Ông/Bà đã đánh giá 5/5. «Nhanh, đúng hẹn.»")
     screenshot("journey-result-and-rating", of=citizen)
+
+    # Anyone with the code and the phone number, without an account, gets the same signed result.
+    household_phone = get_dossier(ctx, actors["congdan"], code, with_data=True).data["applicant"]["phone"]
+    anonymous = chromium.new_context(base_url=live_server, viewport=VIEWPORT, locale="vi-VN")
+    try:
+        tracker = anonymous.new_page()
+        tracker.goto("/tra-cuu")
+        tracker.get_by_label("Mã hồ sơ").fill(code)
+        tracker.get_by_label("Số điện thoại hoặc số định danh đã khai khi nộp").fill(household_phone)
+        tracker.get_by_role("button", name="Tra cứu").click()
+        with tracker.expect_download() as tracked:
+            tracker.get_by_role("button", name=re.compile("^Tải kết quả đã ký số")).click()
+        assert tracked.value.path().read_bytes() == pdf
+    finally:
+        anonymous.close()
 
     dossier = get_dossier(ctx, actors["congdan"], code)
     assert dossier.rating["score"] == 5

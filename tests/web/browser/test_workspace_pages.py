@@ -56,3 +56,21 @@ def test_the_desk_receives_a_dossier_from_the_inbox_and_a_leader_reassigns_anoth
     task = open_task(ctx, actors["tiepnhan"], waiting.code)
     assert get_task(ctx, actors["tiepnhan"], task.id).assignee_id == actors["tiepnhan2"].id
     assert console_errors == [], "the pages reported errors (a CSP violation?)"
+
+
+def test_the_inbox_marks_in_words_the_tasks_that_arrived_since_the_last_visit(ctx, actors, page, screenshot):
+    seen = submit(ctx, actors["congdan"])
+    log_in(page, "tiepnhan")  # the inbox, shown: what is in it now is seen
+    fresh = submit(ctx, actors["congdan"])
+
+    page.reload()
+
+    results = page.locator("#inbox-results")
+    new_row = results.get_by_role("row").filter(has=page.get_by_role("link", name=fresh.code))
+    old_row = results.get_by_role("row").filter(has=page.get_by_role("link", name=seen.code))
+    expect(new_row.locator(".new-tag")).to_be_visible()
+    expect(new_row.locator(".new-tag")).to_have_text("Mới: đến sau lần xem hộp công việc trước")  # read aloud
+    expect(old_row.locator(".new-tag")).to_have_count(0)
+    screenshot("workspace-inbox-new")
+    page.reload()
+    expect(new_row.locator(".new-tag")).to_have_count(0)
