@@ -42,6 +42,27 @@ def event_templates() -> dict[str, str]:
     }
 
 
+def status_names() -> dict[str, str]:
+    """Each dossier status (engine/statuses.py) by its name in the page's language: the Vietnamese
+    names are the legal ones (Cổng DVCQG TrangThaiHoSo), repeated here so the catalog carries them."""
+    return {
+        "submitted": gettext("Mới đăng ký"),
+        "received": gettext("Được tiếp nhận"),
+        "refused": gettext("Không được tiếp nhận"),
+        "processing": gettext("Đang xử lý"),
+        "supplement_requested": gettext("Yêu cầu bổ sung giấy tờ"),
+        "payment_requested": gettext("Yêu cầu thực hiện nghĩa vụ tài chính"),
+        "withdrawn": gettext("Công dân yêu cầu rút hồ sơ"),
+        "stopped": gettext("Dừng xử lý"),
+        "result_ready": gettext("Đã xử lý xong"),
+        "returned": gettext("Đã trả kết quả"),
+    }
+
+
+def status_name(key: str | None) -> str:
+    return status_names().get(key or "", label(key or ""))
+
+
 def vn_datetime(value: Any) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -52,7 +73,7 @@ def vn_datetime(value: Any) -> str:
 
 def event_text(event: dict[str, Any]) -> str:
     if event["kind"] == "status":
-        return gettext("Trạng thái: %(label)s", label=label(event["status"]))
+        return gettext("Trạng thái: %(label)s", label=status_name(event["status"]))
     template = event_templates().get(event["kind"], event["kind"])
     try:
         return template.format(**{k: v for k, v in event.get("data", {}).items() if isinstance(v, str)})
@@ -63,3 +84,4 @@ def event_text(event: dict[str, Any]) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.filters["vn_datetime"] = vn_datetime
     app.jinja_env.filters["event_text"] = event_text
+    app.jinja_env.filters["status_name"] = status_name

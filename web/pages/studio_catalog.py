@@ -19,6 +19,7 @@ from engine.documents.render import KINDS
 from engine.procedures.validation import ROLES
 from engine.statuses import STATUSES
 from integrations import registry
+from web.filters import status_name
 
 
 def _role_labels() -> dict[str, str]:
@@ -269,7 +270,7 @@ def editor_catalog(package: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "roles": [{"value": key, "label": roles.get(key, key)} for key in sorted(ROLES, key=list(roles).index)],
         # engine data like the procedures themselves: Vietnamese whatever the page language, key shown
-        "statuses": [{"value": s.key, "label": f"{s.label_vi} ({s.key})"} for s in STATUSES.values()],
+        "statuses": [{"value": s.key, "label": f"{status_name(s.key)} ({s.key})"} for s in STATUSES.values()],
         "operations": [{"value": op, "label": op} for op in registry.operations()],
         "forms": sorted((package or {}).get("forms") or {}),
         "deadline_rules": sorted(procedure.get("deadline_rules") or {}),

@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 import forms
 from engine.services import studio
-from engine.statuses import label
 from web.auth import engine_ctx, login_required, page_actor
+from web.filters import status_name
 from web.pages import bp
 from web.pages.studio_json import pretty, read_json
 from web.pages.studio_procedure import LANE_ROLES
@@ -149,7 +149,7 @@ def _run_page(draft: Any, start_data: dict[str, Any], answers: list[dict[str, An
     return render_template("studio/simulation.html", draft=draft, start_html=None, run=run, answers=answers,
                            start_json=_json(start_data), answers_json=_json(answers), marks_json=_json(_marks(run)),
                            answer_forms=_answer_forms(draft.package, run, refused),
-                           status_text=label(run.status) if run.status else None, roles=LANE_ROLES
+                           status_text=status_name(run.status) if run.status else None, roles=LANE_ROLES
                            ), 400 if refused else 200
 
 
