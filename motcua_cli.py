@@ -176,6 +176,63 @@ def seed_demo() -> None:
     click.echo(", ".join(seed(_context())) or "Tài khoản demo đã có.")
 
 
+@main.command("seed")
+@click.option("--dossiers", "count", type=click.IntRange(1, 10_000_000), required=True,
+              help="How many sample dossiers to write.")
+@click.option("--days", default=730, show_default=True, type=click.IntRange(1, 3660),
+              help="Spread them over this many days before today.")
+@click.option("--seed", "random_seed", type=int, help="Random seed: the same seed writes the same dossiers.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (PostgreSQL; default: CPUs, at most 4).")
+@click.option("--force", is_flag=True, help="Seed even though the database holds real dossiers.")
+def seed_command(count: int, days: int, random_seed: int | None, workers: int | None, force: bool) -> None:
+    """Write sample dossiers with histories, tasks, payments and ratings (sample province H98), then
+    rebuild the report rollups. Refused on a database with real dossiers unless --force."""
+    import time
+
+    from engine.bootstrap import prepare
+    from engine.errors import MotcuaError
+    from engine.seeding import seed_dossiers
+
+    ctx = _context()
+    prepare(ctx, demo=False)
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        click.echo(f"  {done:,} / {count:,} hồ sơ ({time.perf_counter() - started:,.0f} giây)")
+
+    try:
+        result = seed_dossiers(ctx, count, force=force, days=days, seed=random_seed, workers=workers,
+                               progress=progress)
+    except MotcuaError as exc:
+        click.echo(exc.message_vi, err=True)
+        sys.exit(1)
+    click.echo(f"Đã tạo {result.dossiers:,} hồ sơ mẫu, {result.events:,} sự kiện, {result.tasks:,} công việc, "
+               f"{result.payments:,} thanh toán, {result.ratings:,} đánh giá trong {result.seconds:,.0f} giây "
+               f"({result.workers} tiến trình); tổng hợp báo cáo {result.rollup_seconds:,.0f} giây.")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail: every dossier's hash-chained history."""
+
+
+@audit.command("verify")
+@click.option("--batch", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Dossiers read per query.")
+def audit_verify(batch: int) -> None:
+    """Verify every dossier's hash chain; print the first broken link of each broken one and exit 1."""
+    from engine.audit import verify_all
+
+    result = verify_all(_context(), batch=batch)
+    reasons = {"hash": "nội dung bị sửa", "link": "mắt xích bị cắt hoặc xóa", "head": "mất các sự kiện cuối"}
+    for link in result.broken:
+        click.echo(f"HỎNG {link.code}: sự kiện số {link.seq} ({reasons[link.reason]})", err=True)
+    click.echo(f"Đã kiểm tra {result.dossiers:,} hồ sơ, {result.events:,} sự kiện: "
+               + ("chuỗi băm nguyên vẹn." if result.intact else f"{len(result.broken):,} hồ sơ có chuỗi băm hỏng."))
+    if not result.intact:
+        sys.exit(1)
+
+
 @main.group()
 def calendar() -> None:
     """Extra days off and swapped working Saturdays (admin-managed exceptions to the legal calendar)."""
