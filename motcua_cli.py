@@ -25,6 +25,10 @@ def _context():
 def main() -> None:
     """motcua — một cửa điện tử."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from engine.origin import origin_scope
+
+    # what a command records is marked as typed here; web requests and worker threads set their own
+    click.get_current_context().with_resource(origin_scope("cli"))
 
 
 @main.command()

@@ -53,7 +53,7 @@ def verify_all(ctx: EngineContext, *, batch: int = 2000,
                 return result
             events = session.execute(
                 select(Event.dossier_id, Event.seq, Event.kind, Event.at, Event.actor_id, Event.status, Event.data,
-                       Event.prev_hash, Event.hash)
+                       Event.origin, Event.prev_hash, Event.hash)
                 .where(Event.dossier_id.between(heads[0].id, heads[-1].id))
                 .order_by(Event.dossier_id, Event.seq))
             by_dossier: dict[int, list[Any]] = {}
@@ -79,7 +79,7 @@ def check_chain(head: Any, events: Iterable[Any]) -> BrokenLink | None:
         if event.seq != seq or event.prev_hash != prev:
             return BrokenLink(head.id, head.code, min(event.seq, seq), "link")
         expected = event_digest(prev, event.dossier_id, event.seq, event.kind, event.at, event.actor_id,
-                                event.status, event.data)
+                                event.status, event.data, event.origin)
         if event.hash != expected:
             return BrokenLink(head.id, head.code, event.seq, "hash")
         prev = event.hash

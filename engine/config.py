@@ -90,6 +90,9 @@ class Settings:
     processes_dir: Path = PROJECT_ROOT / "processes"
     data_dir: Path = PROJECT_ROOT / "var"
     public_url: str = "http://127.0.0.1:5000"
+    #: Reverse proxies in front of the web processes (0: none). With one or more, the client address
+    #: (audit origin, rate limits) is read from X-Forwarded-For that many hops back, never trusted otherwise.
+    proxy_hops: int = 0
     #: Outbox retry policy: attempts before an incident, first back-off and its cap (seconds).
     outbox_max_attempts: int = 5
     outbox_backoff_base: float = 2.0
@@ -147,6 +150,7 @@ class Settings:
             "processes_dir": Path(env.get("MOTCUA_PROCESSES_DIR", str(defaults.processes_dir))),
             "data_dir": data_dir,
             "public_url": public_url,
+            "proxy_hops": _number("MOTCUA_PROXY_HOPS", env.get("MOTCUA_PROXY_HOPS", defaults.proxy_hops), int),
             "outbox_max_attempts": int(env.get("MOTCUA_OUTBOX_MAX_ATTEMPTS", defaults.outbox_max_attempts)),
             "outbox_backoff_base": float(env.get("MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base)),
             "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),

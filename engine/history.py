@@ -1,7 +1,8 @@
 """The dossier's append-only history (phiếu kiểm soát), hash-chained per dossier.
 
 Each event's hash covers the previous hash and the event's content, so any later edit or deletion
-breaks the chain at that point. The dossier row holds the chain head, which its optimistic lock
+breaks the chain at that point. Where the action came from (engine/origin.py) is stored with the
+event and hashed with it. The dossier row holds the chain head, which its optimistic lock
 already serializes: no extra query per event. Events are written in one batched INSERT right after
 the ORM flush, i.e. after the dossier's versioned UPDATE: a concurrent writer fails on the version
 check before it could write a duplicate link.
@@ -19,13 +20,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Dossier, Event
+from engine.origin import current_origin
 
 
 def event_digest(prev_hash: str, dossier_id: int, seq: int, kind: str, at: datetime, actor_id: int | None,
-                 status: str | None, data: dict[str, Any]) -> str:
-    body = orjson.dumps([prev_hash, dossier_id, seq, kind, at.astimezone(UTC).isoformat(), actor_id,
-                         status, data], option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(body).hexdigest()
+                 status: str | None, data: dict[str, Any], origin: str | None = None) -> str:
+    """The event's link. The origin is hashed only when known, so the events written before it was
+    recorded keep the digests they were written with."""
+    fields = [prev_hash, dossier_id, seq, kind, at.astimezone(UTC).isoformat(), actor_id, status, data]
+    if origin is not None:
+        fields.append(origin)
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 _PENDING = "motcua_pending_events"
@@ -48,11 +53,12 @@ def record(session: Session, dossier: Dossier, kind: str, *, actor: Any = None, 
     data = data or {}
     seq = dossier.event_seq + 1
     actor_id = getattr(actor, "id", None)
-    digest = event_digest(dossier.event_hash, dossier.id, seq, kind, at, actor_id, status, data)
+    origin = current_origin()
+    digest = event_digest(dossier.event_hash, dossier.id, seq, kind, at, actor_id, status, data, origin)
     session.info.setdefault(_PENDING, []).append(
         {"dossier_id": dossier.id, "seq": seq, "kind": kind, "at": at, "actor_id": actor_id,
          "actor_name": getattr(actor, "full_name", None), "status": status, "data": data,
-         "prev_hash": dossier.event_hash, "hash": digest})
+         "prev_hash": dossier.event_hash, "hash": digest, "origin": origin})
     dossier.event_seq = seq
     dossier.event_hash = digest
 
@@ -62,7 +68,7 @@ def verify_chain(session: Session, dossier_id: int) -> int | None:
     prev = ""
     for event in session.scalars(select(Event).where(Event.dossier_id == dossier_id).order_by(Event.seq)):
         expected = event_digest(prev, event.dossier_id, event.seq, event.kind, event.at, event.actor_id,
-                                event.status, event.data)
+                                event.status, event.data, event.origin)
         if event.prev_hash != prev or event.hash != expected:
             return event.seq
         prev = event.hash

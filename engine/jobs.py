@@ -14,6 +14,7 @@ from celery import Celery
 
 from engine.config import Settings
 from engine.context import EngineContext, build_context
+from engine.origin import origin_scope
 
 log = logging.getLogger(__name__)
 _settings = Settings.from_env()
@@ -59,7 +60,8 @@ def context() -> EngineContext:
 def deliver(message_id: int) -> str | None:
     from engine.outbox import deliver as deliver_one
 
-    outcome = deliver_one(context(), message_id)
+    with origin_scope("worker"):
+        outcome = deliver_one(context(), message_id)
     return outcome.state if outcome else None
 
 
@@ -67,14 +69,16 @@ def deliver(message_id: int) -> str | None:
 def sweep() -> int:
     from engine.outbox import drain
 
-    return len(drain(context()))
+    with origin_scope("worker"):
+        return len(drain(context()))
 
 
 @app.task(name="motcua.clock")
 def clock() -> dict[str, int]:
     from engine.sweeps import clock_sweep
 
-    return clock_sweep(context())
+    with origin_scope("worker"):
+        return clock_sweep(context())
 
 
 def enqueue_after_commit(ids: list[int]) -> None:

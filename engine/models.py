@@ -169,6 +169,10 @@ class Dossier(Base):
         Index("ix_dossier_applicant_phone", "applicant_phone"),
         Index("ix_dossier_applicant_id_number", "applicant_id_number"),
         Index("ix_dossier_status_due", "status", "due_at"),
+        #: the operations search by period, with or without an agency
+        Index("ix_dossier_submitted", "submitted_at"),
+        Index("ix_dossier_agency_submitted", "agency_code", "submitted_at"),
+        Index("ix_dossier_version", "procedure_version_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -222,6 +226,16 @@ class WorkflowInstance(Base):
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+    #: an admin suspended the instance: no task completes, no timer fires, no connector call goes out
+    suspended_at: Mapped[datetime | None] = mapped_column(index=True)
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
+    #: what the outside world delivered while suspended (a payment confirmed, an agency's reply):
+    #: [{"marker", "data", "at"}], applied in order on resume (engine.services.instances)
+    held_inputs: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: the engine could not move the instance on its own (a script error while a timer fired or a
+    #: connector result resumed it): an incident until an admin retries or skips it
+    error: Mapped[str | None] = mapped_column(Text)
+    error_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -270,6 +284,28 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: where the action came from: "ip:203.0.113.7", "worker", "cli" (covered by the hash when set)
+    origin: Mapped[str | None] = mapped_column(String(80))
+
+
+class AccessLog(Base):
+    """Who looked at a dossier's personal data, when and from where (append-only). Kept apart from
+    the dossier's history so that reading never contends with the dossier's optimistic lock."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_dossier", "dossier_id", "at"),
+        Index("ix_access_log_actor", "actor_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_name: Mapped[str | None] = mapped_column(String(255))
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
+    #: what was read: dossier_view | task_view | document_download | export ...
+    what: Mapped[str] = mapped_column(String(48))
+    origin: Mapped[str | None] = mapped_column(String(80))
 
 
 class Payment(Base):

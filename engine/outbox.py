@@ -4,7 +4,8 @@ Same functions in both run modes: the in-process thread (embedded) and Celery (p
 `deliver` and `drain`. A call is claimed with a lease, made outside any transaction with the row's
 idempotency key, and its outcome recorded in a new transaction: success resumes the waiting
 workflow; a transient failure backs off exponentially with jitter; after the last attempt (or a
-permanent rejection) the row becomes an incident an admin can retry. A worker that dies mid-call
+permanent rejection) the row becomes an incident an admin can retry, or skip with a reason. A script
+that fails on the result makes an incident too (engine/incidents.py). A worker that dies mid-call
 leaves the lease to expire; the next attempt carries the same key, so the effect happens once.
 """
 
@@ -22,11 +23,20 @@ from sqlalchemy.orm import aliased
 from engine import history, paperwork
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Conflict, Forbidden, MotcuaError, NotFound, TaskConflict
-from engine.models import Dossier, OutboxMessage
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    MotcuaError,
+    NotFound,
+    TaskConflict,
+    TaskNotFound,
+    WorkflowError,
+)
+from engine.incidents import describe, failed_element, passing_over, require_admin, skip_reason
+from engine.models import Dossier, OutboxMessage, WorkflowInstance
 from engine.services import exchange, notices, payments
 from engine.services.accounts import SYSTEM, Actor
-from engine.services.instances import apply_report, load_runner
+from engine.services.instances import apply_report, hold_input, load_runner
 
 if TYPE_CHECKING:
     from integrations import ConnectorPending
@@ -58,9 +68,16 @@ def _due_clause(now: datetime):
     return due & or_(OutboxMessage.connector.not_in(ORDERED), ~blocked)
 
 
+def _not_suspended():
+    """Calls of a dossier an admin suspended wait, attempts kept, until they resume it (one probe of
+    workflow_instance's unique dossier index per due row)."""
+    return ~exists().where(WorkflowInstance.dossier_id == OutboxMessage.dossier_id,
+                           WorkflowInstance.suspended_at.is_not(None))
+
+
 def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage | None:
     with transaction(ctx.sessions) as session:
-        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now))
+        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now), _not_suspended())
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         message = session.scalar(query)
@@ -77,7 +94,7 @@ def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage 
 def due_ids(ctx: EngineContext, limit: int = 100) -> list[int]:
     now = datetime.now(UTC)
     with ctx.sessions() as session:
-        return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now))
+        return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now), _not_suspended())
                                     .order_by(OutboxMessage.next_attempt_at).limit(limit)))
 
 
@@ -183,6 +200,8 @@ def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outc
             ids = _record_success(ctx, message, result)
         except Conflict:
             continue  # an official moved the same dossier meanwhile: reload and resume again
+        except WorkflowError as exc:  # a script after the result failed: nothing was written
+            return _script_failed(ctx, message, exc)
         ctx.notify_outbox(ids)
         return Outcome(message.id, "done")
     raise TaskConflict(f"outbox {message.id}: could not resume the workflow after 5 attempts")
@@ -212,11 +231,37 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         dossier = session.get(Dossier, row.dossier_id)
         history.record(session, dossier, "connector_done", actor=SYSTEM, status=dossier.status,
                        data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}"}, at=now)
-        instance, runner = load_runner(ctx, session, dossier)
+        # elements an admin chose to pass over when skipping this incident before (engine/incidents.py)
+        instance, runner = load_runner(passing_over(ctx, (row.context or {}).get("pass_over") or ()), session, dossier)
+        if instance.suspended_at is not None:  # suspended while the call was out: the result waits for resume
+            hold_input(instance, {"service_task": row.task_id, "result": result})
+            return []
         report = runner.complete_service_task(row.task_id, result)
         outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM)
         session.flush()
         return [m.id for m in outbox]
+
+
+def _script_failed(ctx: EngineContext, message: OutboxMessage, exc: WorkflowError, *,
+                   pass_over: list[str] | None = None) -> Outcome:
+    """The call succeeded but the workflow failed on the result (a script after the service task):
+    an incident now, as a retry would only fail the same way. The call is idempotent, so a retry
+    makes it again and resumes the workflow with its fresh result."""
+    error = describe(exc)
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message.id)
+        context = {**(row.context or {}), "script_error": failed_element(exc)}
+        if pass_over is not None:
+            context["pass_over"] = sorted(set(pass_over))
+        row.state, row.locked_until, row.last_error, row.context = "incident", None, error, context
+        if row.dossier_id is not None:
+            dossier = session.get(Dossier, row.dossier_id)
+            history.record(session, dossier, "incident", status=dossier.status,
+                           data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}", "kind": "script",
+                                 "element": context["script_error"], "attempts": row.attempts, "error": error[:500]})
+    log.warning("outbox %s %s/%s: the workflow failed on the result: %s", message.id, message.connector,
+                message.operation, error)
+    return Outcome(message.id, "incident", error)
 
 
 def _stored_result(row: OutboxMessage, result: dict) -> dict:
@@ -236,11 +281,67 @@ def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
         row.state = "pending"
         row.attempts = 0
         row.next_attempt_at = datetime.now(UTC)
+        row.context = {k: v for k, v in (row.context or {}).items() if k != "script_error"} or None
         if row.dossier_id is not None:
             dossier = session.get(Dossier, row.dossier_id)
             history.record(session, dossier, "incident_retried", actor=actor, status=dossier.status,
                            data={"outbox": row.id})
     ctx.notify_outbox([message_id])
+
+
+def skip_incident(ctx: EngineContext, actor: Actor, message_id: int, reason: str | None) -> None:
+    """An admin gives up on an incident, for a stated reason: the call is not made again.
+
+    The row becomes 'skipped', its `result` {"skipped": true, "reason": ..., "by": <admin's user id>}.
+    A workflow waiting on the call (row.waits) goes on: the service task completes with that same
+    dict as its result, so the BPMN finds `<resultVariable>["skipped"]` true and no connector data;
+    the engine's follow-ups of a real result (storing a signed file, recording a payment) do not
+    happen. When the incident was a script failing on a result, that script is passed over too
+    (engine/incidents.py). If the workflow then fails further on, nothing is applied: the incident
+    stays, now naming that element, and a Conflict says so."""
+    require_admin(actor, "Chỉ quản trị viên được bỏ qua sự cố.")
+    reason = skip_reason(reason)
+    with ctx.sessions() as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None or row.state != "incident":
+            raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
+        context = dict(row.context or {})
+    elements = [*context.get("pass_over", []), *([context["script_error"]] if context.get("script_error") else [])]
+    result = {"skipped": True, "reason": reason, "by": actor.id}
+    try:
+        ids = _record_skip(passing_over(ctx, elements), actor, message_id, result)
+    except WorkflowError as exc:
+        error = _script_failed(ctx, row, exc, pass_over=elements).error
+        raise Conflict(f"outbox {message_id}: the workflow failed after the skip: {error}",
+                       message_vi=f"Đã bỏ qua nhưng quy trình lỗi ở bước sau nên chưa áp dụng; sự cố vẫn còn: {error}"
+                       ) from exc
+    ctx.notify_outbox(ids)
+
+
+def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict) -> list[int]:
+    now = datetime.now(UTC)
+    with transaction(ctx.sessions) as session:
+        row = session.get(OutboxMessage, message_id)
+        if row is None or row.state != "incident":
+            raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
+        row.state, row.result, row.finished_at, row.locked_until = "skipped", result, now, None
+        row.context = {k: v for k, v in (row.context or {}).items() if k != "script_error"} or None
+        if row.dossier_id is None:
+            return []
+        dossier = session.get(Dossier, row.dossier_id)
+        history.record(session, dossier, "incident_skipped", actor=actor, status=dossier.status, at=now,
+                       data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}",
+                             "reason": result["reason"]})
+        if not row.waits:
+            return []
+        instance, runner = load_runner(ctx, session, dossier)
+        try:
+            report = runner.complete_service_task(row.task_id, result)
+        except (TaskNotFound, TaskConflict):  # the workflow left the task meanwhile (a boundary event)
+            return []
+        outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, now=now)
+        session.flush()
+        return [m.id for m in outbox]
 
 
 def incidents(ctx: EngineContext) -> list[OutboxMessage]:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Conflict
+from engine.errors import Conflict, WorkflowError
+from engine.incidents import record_instance_error
 from engine.models import Dossier, WorkflowInstance
 from engine.services.accounts import SYSTEM
 from engine.services.instances import apply_report, load_runner
@@ -22,7 +23,9 @@ log = logging.getLogger(__name__)
 def due_instances(ctx: EngineContext, now: datetime, limit: int = 100) -> list[int]:
     with ctx.sessions() as session:
         return list(session.scalars(
-            select(WorkflowInstance.id).where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.completed.is_(False))
+            select(WorkflowInstance.id).where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.completed.is_(False),
+                                              WorkflowInstance.suspended_at.is_(None),  # an admin holds it
+                                              WorkflowInstance.error.is_(None))  # an incident: an admin retries it
             .order_by(WorkflowInstance.next_timer_at).limit(limit)))
 
 
@@ -35,6 +38,9 @@ def fire_due_timers(ctx: EngineContext, *, now: datetime | None = None, limit: i
             code = _fire(ctx, instance_id, now)
         except Conflict:
             continue  # someone worked the dossier meanwhile; the next sweep looks again
+        except WorkflowError as exc:  # a script on the timer's path: an incident, the sweep goes on
+            record_instance_error(ctx, instance_id, exc, at=now)
+            continue
         if code:
             moved.append(code)
     return moved
@@ -43,7 +49,8 @@ def fire_due_timers(ctx: EngineContext, *, now: datetime | None = None, limit: i
 def _fire(ctx: EngineContext, instance_id: int, now: datetime) -> str | None:
     with transaction(ctx.sessions) as session:
         instance = session.get(WorkflowInstance, instance_id)
-        if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
+        if (instance is None or instance.next_timer_at is None or instance.next_timer_at > now
+                or instance.error is not None):
             return None
         dossier = session.get(Dossier, instance.dossier_id)
         instance, runner = load_runner(ctx, session, dossier, instance)

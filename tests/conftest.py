@@ -21,7 +21,8 @@ PG_ADMIN_URL = os.environ.get("MOTCUA_TEST_PG_ADMIN", "postgresql+psycopg://post
 REDIS_URL = os.environ.get("MOTCUA_TEST_REDIS", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Tables holding per-test dossier state; users, agencies and procedures persist for the session.
-VOLATILE = ("procedure_draft", "rating", "draft", "substitution", "event", "outbox", "attachment", "payment",
+VOLATILE = ("report_state", "report_dossier", "report_task", "report_daily", "report_step_daily", "report_duration",
+            "access_log", "procedure_draft", "rating", "draft", "substitution", "event", "outbox", "attachment", "payment",
             "exchange_message", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token")
 
 
@@ -140,9 +141,16 @@ def with_payment(ctx, platform):
                                                "partner_code": "H99", "secret": "bi-mat-test", "timeout": 5})
 
 
+def allow_purge(conn) -> None:
+    """Let this transaction update or delete audit rows (PostgreSQL's append-only triggers, 0008)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL motcua.purge = 'on'"))
+
+
 def _clean(ctx) -> None:
     # DELETE, children first: on PostgreSQL a TRUNCATE of these small tables costs ~150 ms a test.
     with ctx.db.begin() as conn:
+        allow_purge(conn)
         for table in VOLATILE:
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("UPDATE user_account SET inbox_seen_at = NULL WHERE inbox_seen_at IS NOT NULL"))
@@ -160,4 +168,4 @@ def actors(ctx):
         return {user.username: Actor.of(user) for user in session.scalars(select(User))}
 
 
-__all__ = ["Base", "REDIS_URL", "service_missing", "make_settings", "with_connectors"]
+__all__ = ["Base", "REDIS_URL", "allow_purge", "service_missing", "make_settings", "with_connectors"]

@@ -24,14 +24,20 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                x_host=settings.proxy_hops)
     app.extensions["motcua"] = ctx
 
-    from web import compression, errors, filters, i18n, security, static_files
+    from web import compression, errors, filters, i18n, request_scope, security, static_files
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
 
     compression.register(app)  # first: its after_request runs last, on the final body
     errors.register(app)
+    request_scope.register(app)  # before the CSRF check: every request knows its origin
     filters.register(app)
     i18n.register(app)
     security.register(app)

@@ -23,7 +23,11 @@ def event_templates() -> dict[str, str]:
         "task_completed": gettext("Hoàn thành «{title}»"),
         "connector_done": gettext("Hệ thống hoàn tất «{operation}»"),
         "incident": gettext("Sự cố khi gọi «{operation}»"),
+        "incident_script": gettext("Sự cố khi chạy bước «{operation}»"),
         "incident_retried": gettext("Quản trị viên cho chạy lại sự cố"),
+        "incident_skipped": gettext("Quản trị viên bỏ qua sự cố: {reason}"),
+        "suspended": gettext("Quản trị viên tạm dừng hồ sơ: {reason}"),
+        "resumed": gettext("Quản trị viên cho hồ sơ chạy tiếp"),
         "milestone": "{text}",
         "notice": gettext("Gửi {channel_label} «{notice}» tới {to}: {label}"),
         "notice_status": gettext("Báo cáo phát {channel_label} «{notice}» tới {to}: {label}"),
@@ -74,7 +78,10 @@ def vn_datetime(value: Any) -> str:
 def event_text(event: dict[str, Any]) -> str:
     if event["kind"] == "status":
         return gettext("Trạng thái: %(label)s", label=status_name(event["status"]))
-    template = event_templates().get(event["kind"], event["kind"])
+    kind = event["kind"]
+    if kind == "incident" and (event.get("data") or {}).get("kind") == "script":
+        kind = "incident_script"
+    template = event_templates().get(kind, kind)
     try:
         return template.format(**{k: v for k, v in event.get("data", {}).items() if isinstance(v, str)})
     except KeyError:

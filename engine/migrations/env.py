@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import engine.reports.tables  # noqa: F401 - the report tables share the models' metadata
 from engine.models import Base
 
 config = context.config

@@ -106,7 +106,7 @@ def overdue_condition(now: datetime) -> Any:
 
 def overdue_now_query(filters: Filters, now: datetime) -> Select[tuple[Dossier]]:
     """Dossiers overdue at `now` (live, whatever the period: "quá hạn đang xử lý")."""
-    return _live(select(Dossier).where(overdue_condition(now)), filters).order_by(Dossier.due_at)
+    return _live(select(Dossier).where(overdue_condition(now)), filters).order_by(Dossier.due_at, Dossier.id)
 
 
 def _waiting(bpmn_id: str, filters: Filters) -> Select[tuple[Dossier]]:

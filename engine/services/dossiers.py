@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
-from engine import history, portal_sync
+from engine import access_log, history, portal_sync
 from engine.calendar import VN_TZ
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
@@ -260,14 +260,15 @@ def can_read(actor: Actor, dossier: Dossier) -> bool:
 def get_dossier(ctx: EngineContext, actor: Actor, code: str, *, with_data: bool = False,
                 with_form: bool = False) -> DossierView:
     """The dossier as `actor` may read it, with its history; `with_data` adds the workflow's data,
-    `with_form` the start form of the dossier's own procedure version."""
-    with ctx.sessions() as session:
+    `with_form` the start form of the dossier's own procedure version. A staff read is logged."""
+    with transaction(ctx.sessions) as session:
         dossier = session.scalar(select(Dossier).where(Dossier.code == code))
         if dossier is None:
             raise DossierNotFound(code)
         if not can_read(actor, dossier):
             # Same answer as a missing dossier: a code alone reveals nothing.
             raise DossierNotFound(code)
+        access_log.log_access(session, actor, dossier, access_log.DOSSIER_VIEW)
         events = list(session.scalars(select(Event).where(Event.dossier_id == dossier.id).order_by(Event.seq)))
         data = None
         if with_data:
@@ -306,12 +307,17 @@ def list_attachments(ctx: EngineContext, actor: Actor, code: str) -> list[Attach
 
 
 def read_attachment(ctx: EngineContext, actor: Actor, code: str, attachment_id: int) -> tuple[AttachmentView, bytes]:
-
-    views = {view.id: view for view in list_attachments(ctx, actor, code)}
-    view = views.get(attachment_id)
-    if view is None:
-        raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
-    return view, ctx.files.open(view.sha256)
+    """One of the dossier's documents with its content; a staff download is logged."""
+    with transaction(ctx.sessions) as session:
+        dossier = _readable(session, actor, code)
+        row = session.scalar(select(Attachment).where(Attachment.id == attachment_id,
+                                                      Attachment.dossier_id == dossier.id))
+        if row is None:
+            raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
+        view = AttachmentView(row.id, row.kind, row.filename, row.content_type, row.size, row.sha256, row.created_at)
+        content = ctx.files.open(view.sha256)  # read before the row is committed: no row for a failed read
+        access_log.log_access(session, actor, dossier, access_log.DOCUMENT_DOWNLOAD)
+    return view, content
 
 
 def proof_matches(dossier: Dossier | None, secret: str | None) -> bool:

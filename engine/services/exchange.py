@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage
+from engine.errors import Conflict
+from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage, WorkflowInstance
 
 log = logging.getLogger(__name__)
 CONNECTOR = "vdxp"
@@ -41,11 +42,22 @@ def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
     answer = ctx.connectors.get(CONNECTOR).call("fetch_received", {}, idempotency_key=f"fetch:{now.timestamp()}")
     counts = {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0}
     for item in answer.get("received") or []:
-        counts[_route(ctx, item, now)] += 1
+        counts[_route_retrying(ctx, item, now)] += 1
     for item in answer.get("rejected") or []:
         _keep_rejected(ctx, item, now)
         counts["rejected"] += 1
     return counts
+
+
+def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
+    """The axis has handed the package over: an official moving the same dossier at that moment
+    only means routing it again on the fresh row."""
+    for _attempt in range(4):
+        try:
+            return _route(ctx, item, now)
+        except Conflict:
+            continue
+    return _route(ctx, item, now)
 
 
 def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
@@ -68,8 +80,13 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
         files = _store_files(ctx, session, dossier, item.get("attachments") or [], now)
         history.record(session, dossier, "exchange_received", status=dossier.status, at=now,
                        data={"from": item.get("from"), "subject": envelope.get("subject"), "attachments": files})
-        _complete_waiting(ctx, session, dossier, envelope, files)
-        return "matched"
+        failed = _complete_waiting(ctx, session, dossier, envelope, files)
+        instance_id = session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.dossier_id == dossier.id))
+    if failed is not None:  # the reply is kept, held on the instance until an admin retries
+        from engine.incidents import record_instance_error
+
+        record_instance_error(ctx, instance_id, failed)
+    return "matched"
 
 
 def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
@@ -106,14 +123,15 @@ def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: 
 
 
 def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, envelope: dict[str, Any],
-                      files: list[int]) -> None:
-    """The reply goes to the waiting step; if none waits, the history entry is where officials read it."""
-    from engine.services.instances import complete_marked_task
+                      files: list[int]) -> Exception | None:
+    """The reply goes to the waiting step; if none waits, the history entry is where officials read it.
+    Suspended, or the workflow failing on it: held on the instance, never lost."""
+    from engine.services.instances import complete_marked_or_hold
 
     reply = {"van_ban_tra_loi": {"trich_yeu": envelope.get("subject"), "so": envelope.get("code_number"),
                                  "ky_hieu": envelope.get("code_notation"), "noi_dung": envelope.get("content"),
                                  "tep_dinh_kem": files}}
-    complete_marked_task(ctx, session, dossier, "exchangeReply", reply)
+    return complete_marked_or_hold(ctx, session, dossier, "exchangeReply", reply)
 
 
 def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime) -> None:

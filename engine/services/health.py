@@ -1,27 +1,46 @@
 """What an admin checks first when something is off: are the external systems reachable with our
-settings, does the database answer, is the outbox keeping up, and which calls became incidents."""
+settings, do the database and Redis answer, are the workers alive, is the outbox keeping up, and
+what became an incident (a connector call that gave up, a workflow a script stopped).
+
+Every probe has a deadline: a hung dependency shows as "no answer after n seconds", never as a page
+that does not load."""
 
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 
-from engine import outbox
 from engine.context import EngineContext
 from engine.errors import Forbidden
-from engine.models import Dossier, OutboxMessage
+from engine.models import OutboxMessage, WorkflowInstance
 from engine.services.accounts import Actor
+
+# The incident desk lives next door; the health page and the API reach it through this module.
+from engine.services.incidents import (  # noqa: F401
+    IncidentView,
+    list_incidents,
+    retry_incident,
+    retry_instance_incident,
+    skip_incident,
+    skip_instance_incident,
+)
 
 log = logging.getLogger(__name__)
 
 #: The whole connector check waits at most this long: each connector probes with its own short
 #: timeout, this only keeps one that hangs anyway from holding the admin's page.
 CHECK_DEADLINE = 8.0
+#: Redis and the workers answer within a second when they are up; this bounds a hung one.
+SERVICE_DEADLINE = 3.0
+#: an in-process worker whose loop has not come round for this long is stuck (it loops every second)
+WORKER_STALE_SECONDS = 120.0
+#: a call due for longer than this and still not made means the workers do not keep up
+OUTBOX_OVERDUE_SECONDS = 300.0
 OUTBOX_STATES = ("pending", "running", "done", "incident", "skipped")
 
 
@@ -47,32 +66,41 @@ class DatabaseHealth:
 
 
 @dataclass(frozen=True)
+class ServiceHealth:
+    """Redis, or the workers."""
+
+    #: used in this run mode (Redis only serves Celery workers)
+    enabled: bool
+    ok: bool
+    detail: str
+    seconds: float | None = None
+    #: the workers that answered (Celery node names, or the in-process thread)
+    names: list[str] = field(default_factory=list)
+    #: when the in-process worker last came round its loop (None with Celery: ping answers instead)
+    last_sweep_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class OutboxSummary:
     counts: dict[str, int]
     #: age of the oldest call not delivered yet (pending or running), None when there is none
     oldest_pending_seconds: float | None
-
-
-@dataclass(frozen=True)
-class IncidentView:
-    id: int
-    connector: str
-    operation: str
-    dossier_code: str | None
-    state: str
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    next_attempt_at: datetime | None
+    #: how long the most overdue call has been due without being made (a call waiting for its
+    #: back-off, or for a signer to approve, is not late; one of a suspended dossier is held)
+    oldest_due_seconds: float | None = None
+    ok: bool = True
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class HealthOverview:
-    #: the database answers and every enabled connector is ok
+    #: the database, Redis (when used), the workers and the outbox are ok and so is every enabled connector
     ok: bool
     connectors: list[HealthView]
     database: DatabaseHealth
     outbox: OutboxSummary
+    redis: ServiceHealth
+    workers: ServiceHealth
 
 
 def _require_admin(actor: Actor) -> None:
@@ -81,11 +109,87 @@ def _require_admin(actor: Actor) -> None:
 
 
 def overview(ctx: EngineContext, actor: Actor) -> HealthOverview:
-    """Connectors, database and outbox in one answer (the admin's health page)."""
-    connectors = connector_health(ctx, actor)
-    database = database_health(ctx)
-    ok = database.ok and all(view.ok for view in connectors if view.enabled)
-    return HealthOverview(ok, connectors, database, outbox_summary(ctx))
+    """Connectors, database, Redis, workers and outbox in one answer (the admin's health page).
+    Redis and the workers are probed while the connectors are."""
+    _require_admin(actor)
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
+    try:
+        probes = {"redis": pool.submit(redis_health, ctx), "workers": pool.submit(worker_health, ctx)}
+        connectors = connector_health(ctx, actor)
+        database = database_health(ctx)
+        backlog = outbox_summary(ctx)
+        wait(probes.values(), timeout=max(0.0, SERVICE_DEADLINE - (time.monotonic() - started)))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    redis, workers = _answer(probes["redis"]), _answer(probes["workers"])
+    ok = (database.ok and redis.ok and workers.ok and backlog.ok
+          and all(view.ok for view in connectors if view.enabled))
+    return HealthOverview(ok, connectors, database, backlog, redis, workers)
+
+
+def _answer(future: Future) -> ServiceHealth:
+    if future.done() and not future.cancelled():
+        return future.result()
+    return ServiceHealth(True, False, f"Không có trả lời sau {SERVICE_DEADLINE:g} giây")
+
+
+def redis_health(ctx: EngineContext) -> ServiceHealth:
+    """PING with a one-second timeout. Only Celery uses Redis (broker); the in-process worker does not."""
+    if ctx.settings.worker != "celery":
+        mode = "chế độ nhúng" if ctx.settings.embedded else "worker chạy trong tiến trình web"
+        return ServiceHealth(False, True, f"Không dùng ({mode})")
+    import redis
+
+    started = time.monotonic()
+    client = redis.Redis.from_url(ctx.settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:  # reported on the page, never raised
+        log.warning("redis health check failed: %s", exc)
+        return ServiceHealth(True, False, f"Không kết nối được Redis: {type(exc).__name__}")
+    finally:
+        client.close()
+    seconds = round(time.monotonic() - started, 4)
+    return ServiceHealth(True, True, f"Redis trả lời trong {seconds * 1000:.1f} ms", seconds)
+
+
+def worker_health(ctx: EngineContext) -> ServiceHealth:
+    """Celery workers answering a ping (one second), or the in-process worker thread and its heartbeat."""
+    if ctx.settings.worker == "celery":
+        return _celery_workers(ctx)
+    from engine.worker import running
+
+    workers = [worker for worker in running(ctx) if worker.alive]
+    if not workers:
+        return ServiceHealth(True, False, "Luồng xử lý nền (worker) không chạy trong tiến trình này: hàng đợi "
+                                          "gửi và bộ hẹn giờ đang đứng yên")
+    beats = [worker.last_sweep_at for worker in workers if worker.last_sweep_at is not None]
+    last = max(beats) if beats else None
+    if last is None:
+        return ServiceHealth(True, True, "Luồng xử lý nền vừa khởi động", names=["motcua-outbox"])
+    age = (datetime.now(UTC) - last).total_seconds()
+    if age > WORKER_STALE_SECONDS:
+        return ServiceHealth(True, False, f"Luồng xử lý nền không quay vòng từ {age:.0f} giây trước (bị treo?)",
+                             names=["motcua-outbox"], last_sweep_at=last)
+    return ServiceHealth(True, True, f"Luồng xử lý nền đang chạy, vòng quét gần nhất {age:.0f} giây trước",
+                         names=["motcua-outbox"], last_sweep_at=last)
+
+
+def _celery_workers(ctx: EngineContext) -> ServiceHealth:
+    from engine.jobs import configure
+
+    started = time.monotonic()
+    try:
+        replies = configure(ctx.settings).control.ping(timeout=1.0)
+    except Exception as exc:  # broker down or refusing: reported on the page, never raised
+        log.warning("celery ping failed: %s", exc)
+        return ServiceHealth(True, False, f"Không hỏi được các worker Celery: {type(exc).__name__}")
+    seconds = round(time.monotonic() - started, 3)
+    names = sorted(name for reply in replies or [] for name in reply)
+    if not names:
+        return ServiceHealth(True, False, "Không có worker Celery nào trả lời", seconds)
+    return ServiceHealth(True, True, f"{len(names)} worker Celery trả lời", seconds, names)
 
 
 def connector_health(ctx: EngineContext, actor: Actor) -> list[HealthView]:
@@ -148,39 +252,30 @@ def database_health(ctx: EngineContext) -> DatabaseHealth:
 
 
 def outbox_summary(ctx: EngineContext) -> OutboxSummary:
-    """Outbox rows by state, and how long the oldest undelivered one has been waiting."""
+    """Outbox rows by state, how long the oldest undelivered one has been waiting, and whether the
+    workers keep up: a call due for more than OUTBOX_OVERDUE_SECONDS and not made is a warning."""
+    now = datetime.now(UTC)
+    due_at = case((OutboxMessage.state == "running", OutboxMessage.locked_until), else_=OutboxMessage.next_attempt_at)
     with ctx.sessions() as session:
         rows = session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all()
         oldest = session.scalar(select(func.min(OutboxMessage.created_at))
                                 .where(OutboxMessage.state.in_(("pending", "running"))))
+        overdue = session.scalar(
+            select(func.min(due_at))
+            .outerjoin(WorkflowInstance, WorkflowInstance.dossier_id == OutboxMessage.dossier_id)
+            .where(OutboxMessage.state.in_(("pending", "running")), due_at <= now,
+                   WorkflowInstance.suspended_at.is_(None)))  # a suspended dossier's calls are held on purpose
     counts = dict.fromkeys(OUTBOX_STATES, 0) | {state: count for state, count in rows}
-    if isinstance(oldest, str):  # an aggregate bypasses the column type on SQLite
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    age = None if oldest is None else max(0.0, round((datetime.now(UTC) - oldest).total_seconds(), 1))
-    return OutboxSummary(counts, age)
+    age, late = _age(oldest, now), _age(overdue, now)
+    if late is not None and late > OUTBOX_OVERDUE_SECONDS:
+        return OutboxSummary(counts, age, late, False, f"Có lời gọi đến hạn từ {late / 60:.0f} phút mà chưa được "
+                                                        "thực hiện: worker không theo kịp hoặc không chạy")
+    return OutboxSummary(counts, age, late, True, "Hàng đợi gửi được xử lý kịp thời")
 
 
-def list_incidents(ctx: EngineContext, actor: Actor) -> list[IncidentView]:
-    """Connector calls that gave up (last attempt failed, or refused for good), oldest first."""
-    _require_admin(actor)
-    query = (select(OutboxMessage, Dossier.code).outerjoin(Dossier, Dossier.id == OutboxMessage.dossier_id)
-             .where(OutboxMessage.state == "incident").order_by(OutboxMessage.id))
-    with ctx.sessions() as session:
-        return [_incident(row, code) for row, code in session.execute(query).all()]
-
-
-def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> IncidentView:
-    """Send an incident back to the queue with a fresh attempt budget (`engine.outbox.retry_incident`)."""
-    _require_admin(actor)
-    outbox.retry_incident(ctx, actor, message_id)
-    with ctx.sessions() as session:
-        row = session.get(OutboxMessage, message_id)
-        code = session.get(Dossier, row.dossier_id).code if row.dossier_id is not None else None
-        return _incident(row, code)
-
-
-def _incident(row: OutboxMessage, dossier_code: str | None) -> IncidentView:
-    return IncidentView(row.id, row.connector, row.operation, dossier_code, row.state, row.attempts,
-                        row.last_error, row.created_at, row.next_attempt_at)
+def _age(value: datetime | str | None, now: datetime) -> float | None:
+    if isinstance(value, str):  # an aggregate bypasses the column type on SQLite
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return None if value is None else max(0.0, round((now - value).total_seconds(), 1))

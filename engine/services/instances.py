@@ -13,6 +13,7 @@ from engine import history, notifications, paperwork, portal_sync
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
 from engine.documents.qr import tracking_url
+from engine.errors import TaskConflict, TaskNotFound, WorkflowError
 from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
 from engine.procedures.package import form_name
 from engine.runtime.runner import Runner, StepReport, properties_of
@@ -23,6 +24,28 @@ from engine.statuses import STATUSES
 #: What the engine does with a connector's result besides resuming the workflow.
 FOLLOW_UPS = {"dvcqg_payment/init_payment": {"on_done": "record_payment"},
               "vdxp/send_edoc": {"on_done": "record_exchange_sent"}}
+
+
+class InstanceSuspended(TaskConflict):
+    """An admin suspended the dossier's workflow (engine/services/operations.py): nothing moves it
+    until they resume it. A TaskConflict, so every caller already shows its message and keeps the
+    person's input."""
+
+    message_vi = ("Hồ sơ đang bị quản trị viên tạm dừng: chưa thể xử lý hồ sơ này cho đến khi "
+                  "quản trị viên cho tiếp tục.")
+
+
+def ensure_running(instance: WorkflowInstance) -> None:
+    """Refuse to move a suspended instance (a column of the row the caller already holds: no query)."""
+    if instance.suspended_at is not None:
+        raise InstanceSuspended(f"workflow instance {instance.id} is suspended")
+
+
+def ensure_dossier_running(session: Session, dossier_id: int) -> None:
+    """The same check when only the dossier is at hand (claiming a task): one unique-index lookup."""
+    suspended = session.scalar(select(WorkflowInstance.suspended_at).where(WorkflowInstance.dossier_id == dossier_id))
+    if suspended is not None:
+        raise InstanceSuspended(f"workflow of dossier {dossier_id} is suspended")
 
 
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
@@ -42,6 +65,9 @@ def complete_marked_task(ctx: EngineContext, session: Session, dossier: Dossier,
     from engine.services.accounts import SYSTEM
 
     instance, runner = load_runner(ctx, session, dossier)
+    if instance.suspended_at is not None:  # nothing is lost: applied when an admin resumes the dossier
+        hold_input(instance, {"marker": marker, "data": data})
+        return True
     open_ids = set(session.scalars(select(Task.id).where(Task.dossier_id == dossier.id, Task.state == "open")))
     task = next((t for t in runner.workflow.get_tasks() if str(t.id) in open_ids
                  and properties_of(t.task_spec).get(marker) == "true"), None)
@@ -52,6 +78,51 @@ def complete_marked_task(ctx: EngineContext, session: Session, dossier: Dossier,
     row.state, row.completed_at = "done", datetime.now(UTC)
     session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, completed=(row.id,)))
     return True
+
+
+def hold_input(instance: WorkflowInstance, entry: dict[str, Any]) -> None:
+    """Keep what the outside world delivered for a workflow that cannot take it now (suspended, or a
+    script failed on it): `{"marker", "data"}` for a marked task, `{"service_task", "result"}` for a
+    connector's result."""
+    instance.held_inputs = [*(instance.held_inputs or []), {**entry, "at": datetime.now(UTC).isoformat()}]
+
+
+def apply_held_inputs(ctx: EngineContext, session: Session, dossier: Dossier, instance: WorkflowInstance) -> int:
+    """What arrived while the workflow could not take it, in the order it came; returns how many
+    were applied (a marked task no longer waiting drops its input). A workflow error propagates with
+    the failing input still held: the caller rolls back to before this call and keeps it for a retry."""
+    from engine.services.accounts import SYSTEM
+
+    applied = 0
+    while instance.held_inputs:
+        first, *rest = instance.held_inputs
+        instance.held_inputs = rest or None
+        if "service_task" in first:
+            instance, runner = load_runner(ctx, session, dossier, instance)
+            try:
+                report = runner.complete_service_task(first["service_task"], first["result"])
+            except TaskNotFound:  # the step no longer waits (an admin migrated the dossier meanwhile)
+                continue
+            session.add_all(apply_report(ctx, session, dossier, instance, runner, report, SYSTEM))
+            applied += 1
+        elif complete_marked_task(ctx, session, dossier, first["marker"], first["data"]):
+            applied += 1
+    return applied
+
+
+def complete_marked_or_hold(ctx: EngineContext, session: Session, dossier: Dossier, marker: str,
+                            data: dict[str, Any]) -> WorkflowError | None:
+    """`complete_marked_task` for input from outside (a payment, an agency's reply) that must not be
+    lost when the workflow fails on it: the failed run is rolled back to a savepoint, the input held on
+    the instance and the error returned, for the caller to record as an incident after its commit."""
+    try:
+        with session.begin_nested():
+            complete_marked_task(ctx, session, dossier, marker, data)
+    except WorkflowError as exc:
+        instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
+        hold_input(instance, {"marker": marker, "data": data})
+        return exc
+    return None
 
 
 def lane_assignment(meta: dict[str, Any], lane: str | None, dossier: Dossier) -> tuple[str, str | None]:
@@ -71,7 +142,12 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
                  runner: Runner, report: StepReport, actor: Any, completed: tuple[str, ...] = (),
                  now: datetime | None = None) -> list[OutboxMessage]:
     """Persist the run: fire-and-forget connector requests are queued and their tasks completed at
-    once (the workflow does not wait for a notification), then rows are synced."""
+    once (the workflow does not wait for a notification), then rows are synced.
+
+    Every run that moves a workflow is written here (a task completed, a payment confirmed, an
+    agency's reply, a timer, a connector's result), so this is where a suspended instance is
+    refused; `load_runner` stays free for reading (task pages, the dossier's data)."""
+    ensure_running(instance)
     now = now or datetime.now(UTC)
     calendar = ctx.calendar(session)
     outbox: list[OutboxMessage] = []

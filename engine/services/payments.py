@@ -23,7 +23,7 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, DossierNotFound, InvalidInput
-from engine.models import Dossier, OutboxMessage, Payment
+from engine.models import Dossier, OutboxMessage, Payment, WorkflowInstance
 from engine.services.accounts import Actor
 
 log = logging.getLogger(__name__)
@@ -59,16 +59,23 @@ def confirm(ctx: EngineContext, body: dict[str, Any]) -> dict[str, str]:
         result = verify_confirm_callback(body, secret, seen, partner_code=partner or None)
         payment = session.scalar(select(Payment).where(Payment.reference == result.reference)) \
             if result.reference else None
+        failed = None
         if result.accepted and payment is not None:
-            _settle(ctx, session, payment, result)
+            failed = _settle(ctx, session, payment, result)
         elif result.accepted:
             log.warning("payment confirm for unknown reference %s", result.reference)
+    if failed is not None:  # the money is recorded; the step it completes waits for an admin's retry
+        from engine.incidents import record_instance_error
+
+        record_instance_error(ctx, failed[0], failed[1])
     return confirm_reply(result, partner_code=partner, secret=secret)
 
 
-def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any) -> None:
+def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any) -> tuple[int, Exception] | None:
+    """Record the platform's answer; a paid fee completes the waiting payment step. Returns the
+    instance id and the error when the workflow failed on it (the payment is kept all the same)."""
     from engine.services.accounts import SYSTEM
-    from engine.services.instances import complete_marked_task
+    from engine.services.instances import complete_marked_or_hold
 
     now = datetime.now(UTC)
     payment.state = "paid" if result.paid else "failed"
@@ -88,10 +95,16 @@ def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any)
             if other.state == "pending":
                 other.state = "superseded"
     history.record(session, dossier, "payment", actor=SYSTEM, status=dossier.status, at=now, data=data)
-    if result.paid:  # a failed payment leaves the task open: the citizen may try again
-        complete_marked_task(ctx, session, dossier, "paymentTask",
-                             {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
-                              "so_tien_da_nop": payment.amount})
+    if not result.paid:  # a failed payment leaves the task open: the citizen may try again
+        return None
+    error = complete_marked_or_hold(ctx, session, dossier, "paymentTask",
+                                    {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
+                                     "so_tien_da_nop": payment.amount})
+    return None if error is None else (_instance_id(session, dossier), error)
+
+
+def _instance_id(session: Session, dossier: Dossier) -> int:
+    return session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.dossier_id == dossier.id))
 
 
 def payment_of(ctx: EngineContext, dossier_code: str) -> Payment | None:

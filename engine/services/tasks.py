@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import forms
-from engine import history
+from engine import access_log, history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
@@ -21,7 +21,13 @@ from engine.procedures.versions import PublishedVersion
 from engine.runtime.runner import properties_of
 from engine.services import inbox, substitutions
 from engine.services.accounts import Actor
-from engine.services.instances import apply_report, load_runner, task_form_name
+from engine.services.instances import (
+    apply_report,
+    ensure_dossier_running,
+    ensure_running,
+    load_runner,
+    task_form_name,
+)
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,10 @@ def _load_task_and_instance(session: Session, actor: Actor, task_id: str) -> tup
 
 
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
-    with ctx.sessions() as session:
+    """The task with its form and data; it shows the applicant's data, so a staff read is logged."""
+    with transaction(ctx.sessions) as session:
         task = _load_task(session, actor, task_id)
+        access_log.log_access(session, actor, task.dossier, access_log.TASK_VIEW)
         package = ctx.versions.get(session, task.dossier.procedure_version_id).package
         form = data = instructions = system = payment = None
         if task.state == "open":
@@ -157,6 +165,7 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
             raise TaskConflict(f"task {task_id} is {task.state}")
         if task.assignee_id == actor.id:
             return _view(ctx, session, task)
+        ensure_dossier_running(session, task.dossier_id)
         claimed = session.execute(
             update(Task).where(Task.id == task_id, Task.state == "open", Task.assignee_id.is_(None))
             .values(assignee_id=actor.id, claimed_at=now)
@@ -219,6 +228,7 @@ def _complete_in(ctx: EngineContext, session: Session, actor: Actor, task_id: st
         raise Forbidden("analysts and admins do not work dossier tasks")
     if task.state != "open":
         raise TaskConflict(f"task {task_id} is already {task.state}")
+    ensure_running(instance)  # before the form is judged: the official keeps what they typed
     on_behalf_of = _absent_assignee(session, actor, task)
     if task.assignee_id not in (None, actor.id) and on_behalf_of is None:
         raise TaskConflict(f"task {task_id} is claimed by someone else")

@@ -5,6 +5,7 @@
 //   and their styles (bpmn-js, diagram-js, the bpmn icon font, the properties panel, ours) into
 //   vendor/studio/*.css with the font files beside them. No eval and no inline script in the output:
 //   the pages' CSP allows scripts from 'self' only.
+// - The report dashboard's charts (reports/charts.js: Chart.js) are bundled the same way.
 // axe-core is not copied: only the accessibility tests use it, reading it from node_modules, so users never get it.
 import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -27,6 +28,7 @@ const BUNDLES = {
   "studio/viewer.js": "studio-viewer.js",
   "studio/css/editor.css": "studio/studio-editor.css",
   "studio/css/viewer.css": "studio/studio-viewer.css",
+  "reports/charts.js": "reports-charts.js",
 };
 
 rmSync(vendor, { recursive: true, force: true });

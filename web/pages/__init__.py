@@ -7,7 +7,11 @@ bp = Blueprint("pages", __name__, template_folder="../templates", static_folder=
                static_url_path="/static")
 
 from web.pages import (  # noqa: E402,F401
+    audit_pages,
     citizen,
+    operations,
+    report_exports,
+    reports,
     studio,
     studio_editor,
     studio_forms,

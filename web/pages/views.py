@@ -112,19 +112,21 @@ def verify():
 @bp.route("/quan-tri", methods=["GET", "POST"])
 @login_required
 def admin():
-    """The admin's operations page: connector health, outbox backlog, incidents with a retry button."""
+    """The admin's operations page: health (database, Redis, workers, connectors, outbox backlog) and
+    the incidents of both kinds, each with Retry and Skip-with-a-reason (web/pages/incident_forms.py)."""
     from engine.services import health
+    from web.pages.incident_forms import act_on_incident
 
     ctx, actor = engine_ctx(), page_actor()
     if actor.role != "admin":
         raise errors.Forbidden("admins only")
+    refused = None
     if request.method == "POST":
-        retried = health.retry_incident(ctx, actor, int(request.form.get("incident", "0") or 0))
-        flash(_("Đã cho chạy lại sự cố #%(id)s (%(connector)s/%(operation)s).", id=retried.id,
-                connector=retried.connector, operation=retried.operation))
-        return redirect(url_for("pages.admin"))
-    return render_template("admin.html", overview=health.overview(ctx, actor),
-                           incidents=health.list_incidents(ctx, actor))
+        refused = act_on_incident(ctx, actor, request.form)
+        if refused is None:
+            return redirect(url_for("pages.admin"))
+    return render_template("admin.html", overview=health.overview(ctx, actor), incidents=health.list_incidents(
+        ctx, actor), refused=refused), 400 if refused else 200
 
 
 # Public tracking (/tra-cuu) is in web/pages/citizen.py.

@@ -13,6 +13,7 @@ from engine.reports.filters import Filters
 from engine.reports.indicators import dashboard, totals
 from engine.reports.tables import ReportDaily, ReportDossier, ReportDuration, ReportStepDaily, ReportTask
 from engine.services import rate_dossier
+from tests.conftest import allow_purge
 from tests.factories import submit, work
 
 
@@ -85,6 +86,7 @@ def test_event_ids_below_the_mark_mean_a_new_history_and_a_rebuild(reports_ctx, 
     submit(ctx, actors["congdan"])
     rollup.refresh(ctx)
     with ctx.db.begin() as conn:
+        allow_purge(conn)
         for table in ("event", "task", "workflow_instance", "outbox", "dossier"):
             conn.execute(text(f"DELETE FROM {table}"))
         conn.execute(text("UPDATE report_state SET last_event_id = last_event_id + 1000000"))

@@ -49,9 +49,9 @@ def sent_dossier(ctx, actors):
     return dossier
 
 
-def test_a_reply_from_the_other_agency_completes_the_waiting_step(x_ctx, actors, them):
-    dossier = sent_dossier(x_ctx, actors)
-    inbox = them.call("fetch_received", {}, idempotency_key="them-1")
+def reply(them, dossier):
+    """The other agency answers our package for `dossier` with a PDF."""
+    inbox = them.call("fetch_received", {}, idempotency_key=f"them-{dossier.code}")
     [package] = inbox["received"]
     assert package["envelope"]["subject"] == f"V/v xin ý kiến về hồ sơ {dossier.code}"
     envelope = package["envelope"]
@@ -64,13 +64,46 @@ def test_a_reply_from_the_other_agency_completes_the_waiting_step(x_ctx, actors,
                          "promulgation_date": envelope["promulgation_date"], "document_id": envelope["document_id"]},
         "attachments": [{"name": "tra-loi.pdf", "content_type": "application/pdf",
                          "data_b64": base64.b64encode(b"%PDF-1.4 tra loi").decode()}]},
-        idempotency_key="them-reply")
+        idempotency_key=f"them-reply-{dossier.code}")
+
+
+def test_a_reply_from_the_other_agency_completes_the_waiting_step(x_ctx, actors, them):
+    dossier = sent_dossier(x_ctx, actors)
+    reply(them, dossier)
     counts = fetch_and_route(x_ctx)
     assert counts["matched"] == 1
     final = get_dossier(x_ctx, actors["congdan"], dossier.code)
     assert final.status == "result_ready" and final.finished_at is not None
     assert [a.kind for a in list_attachments(x_ctx, actors["tiepnhan"], dossier.code)] == ["lien-thong"]
     assert any(e["kind"] == "exchange_received" for e in final.history)
+
+
+def held_inputs(ctx, code):
+    from sqlalchemy import select
+
+    from engine.models import Dossier, WorkflowInstance
+
+    with ctx.sessions() as session:
+        return session.scalar(select(WorkflowInstance.held_inputs).join(Dossier, Dossier.id == WorkflowInstance.dossier_id)
+                              .where(Dossier.code == code))
+
+
+def test_a_reply_for_a_suspended_dossier_is_held_and_delivered_on_resume(x_ctx, actors, them):
+    from engine.services import operations
+
+    dossier = sent_dossier(x_ctx, actors)
+    operations.suspend(x_ctx, actors["quantri"], dossier.code, "Kiểm tra lại hồ sơ")
+    reply(them, dossier)
+    assert fetch_and_route(x_ctx)["matched"] == 1  # fetched from the axis: it must not be lost
+    [held] = held_inputs(x_ctx, dossier.code)
+    assert held["marker"] == "exchangeReply" and len(held["data"]["van_ban_tra_loi"]["tep_dinh_kem"]) == 1
+    waiting = get_dossier(x_ctx, actors["congdan"], dossier.code)
+    assert waiting.finished_at is None and any(e["kind"] == "exchange_received" for e in waiting.history)
+
+    operations.resume(x_ctx, actors["quantri"], dossier.code)
+    final = get_dossier(x_ctx, actors["congdan"], dossier.code)
+    assert final.status == "result_ready" and final.finished_at is not None
+    assert held_inputs(x_ctx, dossier.code) is None
 
 
 def test_a_malformed_package_is_kept_with_its_problems(x_ctx, axis):

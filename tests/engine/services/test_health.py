@@ -6,6 +6,7 @@ import dataclasses
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,8 +18,20 @@ from engine.models import OutboxMessage
 from engine.outbox import drain
 from engine.services import health
 from engine.simulators import ensure_pki, start_simulators
+from engine.worker import InProcessWorker
 from integrations import Connector, ConnectorRegistry, HealthReport
 from tests.factories import submit, work
+
+
+@pytest.fixture
+def worker(ctx):
+    """The in-process worker running on `ctx`, its first round done (the health page wants one)."""
+    running = InProcessWorker(ctx, interval=0.05).start()
+    deadline = time.monotonic() + 10
+    while running.last_sweep_at is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +63,7 @@ def test_every_connector_reports_ok_against_the_simulators(ctx, actors, every_co
                                       "sms", "vdxp", "vneid")}, views
 
 
-def test_an_unreachable_connector_is_reported_with_the_reason(ctx, actors):
+def test_an_unreachable_connector_is_reported_with_the_reason(ctx, actors, worker):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -152,3 +165,103 @@ def settle(ctx, rounds=40):
             if not session.scalar(select(OutboxMessage.id).where(OutboxMessage.state.in_(("pending", "running")))):
                 return
         time.sleep(0.05)
+
+
+# --- Redis, workers, backlog, both kinds of incidents ---------------------------------------------
+
+
+def celery_mode(ctx, redis_url):
+    return dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, worker="celery", redis_url=redis_url))
+
+
+def test_redis_is_not_used_in_embedded_mode(ctx):
+    redis = health.redis_health(ctx)
+    assert (redis.enabled, redis.ok, redis.detail) == (False, True, "Không dùng (chế độ nhúng)")
+
+
+def test_redis_answers_a_ping_in_celery_mode(ctx, redis_url):
+    redis = health.redis_health(celery_mode(ctx, redis_url))
+    assert redis.enabled and redis.ok and redis.seconds is not None and redis.seconds < 1
+    assert "Redis trả lời" in redis.detail
+
+
+def test_an_unreachable_redis_is_reported_not_raised(ctx):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    redis = health.redis_health(celery_mode(ctx, f"redis://127.0.0.1:{port}/0"))
+    assert time.monotonic() - started < 3
+    assert redis.enabled and not redis.ok and "Không kết nối được Redis" in redis.detail
+
+
+def test_without_its_worker_thread_an_embedded_installation_is_not_ok(ctx, actors):
+    workers = health.worker_health(ctx)
+    assert workers.enabled and not workers.ok and "không chạy" in workers.detail
+    assert health.overview(ctx, actors["quantri"]).ok is False
+
+
+def test_the_running_worker_thread_shows_its_heartbeat(ctx, actors, worker):
+    workers = health.worker_health(ctx)
+    assert workers.ok and workers.names == ["motcua-outbox"]
+    assert (datetime.now(UTC) - workers.last_sweep_at).total_seconds() < 5
+    overview = health.overview(ctx, actors["quantri"])
+    assert overview.ok and overview.workers.ok and overview.redis.detail == "Không dùng (chế độ nhúng)"
+    worker.stop()
+    assert not health.worker_health(ctx).ok
+
+
+def test_a_call_overdue_for_minutes_warns_but_one_waiting_for_its_back_off_does_not(ctx, actors, worker):
+    now = datetime.now(UTC)
+    with ctx.sessions() as session:
+        session.add(OutboxMessage(connector="email", operation="send", payload={"to": "a@example.vn"},
+                                  idempotency_key="health-backoff", waits=False, state="pending", attempts=2,
+                                  next_attempt_at=now + timedelta(minutes=4), created_at=now - timedelta(hours=1)))
+        session.commit()
+    summary = health.outbox_summary(ctx)
+    assert summary.ok and summary.oldest_due_seconds is None and summary.oldest_pending_seconds >= 3600
+    worker.stop()  # nobody delivers now: the row below stays overdue
+    with ctx.sessions() as session:
+        session.add(OutboxMessage(connector="email", operation="send", payload={"to": "b@example.vn"},
+                                  idempotency_key="health-overdue", waits=False, state="pending", attempts=0,
+                                  next_attempt_at=now - timedelta(minutes=10), created_at=now - timedelta(minutes=10)))
+        session.commit()
+    late = health.outbox_summary(ctx)
+    assert not late.ok and late.oldest_due_seconds >= 600 and "10 phút" in late.detail
+
+
+def test_the_overview_does_not_wait_for_a_probe_that_hangs(ctx, actors, monkeypatch):
+    release = threading.Event()
+    monkeypatch.setattr(health, "SERVICE_DEADLINE", 0.3)
+    monkeypatch.setattr(health, "redis_health", lambda _ctx: release.wait(10))
+    started = time.monotonic()
+    try:
+        overview = health.overview(ctx, actors["quantri"])
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2
+    assert not overview.ok and not overview.redis.ok and "0.3 giây" in overview.redis.detail
+
+
+def test_incidents_of_both_kinds_are_listed_alike(ctx, actors, smtp):
+    from engine.timers import fire_due_timers
+    from tests.engine.incident_procedure import after, at_timer, incident_context
+
+    mail = incident_for(ctx, actors, smtp)
+    sctx = incident_context(ctx)
+    stopped, instance_id, due = at_timer(sctx, actors)
+    fire_due_timers(sctx, now=after(due))
+    call, instance = health.list_incidents(ctx, actors["quantri"])
+    assert (call.kind, call.cause, call.dossier_code, call.connector, call.element) == (
+        "outbox", "connector", mail.code, "email", None)
+    assert (instance.kind, instance.cause, instance.dossier_code, instance.id, instance.element, instance.attempts) == (
+        "instance", "script", stopped.code, instance_id, "tinh_phi", 1)
+    assert instance.last_error.startswith("tinh_phi: ") and instance.failed_at is not None
+    assert instance.state == "incident" and instance.connector is None
+    retried = health.retry_instance_incident(sctx, actors["quantri"], instance_id)
+    assert (retried.state, retried.attempts) == ("incident", 2)
+    skipped = health.skip_incident(ctx, actors["quantri"], call.id, "Hộp thư không tồn tại")
+    assert (skipped.state, skipped.kind) == ("skipped", "outbox")
+    assert [i.kind for i in health.list_incidents(ctx, actors["quantri"])] == ["instance"]
+    with pytest.raises(Forbidden):
+        health.skip_instance_incident(ctx, actors["tiepnhan"], instance_id, "lý do")

@@ -50,6 +50,20 @@ def test_a_confirmed_payment_completes_the_payment_task(pay_ctx, actors, platfor
     assert [e["data"]["state"] for e in history if e["kind"] == "payment"] == ["paid"]
 
 
+def test_a_payment_confirmed_while_the_dossier_is_suspended_is_kept_and_applied_on_resume(pay_ctx, actors, platform):
+    from engine.services import operations
+
+    dossier, payment = started(pay_ctx, actors)
+    operations.suspend(pay_ctx, actors["quantri"], dossier.code, "Rà soát phí")
+    platform.pay(payment.reference, "paid", deliver=False)
+    assert confirm(pay_ctx, platform.confirm_for(payment.reference))["MaLoi"] == "00"  # the platform is answered
+    assert payment_of(pay_ctx, dossier.code).state == "paid"  # the money is recorded at once
+    assert get_dossier(pay_ctx, actors["congdan"], dossier.code).status == "payment_requested"  # the step waits
+    operations.resume(pay_ctx, actors["quantri"], dossier.code)
+    assert [t.bpmn_id for t in list_inbox(pay_ctx, actors["tiepnhan"]) if t.dossier_code == dossier.code] == \
+        ["tiep_nhan"]
+
+
 def test_a_tampered_confirm_is_refused_and_a_replay_has_no_second_effect(pay_ctx, actors, platform):
     dossier, payment = started(pay_ctx, actors)
     platform.pay(payment.reference, "paid", deliver=False)

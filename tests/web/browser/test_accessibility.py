@@ -122,7 +122,35 @@ PAGES = {
     "desk-reception": Visit("tiepnhan", lambda s: "/tiep-nhan-truc-tiep"),
     "desk-reception-form": Visit("tiepnhan", lambda s: f"/tiep-nhan-truc-tiep/{HKD}"),
     "reassign": Visit("lanhdao", lambda s: "/cong-viec/phan-cong"),
+    "reports-dashboard": Visit("quantri", lambda s: "/quan-tri/bao-cao", then=lambda page: charts_drawn(page)),
+    "reports-dashboard-invalid": Visit("quantri", lambda s: "/quan-tri/bao-cao?tu_ngay=2026-13-01", status=400),
+    "reports-dossiers": Visit("lanhdao", lambda s: "/quan-tri/bao-cao/ho-so/submitted"),
+    "reports-scorecard": Visit("quantri", lambda s: "/quan-tri/bao-cao/cham-diem"),
+    "reports-steps": Visit("lanhdao", lambda s: "/quan-tri/bao-cao/buoc", then=lambda page: heat_view_of_hkd(page)),
+    "report-print": Visit("quantri", lambda s: "/quan-tri/bao-cao/in"),
+    "admin": Visit("quantri", lambda s: "/quan-tri"),
+    "operations-instances": Visit("quantri", lambda s: "/quan-tri/ho-so"),
+    "operations-instance": Visit("quantri", lambda s: f"/quan-tri/ho-so/{s.code}", then=lambda page: diagram_ready(page)),
+    "operations-audit": Visit("quantri", lambda s: f"/quan-tri/ho-so/{s.code}/nhat-ky"),
 }
+
+
+def diagram_ready(page) -> None:
+    """The read-only BPMN viewer (static/vendor/studio-viewer.js) has drawn the diagram with its marks."""
+    expect(page.locator(".bpmn-viewer[data-viewer-state='ready']")).to_have_count(1)
+
+
+def charts_drawn(page) -> None:
+    """Chart.js (static/vendor/reports-charts.js) has taken over every chart canvas."""
+    page.wait_for_function("() => [...document.querySelectorAll('canvas[data-chart]')]"
+                           ".every(c => c.style.boxSizing === 'border-box')")
+
+
+def heat_view_of_hkd(page) -> None:
+    """The steps report with a procedure chosen in its form: the BPMN diagram drawn with its heat marks."""
+    page.get_by_label("Thủ tục").select_option(label="Đăng ký thành lập hộ kinh doanh")
+    page.get_by_role("button", name="Xem báo cáo").click()
+    expect(page.locator(".bpmn-viewer[data-viewer-state='ready']")).to_have_count(1)
 
 
 @pytest.fixture

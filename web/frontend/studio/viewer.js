@@ -1,7 +1,9 @@
 // A read-only BPMN diagram for any page (the test run's path, later a dossier's position):
 //
 //   <div class="bpmn-viewer" data-xml-url="/…/bpmn" data-marks='{"tiep_nhan": "studio-current"}'
-//        role="img" aria-label="…" data-error="…"></div>
+//        data-error="…"></div>
+// (no role="img" on it: the diagram can be panned and zoomed, and an img may not hold controls;
+// the page lists what the marks say in text beside it)
 //
 // The XML is fetched from data-xml-url (same origin), drawn to fit, pannable and zoomable, and each
 // element named in data-marks gets those CSS classes on the diagram. studio-viewer.css styles

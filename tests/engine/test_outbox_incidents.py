@@ -1,0 +1,146 @@
+"""Outbox incidents an admin skips with a reason, and scripts that fail on a connector's result
+(an incident at once instead of a row left running or a call repeated forever)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.models import OutboxMessage
+from engine.outbox import deliver, drain, incidents, retry_incident, skip_incident
+from tests.engine.incident_procedure import (
+    SERVICE,
+    calls,
+    events,
+    incident_context,
+    instance_id_of,
+    instance_row,
+    submitted,
+    workflow_data,
+)
+from tests.engine.test_outbox import drain_until_settled
+from tests.factories import submit, work
+
+
+@pytest.fixture
+def sctx(ctx):
+    return incident_context(ctx)
+
+
+def notice_incident(ctx, actors, smtp):
+    """A dossier whose receipt e-mail the relay refused for good (550): an incident at once."""
+    dossier = submit(ctx, actors["congdan"])
+    drain_until_settled(ctx)
+    smtp.clear()
+    smtp.fail_next(1, code=550, message="5.1.1 mailbox unavailable")
+    work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    drain_until_settled(ctx)
+    [incident] = incidents(ctx)
+    return dossier, incident
+
+
+def row(ctx, message_id) -> OutboxMessage:
+    with ctx.sessions() as session:
+        return session.get(OutboxMessage, message_id)
+
+
+def test_a_skip_needs_a_reason_of_at_most_500_characters_and_changes_nothing_without_one(ctx, actors, smtp):
+    _dossier, incident = notice_incident(ctx, actors, smtp)
+    for bad in ("", "   ", None, "x" * 501):
+        with pytest.raises(InvalidInput) as refused:
+            skip_incident(ctx, actors["quantri"], incident.id, bad)
+        assert list(refused.value.errors) == ["reason"] and "lý do" in refused.value.errors["reason"][0].lower()
+    with pytest.raises(Forbidden):
+        skip_incident(ctx, actors["lanhdao"], incident.id, "không cần gửi")
+    unchanged = row(ctx, incident.id)
+    assert (unchanged.state, unchanged.result, unchanged.finished_at) == ("incident", None, None)
+
+
+def test_a_skipped_notice_keeps_the_reason_and_is_never_sent(ctx, actors, smtp):
+    dossier, incident = notice_incident(ctx, actors, smtp)
+    skip_incident(ctx, actors["quantri"], incident.id, "  Địa chỉ e-mail sai, đã gọi điện báo công dân  ")
+    skipped = row(ctx, incident.id)
+    assert skipped.state == "skipped" and skipped.finished_at is not None
+    assert skipped.result == {"skipped": True, "reason": "Địa chỉ e-mail sai, đã gọi điện báo công dân",
+                              "by": actors["quantri"].id}
+    [(kind, data, who)] = [e for e in events(ctx, dossier.code) if e[0] == "incident_skipped"]
+    assert data == {"outbox": incident.id, "operation": "email/send",
+                    "reason": "Địa chỉ e-mail sai, đã gọi điện báo công dân"}
+    assert who == actors["quantri"].full_name
+    assert deliver(ctx, incident.id) is None and smtp.messages == []
+    assert incidents(ctx) == []
+    with pytest.raises(NotFound):
+        skip_incident(ctx, actors["quantri"], incident.id, "lần nữa")
+    with pytest.raises(NotFound):
+        retry_incident(ctx, actors["quantri"], incident.id)
+
+
+def test_skipping_a_call_the_workflow_waits_for_resumes_it_with_a_skipped_result(sctx, actors):
+    SERVICE.mode = "reject"
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    assert call.state == "incident" and "từ chối" in call.last_error
+    skip_incident(sctx, actors["quantri"], call.id, "Hệ thống tra cứu ngừng dịch vụ")
+    data = workflow_data(sctx, dossier.code)
+    # what the BPMN sees: its result variable says skipped, and the script after it reads that
+    assert data["ket_qua"] == {"skipped": True, "reason": "Hệ thống tra cứu ngừng dịch vụ",
+                               "by": actors["quantri"].id}
+    assert data["muc"] == 0 and data["da_xac_minh"] is True
+    instance = instance_row(sctx, instance_id_of(sctx, dossier.code))
+    assert instance.next_timer_at is not None and instance.error is None  # waiting at the timer now
+    assert [c.state for c in calls(sctx, dossier.code)] == ["skipped"] and len(SERVICE.keys) == 1
+
+
+def test_a_script_failing_on_a_result_makes_an_incident_not_a_row_left_running(sctx, actors):
+    SERVICE.mode = "no_level"
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    assert call.state == "incident" and call.locked_until is None and call.attempts == 1
+    assert call.last_error.startswith("doc_ket_qua: ") and "muc" in call.last_error
+    assert drain(sctx) == [] and len(SERVICE.keys) == 1  # no second call: a retry would fail the same way
+    [(kind, data, _who)] = [e for e in events(sctx, dossier.code) if e[0] == "incident"]
+    assert (data["kind"], data["element"], data["operation"]) == ("script", "doc_ket_qua", "tra_cuu/lookup")
+    assert instance_row(sctx, instance_id_of(sctx, dossier.code)).next_timer_at is None  # still at the service task
+
+
+def test_retrying_a_script_incident_calls_again_with_the_same_key_and_moves_on(sctx, actors):
+    SERVICE.mode = "no_level"
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    SERVICE.mode = "ok"  # the remote side fixed its answer
+    retry_incident(sctx, actors["quantri"], call.id)
+    drain(sctx)
+    [done] = calls(sctx, dossier.code)
+    assert done.state == "done" and (done.context or {}).get("script_error") is None
+    assert SERVICE.keys == [call.idempotency_key, call.idempotency_key]
+    assert workflow_data(sctx, dossier.code)["muc"] == 2
+
+
+def test_skipping_a_script_incident_passes_over_the_failing_script(sctx, actors):
+    SERVICE.mode = "no_level"
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    skip_incident(sctx, actors["quantri"], call.id, "Kết quả tra cứu thiếu mức, xử lý thủ công")
+    data = workflow_data(sctx, dossier.code)
+    assert data["ket_qua"]["skipped"] is True and "muc" not in data  # doc_ket_qua did not run
+    assert instance_row(sctx, instance_id_of(sctx, dossier.code)).next_timer_at is not None
+    assert [c.state for c in calls(sctx, dossier.code)] == ["skipped"]
+
+
+def test_a_skip_that_fails_further_on_is_not_applied_and_is_remembered_for_the_retry(sctx, actors):
+    SERVICE.mode, SERVICE.verifier_down = "no_level", True
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    with pytest.raises(Conflict) as refused:
+        skip_incident(sctx, actors["quantri"], call.id, "Kết quả thiếu mức")
+    assert "xac_minh" in refused.value.message_vi
+    [still] = calls(sctx, dossier.code)
+    assert still.state == "incident" and still.result is None and still.last_error.startswith("xac_minh: ")
+    assert still.context == {"script_error": "xac_minh", "pass_over": ["doc_ket_qua"]}
+    assert not [e for e in events(sctx, dossier.code) if e[0] == "incident_skipped"]
+    SERVICE.verifier_down = False  # the verifier is back; the result still lacks its level
+    retry_incident(sctx, actors["quantri"], call.id)
+    drain(sctx)
+    assert [c.state for c in calls(sctx, dossier.code)] == ["done"]
+    data = workflow_data(sctx, dossier.code)
+    assert "muc" not in data and data["da_xac_minh"] is True  # doc_ket_qua stayed passed over
