@@ -3,19 +3,22 @@
 Every run that moves a workflow happens in one transaction that rolls back as a whole when a script
 (a script task, a pre- or post-script) or a condition fails, so the instance stays at its last wait
 state, exactly as a Camunda job that failed leaves its process instance at the last save point. What
-was lost is recorded instead, in a transaction of its own: for a timer the sweep fired, on the
-instance row (`error`, `error_at`) with an "incident" event; for a connector result that resumed the
-workflow, on the outbox row (engine/outbox.py). The sweep passes such instances by (no hot loop).
+would be lost is kept instead, in a transaction of its own, on the instance row (`error`, `error_at`)
+with an "incident" event: a timer the sweep fired is simply due again; what came from outside (a
+connector's result, a confirmed payment, an agency's reply) is held on the instance
+(`held_inputs`, engine/services/instances.py) after its own effects were recorded (a signed file
+stored, a payment marked paid), so nothing is asked twice. The sweep passes such instances by (no
+hot loop).
 
-**Retry** runs the same path again (the timer fires again; the connector is called again with the
-same idempotency key). **Skip** runs it again *passing over* the failing element: its scripts are
-not run and it completes with the data it had, then the workflow goes on; a BPMN sees the task as
+**Retry** runs the same path again: the held inputs are applied again, in order, then the due
+timers fire. **Skip** runs it again *passing over* the failing element: its scripts are not run
+and it completes with the data it had, then the workflow goes on; a BPMN sees the task as
 completed, and the variables the script would have set are simply absent. Only a script can be
 passed over: a failing condition or expression (a gateway, a timer, a service task's parameter) has
 no value to skip to, so a skip of it fails again and the incident stays. When the run then fails
 at a later element, nothing is applied and the incident names that element; the elements the admin
-already chose to pass over are remembered with it (in the incident's event, or on the outbox row),
-so the next retry or skip passes over them too.
+already chose to pass over are remembered with it (in the incident's event), so the next retry or
+skip passes over them too.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Same functions in both run modes: the in-process thread (embedded) and Celery (p
 idempotency key, and its outcome recorded in a new transaction: success resumes the waiting
 workflow; a transient failure backs off exponentially with jitter; after the last attempt (or a
 permanent rejection) the row becomes an incident an admin can retry, or skip with a reason. A script
-that fails on the result makes an incident too (engine/incidents.py). A worker that dies mid-call
+that fails on the result leaves the result held on the instance, with an incident there
+(engine/incidents.py). A worker that dies mid-call
 leaves the lease to expire; the next attempt carries the same key, so the effect happens once.
 """
 
@@ -32,7 +33,7 @@ from engine.errors import (
     TaskNotFound,
     WorkflowError,
 )
-from engine.incidents import describe, failed_element, passing_over, require_admin, skip_reason
+from engine.incidents import record_instance_error, require_admin, skip_reason
 from engine.models import Dossier, OutboxMessage, WorkflowInstance
 from engine.services import exchange, notices, payments
 from engine.services.accounts import SYSTEM, Actor
@@ -200,14 +201,17 @@ def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outc
             ids = _record_success(ctx, message, result)
         except Conflict:
             continue  # an official moved the same dossier meanwhile: reload and resume again
-        except WorkflowError as exc:  # a script after the result failed: nothing was written
-            return _script_failed(ctx, message, exc)
+        except WorkflowError as exc:  # a script after the result failed: the whole run was rolled back
+            return _held_on_failure(ctx, message, result, exc)
         ctx.notify_outbox(ids)
         return Outcome(message.id, "done")
     raise TaskConflict(f"outbox {message.id}: could not resume the workflow after 5 attempts")
 
 
-def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) -> list[int]:
+def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *, hold: bool = False) -> list[int]:
+    """The call's result: its follow-up (store a signed file, record a payment...), then the waiting
+    service task completes with it, or it is held on the instance (suspended, or `hold` after the
+    workflow failed on it)."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message.id)
@@ -231,9 +235,8 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         dossier = session.get(Dossier, row.dossier_id)
         history.record(session, dossier, "connector_done", actor=SYSTEM, status=dossier.status,
                        data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}"}, at=now)
-        # elements an admin chose to pass over when skipping this incident before (engine/incidents.py)
-        instance, runner = load_runner(passing_over(ctx, (row.context or {}).get("pass_over") or ()), session, dossier)
-        if instance.suspended_at is not None:  # suspended while the call was out: the result waits for resume
+        instance, runner = load_runner(ctx, session, dossier)
+        if hold or instance.suspended_at is not None:  # the result waits on the instance (resume, retry)
             hold_input(instance, {"service_task": row.task_id, "result": result})
             return []
         report = runner.complete_service_task(row.task_id, result)
@@ -242,26 +245,19 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict) ->
         return [m.id for m in outbox]
 
 
-def _script_failed(ctx: EngineContext, message: OutboxMessage, exc: WorkflowError, *,
-                   pass_over: list[str] | None = None) -> Outcome:
-    """The call succeeded but the workflow failed on the result (a script after the service task):
-    an incident now, as a retry would only fail the same way. The call is idempotent, so a retry
-    makes it again and resumes the workflow with its fresh result."""
-    error = describe(exc)
-    with transaction(ctx.sessions) as session:
-        row = session.get(OutboxMessage, message.id)
-        context = {**(row.context or {}), "script_error": failed_element(exc)}
-        if pass_over is not None:
-            context["pass_over"] = sorted(set(pass_over))
-        row.state, row.locked_until, row.last_error, row.context = "incident", None, error, context
-        if row.dossier_id is not None:
-            dossier = session.get(Dossier, row.dossier_id)
-            history.record(session, dossier, "incident", status=dossier.status,
-                           data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}", "kind": "script",
-                                 "element": context["script_error"], "attempts": row.attempts, "error": error[:500]})
+def _held_on_failure(ctx: EngineContext, message: OutboxMessage, result: dict, exc: WorkflowError) -> Outcome:
+    """The call succeeded but the workflow failed on its result (a script after the service task).
+    The result is not thrown away: its follow-up runs (a signed file is stored, a payment recorded),
+    it is held on the instance, and the instance carries the incident (engine/incidents.py): retry
+    applies the same result again, skip passes over the failing script. The call is not made again."""
+    _record_success(ctx, message, result, hold=True)
+    with ctx.sessions() as session:
+        instance_id = session.scalar(select(WorkflowInstance.id).where(
+            WorkflowInstance.dossier_id == message.dossier_id))
+    error = record_instance_error(ctx, instance_id, exc)
     log.warning("outbox %s %s/%s: the workflow failed on the result: %s", message.id, message.connector,
                 message.operation, error)
-    return Outcome(message.id, "incident", error)
+    return Outcome(message.id, "done", error)
 
 
 def _stored_result(row: OutboxMessage, result: dict) -> dict:
@@ -281,7 +277,6 @@ def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
         row.state = "pending"
         row.attempts = 0
         row.next_attempt_at = datetime.now(UTC)
-        row.context = {k: v for k, v in (row.context or {}).items() if k != "script_error"} or None
         if row.dossier_id is not None:
             dossier = session.get(Dossier, row.dossier_id)
             history.record(session, dossier, "incident_retried", actor=actor, status=dossier.status,
@@ -290,42 +285,37 @@ def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
 
 
 def skip_incident(ctx: EngineContext, actor: Actor, message_id: int, reason: str | None) -> None:
-    """An admin gives up on an incident, for a stated reason: the call is not made again.
+    """An admin gives up on a failed call, for a stated reason: the call is not made again.
 
     The row becomes 'skipped', its `result` {"skipped": true, "reason": ..., "by": <admin's user id>}.
     A workflow waiting on the call (row.waits) goes on: the service task completes with that same
     dict as its result, so the BPMN finds `<resultVariable>["skipped"]` true and no connector data;
     the engine's follow-ups of a real result (storing a signed file, recording a payment) do not
-    happen. When the incident was a script failing on a result, that script is passed over too
-    (engine/incidents.py). If the workflow then fails further on, nothing is applied: the incident
-    stays, now naming that element, and a Conflict says so."""
+    happen. If a script then fails on that result, the skip stands and the result is held on the
+    instance, whose incident the admin retries or skips in turn (engine/incidents.py)."""
     require_admin(actor, "Chỉ quản trị viên được bỏ qua sự cố.")
     reason = skip_reason(reason)
-    with ctx.sessions() as session:
-        row = session.get(OutboxMessage, message_id)
-        if row is None or row.state != "incident":
-            raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
-        context = dict(row.context or {})
-    elements = [*context.get("pass_over", []), *([context["script_error"]] if context.get("script_error") else [])]
     result = {"skipped": True, "reason": reason, "by": actor.id}
     try:
-        ids = _record_skip(passing_over(ctx, elements), actor, message_id, result)
+        ids = _record_skip(ctx, actor, message_id, result)
     except WorkflowError as exc:
-        error = _script_failed(ctx, row, exc, pass_over=elements).error
-        raise Conflict(f"outbox {message_id}: the workflow failed after the skip: {error}",
-                       message_vi=f"Đã bỏ qua nhưng quy trình lỗi ở bước sau nên chưa áp dụng; sự cố vẫn còn: {error}"
-                       ) from exc
+        _record_skip(ctx, actor, message_id, result, hold=True)
+        with ctx.sessions() as session:
+            instance_id = session.scalar(select(WorkflowInstance.id).join(
+                OutboxMessage, OutboxMessage.dossier_id == WorkflowInstance.dossier_id)
+                .where(OutboxMessage.id == message_id))
+        record_instance_error(ctx, instance_id, exc)
+        return
     ctx.notify_outbox(ids)
 
 
-def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict) -> list[int]:
+def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict, *, hold: bool = False) -> list[int]:
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message_id)
         if row is None or row.state != "incident":
             raise NotFound(f"no incident {message_id}", message_vi="Không tìm thấy sự cố này.")
         row.state, row.result, row.finished_at, row.locked_until = "skipped", result, now, None
-        row.context = {k: v for k, v in (row.context or {}).items() if k != "script_error"} or None
         if row.dossier_id is None:
             return []
         dossier = session.get(Dossier, row.dossier_id)
@@ -335,6 +325,9 @@ def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict
         if not row.waits:
             return []
         instance, runner = load_runner(ctx, session, dossier)
+        if hold or instance.suspended_at is not None:
+            hold_input(instance, {"service_task": row.task_id, "result": result})
+            return []
         try:
             report = runner.complete_service_task(row.task_id, result)
         except (TaskNotFound, TaskConflict):  # the workflow left the task meanwhile (a boundary event)

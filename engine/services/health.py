@@ -154,6 +154,10 @@ def redis_health(ctx: EngineContext) -> ServiceHealth:
     return ServiceHealth(True, True, f"Redis trả lời trong {seconds * 1000:.1f} ms", seconds)
 
 
+#: seconds to wait for Celery workers' answers to a ping, first and second try (within CHECK_DEADLINE)
+CELERY_PING_TIMEOUTS = (1.0, 3.0)
+
+
 def worker_health(ctx: EngineContext) -> ServiceHealth:
     """Celery workers answering a ping (one second), or the in-process worker thread and its heartbeat."""
     if ctx.settings.worker == "celery":
@@ -180,8 +184,14 @@ def _celery_workers(ctx: EngineContext) -> ServiceHealth:
     from engine.jobs import configure
 
     started = time.monotonic()
+    replies: list = []
     try:
-        replies = configure(ctx.settings).control.ping(timeout=1.0)
+        # a worker busy or a machine under load may miss a short ping: ask once more, longer, before
+        # telling the admin that no worker runs
+        for timeout in CELERY_PING_TIMEOUTS:
+            replies = configure(ctx.settings).control.ping(timeout=timeout)
+            if replies:
+                break
     except Exception as exc:  # broker down or refusing: reported on the page, never raised
         log.warning("celery ping failed: %s", exc)
         return ServiceHealth(True, False, f"Không hỏi được các worker Celery: {type(exc).__name__}")

@@ -91,10 +91,8 @@ def _call_view(ctx: EngineContext, message_id: int) -> IncidentView:
 
 
 def _call(row: OutboxMessage, dossier_code: str | None) -> IncidentView:
-    element = (row.context or {}).get("script_error")
-    return IncidentView(row.id, OUTBOX, "script" if element else "connector", dossier_code, row.state, row.attempts,
-                        row.last_error, row.next_attempt_at, element, row.connector, row.operation, row.created_at,
-                        row.next_attempt_at)
+    return IncidentView(row.id, OUTBOX, "connector", dossier_code, row.state, row.attempts, row.last_error,
+                        row.next_attempt_at, None, row.connector, row.operation, row.created_at, row.next_attempt_at)
 
 
 def _instance_view(ctx: EngineContext, instance_id: int, state: str) -> IncidentView:

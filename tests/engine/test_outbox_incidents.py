@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.incidents import retry_instance, skip_instance
 from engine.models import OutboxMessage
 from engine.outbox import deliver, drain, incidents, retry_incident, skip_incident
+from engine.services.health import list_incidents
 from tests.engine.incident_procedure import (
     SERVICE,
     calls,
@@ -91,56 +93,71 @@ def test_skipping_a_call_the_workflow_waits_for_resumes_it_with_a_skipped_result
     assert [c.state for c in calls(sctx, dossier.code)] == ["skipped"] and len(SERVICE.keys) == 1
 
 
-def test_a_script_failing_on_a_result_makes_an_incident_not_a_row_left_running(sctx, actors):
+def held(ctx, code):
+    return instance_row(ctx, instance_id_of(ctx, code)).held_inputs
+
+
+def test_a_script_failing_on_a_result_keeps_the_result_held_with_an_incident_on_the_instance(sctx, actors):
     SERVICE.mode = "no_level"
     dossier = submitted(sctx, actors)
     [call] = calls(sctx, dossier.code)
-    assert call.state == "incident" and call.locked_until is None and call.attempts == 1
-    assert call.last_error.startswith("doc_ket_qua: ") and "muc" in call.last_error
-    assert drain(sctx) == [] and len(SERVICE.keys) == 1  # no second call: a retry would fail the same way
+    assert call.state == "done" and call.locked_until is None and call.attempts == 1  # the call itself succeeded
+    assert drain(sctx) == [] and len(SERVICE.keys) == 1  # and is never made again
+    row = instance_row(sctx, instance_id_of(sctx, dossier.code))
+    assert row.error.startswith("doc_ket_qua: ") and "muc" in row.error
+    assert [(h["service_task"], h["result"]) for h in row.held_inputs] == [(call.task_id, {})]
     [(kind, data, _who)] = [e for e in events(sctx, dossier.code) if e[0] == "incident"]
-    assert (data["kind"], data["element"], data["operation"]) == ("script", "doc_ket_qua", "tra_cuu/lookup")
-    assert instance_row(sctx, instance_id_of(sctx, dossier.code)).next_timer_at is None  # still at the service task
+    assert (data["kind"], data["element"], data["attempts"]) == ("script", "doc_ket_qua", 1)
+    assert row.next_timer_at is None and "ket_qua" not in workflow_data(sctx, dossier.code)  # still at the call
+    assert [(i.kind, i.element) for i in list_incidents(sctx, actors["quantri"])] == [("instance", "doc_ket_qua")]
 
 
-def test_retrying_a_script_incident_calls_again_with_the_same_key_and_moves_on(sctx, actors):
-    SERVICE.mode = "no_level"
+def test_retrying_applies_the_held_result_again_without_calling_again(sctx, actors):
+    SERVICE.verifier_down = True  # the script after the call asks a helper that is down for now
     dossier = submitted(sctx, actors)
-    [call] = calls(sctx, dossier.code)
-    SERVICE.mode = "ok"  # the remote side fixed its answer
-    retry_incident(sctx, actors["quantri"], call.id)
-    drain(sctx)
-    [done] = calls(sctx, dossier.code)
-    assert done.state == "done" and (done.context or {}).get("script_error") is None
-    assert SERVICE.keys == [call.idempotency_key, call.idempotency_key]
-    assert workflow_data(sctx, dossier.code)["muc"] == 2
-
-
-def test_skipping_a_script_incident_passes_over_the_failing_script(sctx, actors):
-    SERVICE.mode = "no_level"
-    dossier = submitted(sctx, actors)
-    [call] = calls(sctx, dossier.code)
-    skip_incident(sctx, actors["quantri"], call.id, "Kết quả tra cứu thiếu mức, xử lý thủ công")
+    instance_id = instance_id_of(sctx, dossier.code)
+    assert instance_row(sctx, instance_id).error.startswith("xac_minh: ")
+    SERVICE.verifier_down = False
+    assert retry_instance(sctx, actors["quantri"], instance_id).resolved
     data = workflow_data(sctx, dossier.code)
-    assert data["ket_qua"]["skipped"] is True and "muc" not in data  # doc_ket_qua did not run
-    assert instance_row(sctx, instance_id_of(sctx, dossier.code)).next_timer_at is not None
-    assert [c.state for c in calls(sctx, dossier.code)] == ["skipped"]
+    assert data["muc"] == 2 and data["da_xac_minh"] is True and len(SERVICE.keys) == 1
+    assert held(sctx, dossier.code) is None and instance_row(sctx, instance_id).next_timer_at is not None
+
+
+def test_skipping_passes_over_the_failing_script_with_the_real_result(sctx, actors):
+    SERVICE.mode = "no_level"
+    dossier = submitted(sctx, actors)
+    instance_id = instance_id_of(sctx, dossier.code)
+    assert skip_instance(sctx, actors["quantri"], instance_id, "Kết quả tra cứu thiếu mức, xử lý thủ công").resolved
+    data = workflow_data(sctx, dossier.code)
+    assert data["ket_qua"] == {} and "muc" not in data  # the connector's own answer; doc_ket_qua did not run
+    assert instance_row(sctx, instance_id).next_timer_at is not None and held(sctx, dossier.code) is None
+    assert [c.state for c in calls(sctx, dossier.code)] == ["done"] and len(SERVICE.keys) == 1
 
 
 def test_a_skip_that_fails_further_on_is_not_applied_and_is_remembered_for_the_retry(sctx, actors):
     SERVICE.mode, SERVICE.verifier_down = "no_level", True
     dossier = submitted(sctx, actors)
-    [call] = calls(sctx, dossier.code)
-    with pytest.raises(Conflict) as refused:
-        skip_incident(sctx, actors["quantri"], call.id, "Kết quả thiếu mức")
-    assert "xac_minh" in refused.value.message_vi
-    [still] = calls(sctx, dossier.code)
-    assert still.state == "incident" and still.result is None and still.last_error.startswith("xac_minh: ")
-    assert still.context == {"script_error": "xac_minh", "pass_over": ["doc_ket_qua"]}
-    assert not [e for e in events(sctx, dossier.code) if e[0] == "incident_skipped"]
+    instance_id = instance_id_of(sctx, dossier.code)
+    resolution = skip_instance(sctx, actors["quantri"], instance_id, "Kết quả thiếu mức")
+    assert not resolution.resolved and resolution.error.startswith("xac_minh: ")
+    assert len(held(sctx, dossier.code)) == 1 and not [e for e in events(sctx, dossier.code)
+                                                        if e[0] == "incident_skipped"]
     SERVICE.verifier_down = False  # the verifier is back; the result still lacks its level
-    retry_incident(sctx, actors["quantri"], call.id)
-    drain(sctx)
-    assert [c.state for c in calls(sctx, dossier.code)] == ["done"]
+    assert retry_instance(sctx, actors["quantri"], instance_id).resolved
     data = workflow_data(sctx, dossier.code)
     assert "muc" not in data and data["da_xac_minh"] is True  # doc_ket_qua stayed passed over
+
+
+def test_a_skipped_call_whose_result_a_script_then_fails_on_is_held_for_the_instance_incident(sctx, actors):
+    SERVICE.mode, SERVICE.verifier_down = "reject", True
+    dossier = submitted(sctx, actors)
+    [call] = calls(sctx, dossier.code)
+    skip_incident(sctx, actors["quantri"], call.id, "Hệ thống tra cứu ngừng dịch vụ")
+    [skipped] = calls(sctx, dossier.code)
+    assert skipped.state == "skipped" and skipped.result["skipped"] is True  # the skip stands
+    row = instance_row(sctx, instance_id_of(sctx, dossier.code))
+    assert row.error.startswith("xac_minh: ") and row.held_inputs[0]["result"]["skipped"] is True
+    SERVICE.verifier_down = False
+    assert retry_instance(sctx, actors["quantri"], row.id).resolved
+    assert workflow_data(sctx, dossier.code)["muc"] == 0  # the script read the skipped result
