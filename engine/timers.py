@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from engine.context import EngineContext
 from engine.db import transaction
@@ -25,7 +25,10 @@ def due_instances(ctx: EngineContext, now: datetime, limit: int = 100) -> list[i
         return list(session.scalars(
             select(WorkflowInstance.id).where(WorkflowInstance.next_timer_at <= now, WorkflowInstance.completed.is_(False),
                                               WorkflowInstance.suspended_at.is_(None),  # an admin holds it
-                                              WorkflowInstance.error.is_(None))  # an incident: an admin retries it
+                                              # an incident: the timer that failed waits for an admin; a
+                                              # later one the workflow reached since (a person moved it) fires
+                                              or_(WorkflowInstance.error.is_(None),
+                                                  WorkflowInstance.next_timer_at > WorkflowInstance.error_at))
             .order_by(WorkflowInstance.next_timer_at).limit(limit)))
 
 
@@ -49,9 +52,10 @@ def fire_due_timers(ctx: EngineContext, *, now: datetime | None = None, limit: i
 def _fire(ctx: EngineContext, instance_id: int, now: datetime) -> str | None:
     with transaction(ctx.sessions) as session:
         instance = session.get(WorkflowInstance, instance_id)
-        if (instance is None or instance.next_timer_at is None or instance.next_timer_at > now
-                or instance.error is not None):
+        if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
             return None
+        if instance.error is not None and (instance.held_inputs or instance.next_timer_at <= instance.error_at):
+            return None  # the incident's own timer, or input held for it: an admin retries or skips
         dossier = session.get(Dossier, instance.dossier_id)
         instance, runner = load_runner(ctx, session, dossier, instance)
         report = runner.fire_timers(now)

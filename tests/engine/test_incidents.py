@@ -167,3 +167,18 @@ def test_a_result_that_lands_after_a_suspension_is_held_and_a_script_failing_on_
     row = instance_row(sctx, instance_id)
     assert row.error is None and row.held_inputs is None and row.next_timer_at is not None  # at the timer now
     assert workflow_data(sctx, dossier.code)["ket_qua"] == {}
+
+
+def test_a_later_timer_the_workflow_reached_since_the_incident_still_fires(sctx, actors):
+    from sqlalchemy import update
+
+    from engine.models import WorkflowInstance
+
+    dossier, instance_id, due = stopped(sctx, actors)
+    failed_at = instance_row(sctx, instance_id).error_at
+    assert instance_id not in due_instances(sctx, failed_at + timedelta(days=1))  # its own timer waits for an admin
+    later = failed_at + timedelta(hours=2)  # as if a person had moved the dossier on to a later timer
+    with sctx.db.begin() as conn:
+        conn.execute(update(WorkflowInstance).where(WorkflowInstance.id == instance_id).values(next_timer_at=later))
+    assert instance_id not in due_instances(sctx, later - timedelta(minutes=1))
+    assert instance_id in due_instances(sctx, later + timedelta(minutes=1))
