@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import ADMIN_URL, Statements, bench_database, explain, machine  # noqa: E402
 from engine.calendar import VN_TZ  # noqa: E402
 from engine.config import PROJECT_ROOT, Settings  # noqa: E402
 from engine.context import build_context  # noqa: E402
@@ -47,30 +43,9 @@ from engine.reports import indicators, rollup, scorecard  # noqa: E402
 from engine.reports.behind import dossiers_behind  # noqa: E402
 from engine.reports.filters import Filters  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NAME = "motcua_bench_reports"
 TABLES = ("dossier", "event", "task", "attachment", "payment", "rating", "outbox", "report_dossier", "report_task",
           "report_daily", "report_step_daily", "report_duration")
-
-
-@contextmanager
-def bench_database(admin_url: str, keep: bool) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"), {"d": NAME})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{NAME}"'))
-
-    drop()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{NAME}"'))
-    try:
-        yield make_url(admin_url).set(database=NAME).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            drop()
-        admin.dispose()
 
 
 @dataclass(frozen=True)
@@ -120,18 +95,6 @@ def queries(today: date, agency: str, procedure: int) -> list[Query]:
     ]
 
 
-class Statements:
-    """The SQL a query sends (to EXPLAIN the slowest)."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, Any]] = []
-        self.on = False
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        if self.on:
-            self.seen.append((statement, parameters))
-
-
 def time_queries(ctx, items: list[Query], runs: int) -> list[dict[str, Any]]:
     results = []
     for item in items:
@@ -158,42 +121,10 @@ def time_queries(ctx, items: list[Query], runs: int) -> list[dict[str, Any]]:
     return results
 
 
-def explain(ctx, statements: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN (ANALYZE, BUFFERS) of each statement of a query, slowest first by its own timing."""
-    plans = []
-    with ctx.db.connect() as conn:
-        for statement, parameters in statements:
-            rows = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
-            plan = "\n".join(row[0] for row in rows)
-            took = next((float(line.split(":")[1].split()[0]) for line in plan.splitlines()
-                         if line.startswith("Execution Time")), 0.0)
-            plans.append((took, f"{statement}\n{plan}"))
-    return [plan for _took, plan in sorted(plans, reverse=True)]
-
-
 def sizes(ctx) -> dict[str, str]:
     with ctx.db.connect() as conn:
         return {table: conn.execute(text("SELECT pg_size_pretty(pg_total_relation_size(:t))"), {"t": table}).scalar_one()
                 for table in TABLES}
-
-
-def machine(ctx) -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    git = ["git", "-C", str(PROJECT_ROOT), "--no-optional-locks"]  # read-only queries
-    try:
-        revision = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "engine"]).returncode != 0
-    except OSError:
-        revision, dirty = "unknown", False
-    with ctx.db.connect() as conn:
-        postgresql = conn.execute(text("SHOW server_version")).scalar_one()
-        buffers = conn.execute(text("SHOW shared_buffers")).scalar_one()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "revision": revision + ("+" if dirty else ""),
-            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "cpu": next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""),
-            "load": os.getloadavg() if hasattr(os, "getloadavg") else None, "platform": platform.platform(),
-            "python": platform.python_version(), "postgresql": postgresql, "shared_buffers": buffers}
 
 
 def main() -> None:
@@ -213,7 +144,7 @@ def main() -> None:
     from engine.seeding import seed_dossiers
     from engine.seeding.province import agency_code
 
-    with bench_database(args.database_url, args.keep) as url, tempfile.TemporaryDirectory() as data_dir:
+    with bench_database(args.database_url, NAME, args.keep) as url, tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(database_url=url, data_dir=Path(data_dir), processes_dir=PROJECT_ROOT / "processes")
         ctx = build_context(settings)
         prepare(ctx, demo=False)
