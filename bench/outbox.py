@@ -34,18 +34,19 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
-from engine.config import ENV_PREFIX, PROJECT_ROOT, Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/outbox.py` from anywhere
+
+from bench.common import ADMIN_URL, bench_database  # noqa: E402
+from engine.config import ENV_PREFIX, PROJECT_ROOT, Settings  # noqa: E402
 from engine.context import EngineContext, build_context
 from engine.db import transaction, upgrade
 from engine.jobs import app as celery_app
@@ -53,29 +54,11 @@ from engine.jobs import configure, enqueue_after_commit
 from engine.models import OutboxMessage
 from integrations.notify.smtp_simulator import Delivery, SmtpSimulator
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 SUBJECT = "Hồ sơ H99.21-251130-{n:04d} đã được tiếp nhận"
 TEXT = ("Kính gửi Phạm Thị Công Dân,\n\nBộ phận Một cửa UBND phường Hòa Bình đã tiếp nhận hồ sơ đăng ký hộ kinh "
         "doanh của Ông/Bà. Ngày hẹn trả kết quả: 03/12/2026. Tra cứu tình trạng hồ sơ tại "
         "http://127.0.0.1:5000/tra-cuu với mã hồ sơ và số giấy tờ tùy thân.\n\nTrân trọng.")
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """Create an empty database, yield its URL, drop it on the way out (even on error)."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"motcua_bench_outbox_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
-                         {"d": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 class Arrivals:
@@ -307,7 +290,7 @@ def render(result: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     queue = f"motcua_bench_outbox_{uuid.uuid4().hex[:8]}"
     arrivals = Arrivals()
-    with scratch_database(args.database_url) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp, \
+    with bench_database(args.database_url, queue, keep=False) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp, \
             SmtpSimulator(on_message=arrivals) as smtp:
         settings = Settings(database_url=url, redis_url=args.redis_url, worker="celery", data_dir=Path(tmp),
                             processes_dir=PROJECT_ROOT / "processes",

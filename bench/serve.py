@@ -36,11 +36,11 @@ from typing import Any
 
 import httpx
 import redis
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import ADMIN_URL, bench_database  # noqa: E402
 from bench.outbox import Workers  # noqa: E402
 from engine.bootstrap import prepare  # noqa: E402
 from engine.config import PROJECT_ROOT, Settings  # noqa: E402
@@ -50,7 +50,6 @@ from engine.services import issue_token  # noqa: E402
 from engine.services.accounts import create_user  # noqa: E402
 from integrations.notify.smtp_simulator import SmtpSimulator  # noqa: E402
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 #: Tests use DB 15 and bench/outbox.py DB 14: a database of our own keeps a crash from mixing queues.
 REDIS_URL = "redis://127.0.0.1:6379/13"
 AGENCY = "000.00.21.H99"  # where dang-ky-ho-kinh-doanh is handled (its procedure.json)
@@ -110,23 +109,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """Create an empty database, yield its URL, drop it on the way out (even on error)."""
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
-                         {"d": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def make_accounts(ctx: EngineContext, officials: int, citizens: int) -> tuple[dict[str, list[str]], list[Citizen]]:
@@ -215,7 +197,7 @@ def serve(*, database_url: str = ADMIN_URL, redis_url: str = REDIS_URL, web_work
     queue = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
-    with scratch_database(database_url) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-http-") as tmp, \
+    with bench_database(database_url, queue, keep=False) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-http-") as tmp, \
             SmtpSimulator() as smtp:
         env = environment(url, redis_url, Path(tmp), smtp.port, public_url, queue)
         ctx = build_context(Settings.from_env(env))  # exactly what the web and worker processes read
