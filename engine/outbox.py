@@ -251,13 +251,18 @@ def _held_on_failure(ctx: EngineContext, message: OutboxMessage, result: dict, e
     it is held on the instance, and the instance carries the incident (engine/incidents.py): retry
     applies the same result again, skip passes over the failing script. The call is not made again."""
     _record_success(ctx, message, result, hold=True)
-    with ctx.sessions() as session:
-        instance_id = session.scalar(select(WorkflowInstance.id).where(
-            WorkflowInstance.dossier_id == message.dossier_id))
-    error = record_instance_error(ctx, instance_id, exc)
+    error = _incident_on_instance(ctx, message.id, exc)
     log.warning("outbox %s %s/%s: the workflow failed on the result: %s", message.id, message.connector,
                 message.operation, error)
     return Outcome(message.id, "done", error)
+
+
+def _incident_on_instance(ctx: EngineContext, message_id: int, exc: WorkflowError) -> str:
+    """The workflow failed on what a call delivered, now held on its instance: the incident goes there."""
+    with ctx.sessions() as session:
+        instance_id = session.scalar(select(WorkflowInstance.id).join(
+            OutboxMessage, OutboxMessage.dossier_id == WorkflowInstance.dossier_id).where(OutboxMessage.id == message_id))
+    return record_instance_error(ctx, instance_id, exc)
 
 
 def _stored_result(row: OutboxMessage, result: dict) -> dict:
@@ -300,11 +305,7 @@ def skip_incident(ctx: EngineContext, actor: Actor, message_id: int, reason: str
         ids = _record_skip(ctx, actor, message_id, result)
     except WorkflowError as exc:
         _record_skip(ctx, actor, message_id, result, hold=True)
-        with ctx.sessions() as session:
-            instance_id = session.scalar(select(WorkflowInstance.id).join(
-                OutboxMessage, OutboxMessage.dossier_id == WorkflowInstance.dossier_id)
-                .where(OutboxMessage.id == message_id))
-        record_instance_error(ctx, instance_id, exc)
+        _incident_on_instance(ctx, message_id, exc)
         return
     ctx.notify_outbox(ids)
 

@@ -21,7 +21,7 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict
-from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage, WorkflowInstance
+from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage
 
 log = logging.getLogger(__name__)
 CONNECTOR = "vdxp"
@@ -81,11 +81,10 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
         history.record(session, dossier, "exchange_received", status=dossier.status, at=now,
                        data={"from": item.get("from"), "subject": envelope.get("subject"), "attachments": files})
         failed = _complete_waiting(ctx, session, dossier, envelope, files)
-        instance_id = session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.dossier_id == dossier.id))
     if failed is not None:  # the reply is kept, held on the instance until an admin retries
         from engine.incidents import record_instance_error
 
-        record_instance_error(ctx, instance_id, failed)
+        record_instance_error(ctx, *failed)
     return "matched"
 
 
@@ -123,7 +122,7 @@ def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: 
 
 
 def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, envelope: dict[str, Any],
-                      files: list[int]) -> Exception | None:
+                      files: list[int]) -> tuple[int, Exception] | None:
     """The reply goes to the waiting step; if none waits, the history entry is where officials read it.
     Suspended, or the workflow failing on it: held on the instance, never lost."""
     from engine.services.instances import complete_marked_or_hold

@@ -111,17 +111,18 @@ def apply_held_inputs(ctx: EngineContext, session: Session, dossier: Dossier, in
 
 
 def complete_marked_or_hold(ctx: EngineContext, session: Session, dossier: Dossier, marker: str,
-                            data: dict[str, Any]) -> WorkflowError | None:
+                            data: dict[str, Any]) -> tuple[int, WorkflowError] | None:
     """`complete_marked_task` for input from outside (a payment, an agency's reply) that must not be
     lost when the workflow fails on it: the failed run is rolled back to a savepoint, the input held on
-    the instance and the error returned, for the caller to record as an incident after its commit."""
+    the instance, and (instance id, error) returned for the caller to record as an incident after its
+    commit (`engine.incidents.record_instance_error`)."""
     try:
         with session.begin_nested():
             complete_marked_task(ctx, session, dossier, marker, data)
     except WorkflowError as exc:
         instance = session.scalar(select(WorkflowInstance).where(WorkflowInstance.dossier_id == dossier.id))
         hold_input(instance, {"marker": marker, "data": data})
-        return exc
+        return instance.id, exc
     return None
 
 

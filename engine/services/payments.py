@@ -23,7 +23,7 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, DossierNotFound, InvalidInput
-from engine.models import Dossier, OutboxMessage, Payment, WorkflowInstance
+from engine.models import Dossier, OutboxMessage, Payment
 from engine.services.accounts import Actor
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def confirm(ctx: EngineContext, body: dict[str, Any]) -> dict[str, str]:
     if failed is not None:  # the money is recorded; the step it completes waits for an admin's retry
         from engine.incidents import record_instance_error
 
-        record_instance_error(ctx, failed[0], failed[1])
+        record_instance_error(ctx, *failed)
     return confirm_reply(result, partner_code=partner, secret=secret)
 
 
@@ -97,14 +97,9 @@ def _settle(ctx: EngineContext, session: Session, payment: Payment, result: Any)
     history.record(session, dossier, "payment", actor=SYSTEM, status=dossier.status, at=now, data=data)
     if not result.paid:  # a failed payment leaves the task open: the citizen may try again
         return None
-    error = complete_marked_or_hold(ctx, session, dossier, "paymentTask",
-                                    {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
-                                     "so_tien_da_nop": payment.amount})
-    return None if error is None else (_instance_id(session, dossier), error)
-
-
-def _instance_id(session: Session, dossier: Dossier) -> int:
-    return session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.dossier_id == dossier.id))
+    return complete_marked_or_hold(ctx, session, dossier, "paymentTask",
+                                   {"da_thanh_toan": True, "ma_giao_dich": result.transaction_id,
+                                    "so_tien_da_nop": payment.amount})
 
 
 def payment_of(ctx: EngineContext, dossier_code: str) -> Payment | None:
