@@ -20,8 +20,7 @@ from tests.engine.incident_procedure import (
     submitted,
     workflow_data,
 )
-from tests.engine.test_outbox import drain_until_settled
-from tests.factories import submit, work
+from tests.engine.services.test_health import incident_for
 
 
 @pytest.fixture
@@ -30,13 +29,8 @@ def sctx(ctx):
 
 
 def notice_incident(ctx, actors, smtp):
-    """A dossier whose receipt e-mail the relay refused for good (550): an incident at once."""
-    dossier = submit(ctx, actors["congdan"])
-    drain_until_settled(ctx)
-    smtp.clear()
-    smtp.fail_next(1, code=550, message="5.1.1 mailbox unavailable")
-    work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
-    drain_until_settled(ctx)
+    """A dossier whose receipt e-mail the relay refused for good (550), and that incident."""
+    dossier = incident_for(ctx, actors, smtp)
     [incident] = incidents(ctx)
     return dossier, incident
 

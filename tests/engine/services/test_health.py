@@ -9,17 +9,16 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from engine.config import DEFAULT_SIMULATOR_PORTS, Settings
 from engine.context import own_registry
 from engine.errors import Forbidden, NotFound
 from engine.models import OutboxMessage
-from engine.outbox import drain
 from engine.services import health
 from engine.simulators import ensure_pki, start_simulators
 from engine.worker import InProcessWorker
 from integrations import Connector, ConnectorRegistry, HealthReport
+from tests.engine.test_outbox import drain_until_settled as settle
 from tests.factories import submit, work
 
 
@@ -156,15 +155,6 @@ def incident_for(ctx, actors, smtp):
     work(ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
     settle(ctx)
     return dossier
-
-
-def settle(ctx, rounds=40):
-    for _ in range(rounds):
-        drain(ctx)
-        with ctx.sessions() as session:
-            if not session.scalar(select(OutboxMessage.id).where(OutboxMessage.state.in_(("pending", "running")))):
-                return
-        time.sleep(0.05)
 
 
 # --- Redis, workers, backlog, both kinds of incidents ---------------------------------------------
