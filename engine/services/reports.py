@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.calendar import VN_TZ
 from engine.context import EngineContext
@@ -81,6 +82,13 @@ class BreakdownRow:
     counts: dict[str, int]
 
 
+@dataclass(frozen=True)
+class Overview:
+    board: indicators.Dashboard
+    agencies: list[BreakdownRow]
+    procedures: list[BreakdownRow]
+
+
 def require_reader(actor: Actor) -> None:
     if actor.role not in ("admin", "leader"):
         raise Forbidden("only admins and leaders read reports",
@@ -127,15 +135,30 @@ def dashboard(ctx: EngineContext, actor: Actor, filters: Filters) -> indicators.
     return indicators.dashboard(ctx, _scoped(actor, filters))
 
 
+def overview(ctx: EngineContext, actor: Actor, filters: Filters) -> Overview:
+    """The dashboard with its per-agency and per-procedure tables (the page, its export, its print):
+    one rollup refresh and one session for the three."""
+    filters = _scoped(actor, filters)
+    rollup.refresh(ctx)
+    with ctx.sessions() as session:
+        board = indicators.read_dashboard(session, filters,
+                                          minutes_per_day=indicators.minutes_per_day(ctx.settings.calendar_config()))
+        return Overview(board, _breakdown(session, filters, "agency"), _breakdown(session, filters, "procedure"))
+
+
 def breakdown(ctx: EngineContext, actor: Actor, filters: Filters, by: str) -> list[BreakdownRow]:
     """The period's counts per agency or per procedure, with their names, largest intake first."""
     filters = _scoped(actor, filters)
     rollup.refresh(ctx)
     with ctx.sessions() as session:
-        counts = indicators.breakdown(session, filters, by)
-        model = Agency if by == "agency" else Procedure
-        key = Agency.code if by == "agency" else Procedure.id
-        names = dict(session.execute(select(key, model.name).where(key.in_(list(counts)))).all())
+        return _breakdown(session, filters, by)
+
+
+def _breakdown(session: Session, filters: Filters, by: str) -> list[BreakdownRow]:
+    counts = indicators.breakdown(session, filters, by)
+    model = Agency if by == "agency" else Procedure
+    key = Agency.code if by == "agency" else Procedure.id
+    names = dict(session.execute(select(key, model.name).where(key.in_(list(counts)))).all())
     rows = [BreakdownRow(k, names.get(k, str(k)), c) for k, c in counts.items()]
     return sorted(rows, key=lambda row: (-row.counts["received"], -row.counts["submitted"], row.name))
 

@@ -44,9 +44,8 @@ def report_export(what: str, fmt: str):
     ctx, actor = engine_ctx(), page_actor()
     filters = _filters(ctx, actor)
     if what == "dashboard":
-        sheets = export.dashboard_sheets(reports.dashboard(ctx, actor, filters),
-                                         reports.breakdown(ctx, actor, filters, "agency"),
-                                         reports.breakdown(ctx, actor, filters, "procedure"))
+        seen = reports.overview(ctx, actor, filters)
+        sheets = export.dashboard_sheets(seen.board, seen.agencies, seen.procedures)
         stem, title = "bao-cao", _("Báo cáo")
     elif what == "scorecard":
         sheets = export.scorecard_sheets(reports.scorecard(ctx, actor, filters))
@@ -138,9 +137,8 @@ def report_pdf():
 def _printable() -> dict[str, Any]:
     ctx, actor = engine_ctx(), page_actor()
     filters = _filters(ctx, actor)
-    board = reports.dashboard(ctx, actor, filters)
-    summary, per_agency, per_procedure, steps = export.dashboard_sheets(
-        board, reports.breakdown(ctx, actor, filters, "agency"), reports.breakdown(ctx, actor, filters, "procedure"))
+    seen = reports.overview(ctx, actor, filters)
+    summary, per_agency, per_procedure, steps = export.dashboard_sheets(seen.board, seen.agencies, seen.procedures)
     scorecard = export.scorecard_summary_sheet(reports.scorecard(ctx, actor, filters))
     choices = reports.choices(ctx, actor)
     args = {key: request.args[key] for key in FILTER_ARGS if request.args.get(key)}
@@ -148,7 +146,7 @@ def _printable() -> dict[str, Any]:
         "filters": filters,
         "agency_name": dict(choices["agencies"]).get(filters.agency_code) if filters.agency_code else None,
         "procedure_name": dict(choices["procedures"]).get(filters.procedure_id) if filters.procedure_id else None,
-        "generated_at": (board.now or datetime.now(UTC)).astimezone(VN_TZ),
+        "generated_at": (seen.board.now or datetime.now(UTC)).astimezone(VN_TZ),
         "author": actor.full_name,
         "sheets": [summary, per_agency, per_procedure, steps, scorecard],
         "cell": export.display,

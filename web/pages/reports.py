@@ -171,10 +171,9 @@ def reports_dashboard():
     filters, context = _page_context("pages.reports_dashboard")
     if filters is not None:
         ctx, actor = engine_ctx(), page_actor()
-        board = reports.dashboard(ctx, actor, filters)
-        context.update(board=board, agencies=reports.breakdown(ctx, actor, filters, "agency"),
-                       procedures=reports.breakdown(ctx, actor, filters, "procedure"),
-                       charts=_chart_data(board), target=SATISFACTION_TARGET)
+        seen = reports.overview(ctx, actor, filters)
+        context.update(board=seen.board, agencies=seen.agencies, procedures=seen.procedures,
+                       charts=_chart_data(seen.board), target=SATISFACTION_TARGET)
     return _render("reports/dashboard.html", filters, context)
 
 

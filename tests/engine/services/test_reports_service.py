@@ -80,6 +80,17 @@ def test_a_leader_is_kept_to_their_agency_whatever_they_ask(dataset, backend_con
     assert letters_of(dataset, reports.iter_dossiers_behind(backend_context, leader, "submitted", Q1)) == ["E"]
 
 
+def test_the_overview_is_the_dashboard_with_both_breakdowns_in_the_readers_scope(dataset, backend_context, who):  # noqa: F811
+    for username in ("quantri", "lanhdao_ca"):
+        actor = who[username]
+        seen = reports.overview(backend_context, actor, Q1)
+        assert seen.board.counts == reports.dashboard(backend_context, actor, Q1).counts
+        assert seen.board.filters == reports.dashboard(backend_context, actor, Q1).filters
+        assert seen.agencies == reports.breakdown(backend_context, actor, Q1, "agency")
+        assert seen.procedures == reports.breakdown(backend_context, actor, Q1, "procedure")
+    assert [row.key for row in reports.overview(backend_context, who["lanhdao_ca"], Q1).agencies] == [OTHER_AGENCY]
+
+
 def test_an_admin_reads_the_whole_province_or_one_agency(dataset, backend_context, who):  # noqa: F811
     admin = who["quantri"]
     assert reports.report_filters(backend_context, admin, Q1_ARGS).agency_code is None
