@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy.exc
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
@@ -23,6 +24,13 @@ STATUS = [
 HTTP_MESSAGES = {400: N_("Yêu cầu không hợp lệ."), 401: N_("Cần đăng nhập."), 403: N_("Không có quyền truy cập."),
                  404: N_("Không tìm thấy trang hoặc tài nguyên."), 405: N_("Phương thức không được hỗ trợ."),
                  413: N_("Dữ liệu gửi lên quá lớn."), 415: N_("Kiểu dữ liệu không được hỗ trợ.")}
+UNAVAILABLE = N_("Hệ thống tạm thời không kết nối được cơ sở dữ liệu; yêu cầu chưa được thực hiện và dữ liệu "
+                 "đã lưu không bị ảnh hưởng. Vui lòng thử lại sau ít phút.")
+#: The database could not be reached or dropped the connection (a restart, a failover, a full pool):
+#: nothing was committed, the pool reconnects by itself, so the answer is "try again", not a failure.
+UNREACHABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.DisconnectionError,
+               sqlalchemy.exc.TimeoutError)
+RETRY_AFTER_SECONDS = 5
 UNEXPECTED = N_("Hệ thống gặp lỗi ngoài dự kiến; dữ liệu đã lưu không bị mất. Vui lòng thử lại sau.")
 GENERIC = N_("Lỗi")
 
@@ -59,6 +67,17 @@ def register(app: Flask) -> None:
             return jsonify({"error": exc.name, "message": known or exc.description or GENERIC}), exc.code
         message = gettext(known) if known else exc.description or gettext(GENERIC)
         return render_template("error.html", message=message, code=exc.code), exc.code
+
+    def _unavailable(exc: Exception):
+        app.logger.warning("database unavailable: %s", type(exc).__name__)
+        if wants_json():
+            response = jsonify({"error": "ServiceUnavailable", "message": UNAVAILABLE})
+        else:
+            response = render_template("error.html", message=gettext(UNAVAILABLE), code=503)
+        return response, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+    for unreachable in UNREACHABLE:
+        app.register_error_handler(unreachable, _unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
