@@ -17,7 +17,7 @@ from engine import history
 from engine.calendar import WorkingCalendar, calendar_from_exceptions, deadline
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
-from engine.models import CalendarException
+from engine.models import Agency, CalendarException
 from engine.procedures.versions import VersionCache
 from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
@@ -43,6 +43,8 @@ class EngineContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: (read at, calendar) in a box shared by the views `dataclasses.replace` makes of this context
     _calendar: list[tuple[float, WorkingCalendar] | None] = field(default_factory=lambda: [None])
+    #: agency code -> (read at, name), shared by those views too
+    _agency_names: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
     def files(self) -> FileStore:
@@ -67,6 +69,19 @@ class EngineContext:
         built = calendar_from_exceptions(rows, self.settings.calendar_config())
         self._calendar[0] = (time.monotonic(), built)
         return built
+
+    def agency_name(self, session: Session, code: str) -> str | None:
+        """An agency's name, re-read at most once a minute: documents and notices name the agency on
+        every step, and agencies change only when an administrator seeds or imports them. Read without
+        autoflush, so asking mid-way through a completion does not split its writes into two flushes."""
+        cached = self._agency_names.get(code)
+        if cached is not None and time.monotonic() - cached[0] < CALENDAR_TTL:
+            return cached[1]
+        with session.no_autoflush:
+            name = session.scalar(select(Agency.name).where(Agency.code == code))
+        if name is not None:
+            self._agency_names[code] = (time.monotonic(), name)
+        return name
 
     def forget_calendar(self) -> None:
         self._calendar[0] = None

@@ -94,6 +94,17 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class LoginThrottle(Base):
+    """Failed logins per username ("user:<name>") and per client address ("ip:<address>"), kept in
+    the database so every web process (gunicorn worker, machine) sees the same count and lock."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(index=True)
+    locked_until: Mapped[datetime | None]
+
+
 class Procedure(Base):
     __tablename__ = "procedure"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -173,6 +184,9 @@ class Dossier(Base):
         Index("ix_dossier_submitted", "submitted_at"),
         Index("ix_dossier_agency_submitted", "agency_code", "submitted_at"),
         Index("ix_dossier_version", "procedure_version_id"),
+        #: the admin search by a code's beginning (LIKE 'prefix%'), PostgreSQL only (migration 0010)
+        Index("ix_dossier_code_prefix", "code", postgresql_ops={"code": "varchar_pattern_ops"})
+        .ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -383,6 +397,12 @@ class Attachment(Base):
 class OutboxMessage(Base):
     """A connector call decided inside a transaction, executed later by a worker."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Every new row names the same columns, so the rows one step writes (a notice with its
+        # follow-up context, a document without) go out as a single multi-row INSERT.
+        kwargs.setdefault("context", None)
+        super().__init__(**kwargs)
+
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "state", "next_attempt_at"),
@@ -405,7 +425,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: engine-side follow-up for the result (never sent to the connector), e.g. store a signed file
-    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     #: citizen notices (e-mail, SMS): what the relay or gateway last said about delivery, see

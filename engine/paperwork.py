@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine import history
 from engine.context import EngineContext
-from engine.models import Agency, Attachment, Dossier, OutboxMessage
+from engine.models import Attachment, Dossier, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +36,16 @@ def _iso(value: datetime | None) -> str | None:
 def build_context(ctx: EngineContext, session: Session, dossier: Dossier, meta: dict[str, Any], kind: str,
                   data: dict[str, Any], actor: Any, now: datetime, **extra: Any) -> dict[str, Any]:
     """What the template of `kind` needs, as JSON (it travels in the outbox row)."""
-    agency = session.get(Agency, dossier.agency_code)
+    agency_name = ctx.agency_name(session, dossier.agency_code)
     applicant = data.get("applicant") or {}
     number = dossier.code.rsplit("-", 1)[-1]
     context: dict[str, Any] = {
         "public_url": ctx.settings.public_url,
-        "agency": {"name": agency.name if agency else dossier.agency_code, "code": dossier.agency_code,
-                   "place": (agency.name.split(" ", 2)[-1] if agency else "") or "Hòa Bình"},
+        "agency": {"name": agency_name or dossier.agency_code, "code": dossier.agency_code,
+                   "place": (agency_name.split(" ", 2)[-1] if agency_name else "") or "Hòa Bình"},
         "dossier": {"code": dossier.code, "submitted_at": _iso(dossier.submitted_at),
                     "received_at": _iso(dossier.received_at or now), "due_at": _iso(dossier.due_at),
-                    "sets": 1, "return_place": f"Bộ phận Một cửa, {agency.name if agency else ''}".strip(", ")},
+                    "sets": 1, "return_place": f"Bộ phận Một cửa, {agency_name or ''}".strip(", ")},
         "procedure": {"code": meta.get("code"), "name": meta["name"], "deadline": meta.get("deadline") or "",
                       "supplement_clock": meta.get("supplement_clock", "restart")},
         "applicant": {"name": dossier.applicant_name, "id_number": dossier.applicant_id_number,

@@ -27,7 +27,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def snapshot(session: Session, dossier: Dossier, meta: dict[str, Any]) -> dict[str, Any]:
     """The dossier as the portal connector's `sync_dossier` payload (integrations/portal/README.md)."""
-    agency = session.get(Agency, dossier.agency_code)
+    with session.no_autoflush:  # mid-completion: do not split its writes into two flushes
+        agency = session.get(Agency, dossier.agency_code)
     record: dict[str, Any] = {
         "code": dossier.code, "procedure_code": meta.get("portal_code") or meta.get("code"),
         "procedure_name": meta["name"], "channel": dossier.channel,

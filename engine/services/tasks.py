@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from engine import access_log, history
@@ -174,7 +175,9 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
             raise TaskConflict(f"task {task_id} was claimed by someone else")
         history.record(session, task.dossier, "task_claimed", actor=actor, status=task.dossier.status,
                        data={"task": task.id, "title": task.title}, at=now)
-        session.refresh(task)
+        # what the UPDATE wrote, as loaded state (a refresh would cost another SELECT)
+        set_committed_value(task, "assignee_id", actor.id)
+        set_committed_value(task, "claimed_at", now)
         return _view(ctx, session, task)
 
 

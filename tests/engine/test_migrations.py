@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -52,3 +53,13 @@ def test_0005_goes_down_and_up_again_with_published_versions_and_drafts_in_the_d
     with engine.connect() as connection:
         assert connection.execute(text("SELECT published_by FROM procedure_version")).scalar_one() == "system"
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_a_search_by_the_beginning_of_a_dossier_code_can_use_an_index_on_postgresql(backend_context):
+    """Migration 0010: under a non-C collation the unique index on `code` cannot answer LIKE 'prefix%'."""
+    with backend_context.db.begin() as connection:
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(connection.execute(text(
+            "EXPLAIN SELECT id FROM dossier WHERE code LIKE '000.00.21.H99-2612%'")).scalars())
+    assert "ix_dossier_code_prefix" in plan, plan
