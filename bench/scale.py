@@ -52,6 +52,7 @@ from engine.seeding.province import SUFFIX  # noqa: E402
 from engine.services import Actor, accounts, inbox_summary, list_inbox, list_procedures, mark_inbox_seen  # noqa: E402
 from engine.services import reports as report_service  # noqa: E402
 from engine.services.dossiers import track_dossier, tracked_documents  # noqa: E402
+from engine.services.operations import search_instances  # noqa: E402
 from engine.services.substitutions import OFFICIAL_ROLES  # noqa: E402
 
 NAME = "motcua_bench_scale"
@@ -86,8 +87,8 @@ def sample_dossiers(ctx, n: int, rng: random.Random) -> list[Any]:
     with ctx.sessions() as session:
         low, high = session.execute(select(func.min(Dossier.id), func.max(Dossier.id))).one()
         ids = sorted({rng.randint(low, high) for _ in range(n * 2)})
-        rows = session.execute(select(Dossier.code, Dossier.applicant_phone, Dossier.applicant_id_number)
-                               .where(Dossier.id.in_(ids))).all()
+        rows = session.execute(select(Dossier.code, Dossier.applicant_phone, Dossier.applicant_id_number,
+                                      Dossier.agency_code, Dossier.submitted_at).where(Dossier.id.in_(ids))).all()
     rng.shuffle(rows)
     return rows[:n]
 
@@ -193,6 +194,33 @@ def search_call(ctx) -> Callable[[Any], bool]:
     return call
 
 
+def operations_call(ctx) -> Callable[[dict[str, str]], bool]:
+    """The admin's dossier search (/quan-tri/ho-so): one page of matches and their capped count."""
+    admin = Actor(None, "bench.admin", "Quản trị (bench)", "admin")
+
+    def call(args: dict[str, str]) -> bool:
+        found = search_instances(ctx, admin, args)
+        return not args.get("ma") or any(row.code.startswith(args["ma"]) for row in found.rows)
+
+    return call
+
+
+def operations_params(rows: list[Any], count: int, rng: random.Random) -> list[dict[str, str]]:
+    """Half by a code's prefix (agency and day: what a desk reads off a receipt), half by status,
+    agency and a month of submissions."""
+    params = []
+    for i in range(count):
+        row = rows[i % len(rows)]
+        if i % 2 == 0:
+            params.append({"ma": row.code.rsplit("-", 1)[0]})
+        else:
+            day = row.submitted_at.date() if row.submitted_at else datetime.now(VN_TZ).date()
+            params.append({"trang_thai": rng.choice(["processing", "returned", "received"]),
+                           "co_quan": row.agency_code, "tu_ngay": (day - timedelta(days=30)).isoformat(),
+                           "den_ngay": day.isoformat()})
+    return params
+
+
 def dashboard_call(ctx, filters: Filters) -> Callable[[Any], bool]:
     admin = Actor(None, "bench.admin", "Quản trị (bench)", "admin")
     return lambda _param: report_service.dashboard(ctx, admin, filters).counts["received"] > 0
@@ -219,6 +247,8 @@ def measurements(ctx, args: argparse.Namespace, rng: random.Random) -> tuple[lis
                     search_params(hits, rows, desks, count, "applicant_phone", rng), warm),
         Measurement("search by ID number (list_inbox q=)", "p95", 100, search_call(ctx),
                     search_params(hits, rows, desks, count, "applicant_id_number", rng), warm),
+        Measurement("admin dossier search (search_instances)", "p95", 100, operations_call(ctx),
+                    operations_params(rows, count, rng), warm),
         Measurement("dashboard, 12 months (reports.dashboard)", "max", 1000,
                     dashboard_call(ctx, Filters(today - timedelta(days=364), today)),
                     [None] * (warm_dashboards + args.dashboard_samples), warm_dashboards),
