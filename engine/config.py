@@ -123,10 +123,51 @@ class Settings:
     #: whether the remote-signing simulator approves every request at once (the demo's default);
     #: off, a leader approves on the simulator's phone page (`<simulator>/app`)
     remote_signing_auto_approve: bool = True
+    #: Retention (lưu trữ hồ sơ, engine/retention.py): years after a dossier finished before
+    #: `motcua retention` erases its personal data, unless its procedure.json sets `retention_years`
+    #: (MOTCUA_RETENTION_YEARS). *verify*: DOMAIN.md gives no period; the archive schedule
+    #: (Thông tư 10/2022/TT-BNV and sector rules) may require longer for some procedures.
+    retention_years: int = 5
+    #: Session cookie sent over HTTPS only (MOTCUA_SECURE_COOKIES). Unset (None): on, except in the
+    #: embedded mode served on plain http (public_url "http://...", the laptop demo); see `cookies_secure`.
+    secure_cookies: bool | None = None
+    #: A page session ends after this long without a request, and in any case this long after login.
+    session_idle_minutes: int = 30
+    session_lifetime_hours: float = 12.0
+    #: Login throttling (engine/services/login_throttle.py): this many failed logins for one username
+    #: within the window lock it for the lockout; one client address gets `login_ip_max_failures`.
+    login_max_failures: int = 5
+    login_ip_max_failures: int = 20
+    login_window_minutes: float = 15.0
+    login_lockout_minutes: float = 15.0
+    #: Public tracking per client address (flask-limiter syntax, ";" between limits; "" = unlimited).
+    tracking_rate_limit: str = "30/minute;300/hour"
+    #: Where rate-limit counters live (a limits storage URI). "" = Redis (`redis_url`) when the app
+    #: already depends on it (worker "celery", several processes), else memory (one embedded process).
+    rate_limit_storage: str = ""
+    #: prefix of the counters' keys, so installations (or tests) sharing a Redis do not mix counts
+    rate_limit_prefix: str = "motcua"
+    #: Largest request body the web app reads, in MiB (MOTCUA_MAX_REQUEST_MB, default 20): a bigger one
+    #: is answered 413 before it is read. Uploads have their own, smaller per-file limits.
+    max_request_mb: int = 20
 
     @property
     def embedded(self) -> bool:
         return self.mode == "embedded"
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Production cookies are HTTPS-only; the embedded demo on http://127.0.0.1 would otherwise
+        have a login that silently never sticks (browsers drop Secure cookies over plain http)."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return not (self.embedded and self.public_url.startswith("http://"))
+
+    @property
+    def rate_limit_storage_uri(self) -> str:
+        if self.rate_limit_storage:
+            return self.rate_limit_storage
+        return self.redis_url if self.worker == "celery" else "memory://"
 
     @property
     def pki_dir(self) -> Path:
@@ -170,6 +211,9 @@ class Settings:
             "remote_signing_auto_approve": _flag("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE",
                                                  env.get("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE") or None,
                                                  defaults.remote_signing_auto_approve),
+            "retention_years": _int(env, "MOTCUA_RETENTION_YEARS", defaults.retention_years),
+            "max_request_mb": _int(env, "MOTCUA_MAX_REQUEST_MB", defaults.max_request_mb),
+            **_session_values(env, defaults),
         }
         values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
                                                  public_url=public_url, ports=ports,
@@ -200,6 +244,8 @@ class Settings:
             raise ValueError(f"MOTCUA_MODE must be 'embedded' or 'production', not {self.mode!r}")
         if self.mode == "production" and self.secret_key == Settings.secret_key:
             raise ValueError("Production mode refuses the default MOTCUA_SECRET_KEY; set a secret of your own")
+        if self.max_request_mb < 1:
+            raise ValueError(f"MOTCUA_MAX_REQUEST_MB must be at least 1 (MiB), not {self.max_request_mb!r}")
         try:
             self.calendar_config()
         except ValueError as exc:
@@ -364,6 +410,28 @@ def _exchange_agencies(env: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(f"MOTCUA_VDXP_AGENCIES expects ORGANID:SECRET,... (got {item.strip()!r})")
         agencies[code] = secret
     return agencies
+
+
+def _session_values(env: Mapping[str, str], defaults: Settings) -> dict[str, Any]:
+    """Sessions, login throttling and rate limits (web/security.py, engine/services/login_throttle.py,
+    web/rate_limits.py)."""
+
+    def number(name: str, default: Any, kind: type) -> Any:
+        return _number(name, env.get(name) or default, kind)
+
+    return {
+        "secure_cookies": _flag("MOTCUA_SECURE_COOKIES", secure, True) if (secure := env.get(
+            "MOTCUA_SECURE_COOKIES")) else None,
+        "session_idle_minutes": number("MOTCUA_SESSION_IDLE_MINUTES", defaults.session_idle_minutes, int),
+        "session_lifetime_hours": number("MOTCUA_SESSION_LIFETIME_HOURS", defaults.session_lifetime_hours, float),
+        "login_max_failures": number("MOTCUA_LOGIN_MAX_FAILURES", defaults.login_max_failures, int),
+        "login_ip_max_failures": number("MOTCUA_LOGIN_IP_MAX_FAILURES", defaults.login_ip_max_failures, int),
+        "login_window_minutes": number("MOTCUA_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes, float),
+        "login_lockout_minutes": number("MOTCUA_LOGIN_LOCKOUT_MINUTES", defaults.login_lockout_minutes, float),
+        "tracking_rate_limit": env.get("MOTCUA_TRACKING_RATE_LIMIT", defaults.tracking_rate_limit),
+        "rate_limit_storage": env.get("MOTCUA_RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
+        "rate_limit_prefix": env.get("MOTCUA_RATE_LIMIT_PREFIX", defaults.rate_limit_prefix),
+    }
 
 
 def _read_secret(path: Path) -> str | None:

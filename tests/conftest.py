@@ -23,7 +23,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Tables holding per-test dossier state; users, agencies and procedures persist for the session.
 VOLATILE = ("report_state", "report_dossier", "report_task", "report_daily", "report_step_daily", "report_duration",
             "access_log", "procedure_draft", "rating", "draft", "substitution", "event", "outbox", "attachment", "payment",
-            "exchange_message", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token")
+            "exchange_message", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token",
+            "login_throttle")
 
 
 def service_missing(what: str, exc: Exception) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from flask import Flask
 
@@ -13,14 +14,21 @@ from engine.context import EngineContext, build_context
 def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = None,
                start_worker: bool | None = None) -> Flask:
     settings = settings or (ctx.settings if ctx else Settings.from_env())
+    from engine.privacy import install_log_masking
+
+    install_log_masking()  # no identity or phone number in the logs (engine/privacy.py)
     ctx = ctx or build_context(settings)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not settings.embedded,
-        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        SESSION_COOKIE_SECURE=settings.cookies_secure,
+        # the cookie (and its signature's max age) lasts as long as the idle timeout; web/security.py
+        # renews it while the session is in use and also bounds its lifetime from login
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        SESSION_REFRESH_EACH_REQUEST=False,
+        MAX_CONTENT_LENGTH=settings.max_request_mb * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
@@ -31,7 +39,7 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
                                 x_host=settings.proxy_hops)
     app.extensions["motcua"] = ctx
 
-    from web import compression, errors, filters, i18n, request_scope, security, static_files
+    from web import compression, errors, filters, i18n, rate_limits, request_scope, security, static_files
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
 
@@ -44,6 +52,7 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     static_files.register(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
+    rate_limits.register(app)  # after the blueprints: it wraps their public tracking views
     _wire_worker(app, ctx, start_worker)
     return app
 

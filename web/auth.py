@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -15,12 +16,28 @@ def engine_ctx():
     return current_app.extensions["motcua"]
 
 
-def api_actor() -> Actor:
+def bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.AuthenticationFailed("missing bearer token", message_vi="Cần đăng nhập (thiếu mã truy cập).")
-    return actor_from_token(engine_ctx(), token.strip())
+    return token.strip()
+
+
+def api_actor() -> Actor:
+    return actor_from_token(engine_ctx(), bearer_token())
+
+
+def start_session(actor: Actor) -> None:
+    """Log `actor` in on a brand-new session: whatever the browser carried before (a session an
+    attacker planted, the anonymous CSRF secret) is dropped, and the clock of the idle timeout and
+    of the absolute lifetime starts (web/security.py enforces both)."""
+    session.clear()
+    now = int(time.time())
+    session["user_id"] = actor.id
+    session["since"] = session["seen"] = now
+    session.permanent = True
+    g.pop("actor", None)
 
 
 def page_actor() -> Actor | None:

@@ -16,10 +16,16 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import AuthenticationFailed, InvalidInput
 from engine.models import ApiToken, User
+from engine.services import login_throttle
 
 ROLES = ("desk", "specialist", "leader", "citizen", "analyst", "admin")
 DEMO_PASSWORD = "demo"
+#: scrypt cost for new hashes: N=2**14, r=8 takes 16 MiB and 0.05-0.15 s a login on this machine
+#: (RFC 7914's interactive figure). Stored hashes carry their own parameters, so raising these later
+#: keeps old hashes verifying; each is re-hashed with the new ones at its owner's next login.
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+#: refuse a stored hash whose parameters would need more memory than this (a corrupt or hostile row)
+_SCRYPT_MAX_MEMORY = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,21 +54,44 @@ class Actor:
 SYSTEM = Actor(None, "system", "Hệ thống", "system")
 
 
-def hash_password(password: str) -> str:
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    # OpenSSL's default memory cap (32 MiB) would refuse N=2**15 and up; allow what the parameters need
+    needed = 128 * r * (n + p + 2)
+    if needed > _SCRYPT_MAX_MEMORY:
+        raise ValueError("scrypt parameters beyond the memory cap")
+    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=needed + 1024 * 1024)
+
+
+def hash_password(password: str, *, n: int = _SCRYPT["n"], r: int = _SCRYPT["r"], p: int = _SCRYPT["p"]) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    digest = _scrypt(password, salt, n, r, p)
     encode = base64.b64encode
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${encode(salt).decode()}${encode(digest).decode()}"
+    return f"scrypt${n}${r}${p}${encode(salt).decode()}${encode(digest).decode()}"
 
 
-def verify_password(password: str, stored: str) -> bool:
+_DUMMY: list[str] = []
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """Constant-time comparison; an account without a usable hash (unknown username, e-ID only)
+    costs the same scrypt run, so the answer's timing does not tell which usernames exist."""
     try:
-        _scheme, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                   dklen=32)
+        _scheme, n, r, p, salt, digest = (stored or "").split("$")
+        candidate = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+        expected = base64.b64decode(digest)
     except (ValueError, TypeError):
+        if not _DUMMY:
+            _DUMMY.append(hash_password(secrets.token_urlsafe(16)))
+        _scheme, n, r, p, salt, digest = _DUMMY[0].split("$")
+        _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
         return False
-    return hmac.compare_digest(candidate, base64.b64decode(digest))
+    return hmac.compare_digest(candidate, expected)
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a (verified) hash was made with other parameters than today's."""
+    parts = stored.split("$")
+    return len(parts) != 6 or parts[0] != "scrypt" or parts[1:4] != [str(_SCRYPT[k]) for k in ("n", "r", "p")]
 
 
 def _refuse_default_password(ctx: EngineContext, password: str) -> None:
@@ -88,14 +117,32 @@ def create_user(ctx: EngineContext, *, username: str, password: str, full_name: 
 
 
 def authenticate(ctx: EngineContext, username: str, password: str) -> Actor:
+    """Check a password login (pages and the API's token endpoint alike), throttled per username
+    and per client address (engine/services/login_throttle.py)."""
+    login_throttle.refuse_if_locked(ctx, username)
     with ctx.sessions() as session:
         user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    if user is None or not verify_password(password, user.password_hash):
+    verified = verify_password(password, user.password_hash if user is not None else None)
+    if user is None or not verified:
+        locked_until = login_throttle.record_failure(ctx, username)
+        if locked_until is not None:
+            raise login_throttle.LoginThrottled(locked_until, datetime.now(UTC))
         raise AuthenticationFailed("bad credentials")
+    login_throttle.record_success(ctx, username)
     if not ctx.settings.embedded and password == DEMO_PASSWORD:
         raise AuthenticationFailed("default password refused in production",
                                    message_vi="Tài khoản đang dùng mật khẩu mặc định; hãy đặt mật khẩu mới.")
+    if needs_rehash(user.password_hash):
+        _rehash(ctx, user, password)
     return Actor.of(user)
+
+
+def _rehash(ctx: EngineContext, user: User, password: str) -> None:
+    """Store the just-verified password under today's parameters; only if the row still holds the
+    hash we verified (a password changed meanwhile wins)."""
+    with transaction(ctx.sessions) as session:
+        session.execute(update(User).where(User.id == user.id, User.password_hash == user.password_hash)
+                        .values(password_hash=hash_password(password)))
 
 
 def _token_hash(token: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from engine.errors import AuthenticationFailed, InvalidInput
 from engine.services import actor_from_token, authenticate, create_user, issue_token, revoke_token
-from engine.services.accounts import hash_password, verify_password
+from engine.services.accounts import hash_password, needs_rehash, verify_password
 
 
 def test_password_hashes_are_salted_scrypt_and_verify():
@@ -45,3 +45,33 @@ def test_production_mode_refuses_the_default_secret_key():
 
     with pytest.raises(ValueError, match="MOTCUA_SECRET_KEY"):
         Settings.from_env({"MOTCUA_MODE": "production"})
+
+
+def test_new_hashes_use_a_memory_hard_cost_of_at_least_2_to_the_14():
+    _scheme, n, r, p, _salt, _digest = hash_password("mật khẩu").split("$")
+    assert int(n) >= 2**14 and int(r) >= 8 and int(p) >= 1
+    assert not needs_rehash(hash_password("mật khẩu"))
+
+
+def test_an_unusable_stored_hash_never_verifies():
+    for stored in (None, "", "!", "scrypt$x$8$1$AA==$AA==", "scrypt$1073741824$8$1$AA==$AA=="):
+        assert verify_password("demo", stored) is False
+
+
+def test_a_hash_with_older_parameters_still_verifies_and_is_rehashed_at_login(ctx):
+    from sqlalchemy import select, update
+
+    from engine.models import User
+
+    old = hash_password("mat-khau-cu", n=2**12)
+    assert verify_password("mat-khau-cu", old) and needs_rehash(old)
+    create_user(ctx, username="nguoi-cu", password="tam-thoi", full_name="Người Dùng Cũ", role="citizen")
+    with ctx.sessions.begin() as session:  # a row written before today's parameters
+        session.execute(update(User).where(User.username == "nguoi-cu").values(password_hash=old))
+
+    assert authenticate(ctx, "nguoi-cu", "mat-khau-cu").username == "nguoi-cu"
+
+    with ctx.sessions() as session:
+        stored = session.scalar(select(User.password_hash).where(User.username == "nguoi-cu"))
+    assert stored != old and not needs_rehash(stored) and verify_password("mat-khau-cu", stored)
+    assert authenticate(ctx, "nguoi-cu", "mat-khau-cu").username == "nguoi-cu"

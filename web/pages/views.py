@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from engine import errors, services
-from web.auth import engine_ctx, login_required, page_actor
+from web.auth import engine_ctx, login_required, page_actor, start_session
 from web.pages import bp
 from web.redirects import local_target
 
@@ -33,8 +33,7 @@ def login():
         except errors.AuthenticationFailed as exc:
             error = exc.message_vi
         else:
-            session.clear()
-            session["user_id"] = actor.id
+            start_session(actor)  # a new session: nothing the browser brought along survives login
             return redirect(local_target(request.args.get("next")) or url_for("pages.inbox"))
     return render_template("login.html", error=error), 401 if error else 200
 
@@ -70,8 +69,7 @@ def login_callback():
     except IdentityError as exc:
         return render_template("login.html", error=exc.message_vi), 400
     actor = services.citizen_from_identity(engine_ctx(), identity)
-    session.clear()
-    session["user_id"] = actor.id
+    start_session(actor)
     return redirect(pending.get("next") or url_for("pages.home"))
 
 
