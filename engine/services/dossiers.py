@@ -326,7 +326,8 @@ def proof_matches(dossier: Dossier | None, secret: str | None) -> bool:
     secret = (secret or "").strip()
     candidates = [dossier.applicant_phone, dossier.applicant_id_number] if dossier is not None else []
     given = {secret, _normalize_phone(secret) or ""}
-    return any(c and any(hmac.compare_digest(c, g) for g in given if g) for c in candidates)
+    # as bytes: compare_digest refuses str with non-ASCII characters, which anyone can type
+    return any(c and any(hmac.compare_digest(c.encode(), g.encode()) for g in given if g) for c in candidates)
 
 
 #: A wrong proof and an unknown code get the same answer: a code alone reveals nothing.

@@ -10,12 +10,12 @@ from marshmallow import Schema, fields, validate
 from engine.incidents import MAX_REASON
 from engine.services import health
 from web.api import bp
-from web.api.openapi import documented
+from web.api.openapi import documented, id_parameter
 from web.api.views import body, parse
 from web.auth import api_actor, engine_ctx
 
-INCIDENT_ID = [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-INSTANCE_ID = [{"name": "instance_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+INCIDENT_ID = id_parameter("incident_id")
+INSTANCE_ID = id_parameter("instance_id")
 
 
 class ConnectorHealthOut(Schema):
@@ -102,7 +102,7 @@ def admin_incidents():
     return jsonify(IncidentOut().dump([asdict(i) for i in incidents], many=True))
 
 
-@bp.post("/admin/incidents/<int:incident_id>/retry")
+@bp.post("/admin/incidents/<id:incident_id>/retry")
 @documented("/api/v1/admin/incidents/{incident_id}/retry", "post",
             "Cho chạy lại một sự cố (đưa lời gọi về hàng đợi với số lần thử mới)",
             response=IncidentOut, parameters=INCIDENT_ID, errors=(401, 403, 404))
@@ -111,7 +111,7 @@ def retry_incident(incident_id: int):
     return jsonify(IncidentOut().dump(asdict(incident)))
 
 
-@bp.post("/admin/incidents/<int:incident_id>/skip")
+@bp.post("/admin/incidents/<id:incident_id>/skip")
 @documented("/api/v1/admin/incidents/{incident_id}/skip", "post",
             "Bỏ qua một sự cố lời gọi kết nối (nêu lý do); hồ sơ đang chờ kết quả đi tiếp với kết quả skipped",
             request=IncidentSkipIn, response=IncidentOut, parameters=INCIDENT_ID, errors=(400, 401, 403, 404, 409))
@@ -122,7 +122,7 @@ def skip_incident(incident_id: int):
     return jsonify(IncidentOut().dump(asdict(incident)))
 
 
-@bp.post("/admin/instance-incidents/<int:instance_id>/retry")
+@bp.post("/admin/instance-incidents/<id:instance_id>/retry")
 @documented("/api/v1/admin/instance-incidents/{instance_id}/retry", "post",
             "Chạy lại quy trình dừng vì lỗi kịch bản (bộ hẹn giờ chạy lại ngay); state resolved hoặc incident",
             response=IncidentOut, parameters=INSTANCE_ID, errors=(401, 403, 404, 409))
@@ -131,7 +131,7 @@ def retry_instance_incident(instance_id: int):
     return jsonify(IncidentOut().dump(asdict(incident)))
 
 
-@bp.post("/admin/instance-incidents/<int:instance_id>/skip")
+@bp.post("/admin/instance-incidents/<id:instance_id>/skip")
 @documented("/api/v1/admin/instance-incidents/{instance_id}/skip", "post",
             "Bỏ qua bước kịch bản lỗi (nêu lý do) cho quy trình đi tiếp; state skipped hoặc incident",
             request=IncidentSkipIn, response=IncidentOut, parameters=INSTANCE_ID, errors=(400, 401, 403, 404, 409))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from engine.services import drafts, ratings
 from web.api import bp
 from web.api import schemas as s
-from web.api.openapi import documented
+from web.api.openapi import documented, id_parameter
 from web.api.views import CODE, body, dump, parse
 from web.auth import api_actor, engine_ctx
 
-DRAFT_ID = [{"name": "draft_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+DRAFT_ID = id_parameter("draft_id")
 
 
 @bp.post("/dossiers/<code>/rating")
@@ -26,7 +26,7 @@ def rate(code: str):
 @documented("/api/v1/tracking/{code}/rating", "post",
             "Đánh giá hồ sơ nộp không qua tài khoản, bằng số điện thoại hoặc số định danh đã khai",
             request=s.PublicRatingIn, response=s.DossierRatingOut, status=201, auth=False, parameters=CODE,
-            errors=(400, 403, 404, 409))
+            errors=(400, 403, 404, 409, 429))
 def rate_public(code: str):
     payload = parse(s.PublicRatingIn(), body())
     view = ratings.rate_dossier(engine_ctx(), None, code, payload["score"], payload.get("comment"),
@@ -50,14 +50,14 @@ def draft_create():
     return dump(s.DraftOut(), view), 201
 
 
-@bp.get("/drafts/<int:draft_id>")
+@bp.get("/drafts/<id:draft_id>")
 @documented("/api/v1/drafts/{draft_id}", "get", "Mở bản nháp để điền tiếp", response=s.DraftOut, parameters=DRAFT_ID,
             errors=(401, 404))
 def draft_get(draft_id: int):
     return dump(s.DraftOut(), drafts.get_draft(engine_ctx(), api_actor(), draft_id))
 
 
-@bp.put("/drafts/<int:draft_id>")
+@bp.put("/drafts/<id:draft_id>")
 @documented("/api/v1/drafts/{draft_id}", "put", "Cập nhật bản nháp", request=s.DraftUpdate, response=s.DraftOut,
             parameters=DRAFT_ID, errors=(400, 401, 403, 404))
 def draft_update(draft_id: int):
@@ -67,7 +67,7 @@ def draft_update(draft_id: int):
     return dump(s.DraftOut(), view)
 
 
-@bp.delete("/drafts/<int:draft_id>")
+@bp.delete("/drafts/<id:draft_id>")
 @documented("/api/v1/drafts/{draft_id}", "delete", "Xóa bản nháp", status=204, parameters=DRAFT_ID,
             errors=(401, 404))
 def draft_delete(draft_id: int):
@@ -75,10 +75,10 @@ def draft_delete(draft_id: int):
     return "", 204
 
 
-@bp.post("/drafts/<int:draft_id>/submit")
+@bp.post("/drafts/<id:draft_id>/submit")
 @documented("/api/v1/drafts/{draft_id}/submit", "post",
             "Nộp hồ sơ từ bản nháp (kiểm tra dữ liệu; nộp được thì bản nháp bị xóa, lỗi thì bản nháp giữ nguyên)",
-            response=s.DossierOut, status=201, parameters=DRAFT_ID)
+            response=s.DossierOut, status=201, parameters=DRAFT_ID, errors=(400, 401, 403, 404, 409, 422))
 def draft_submit(draft_id: int):
     view = drafts.submit_draft(engine_ctx(), api_actor(), draft_id)
     return dump(s.DossierOut(), view), 201

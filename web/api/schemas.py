@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from engine.services.inbox import DUE_STATES, SORTS
 from engine.services.substitutions import OFFICIAL_ROLES
@@ -13,6 +13,13 @@ from engine.statuses import STATUSES
 LENGTH = "Độ dài phải từ {min} đến {max} ký tự."
 MAX_LENGTH = "Không được dài quá {max} ký tự."
 ONE_OF = "Phải là một trong: {choices}."
+#: Row ids are BIGINT: a larger number names nothing, and the database driver could not even bind it.
+MAX_ID = 2**63 - 1
+ID = validate.Range(min=1, max=MAX_ID, error="Mã không hợp lệ (số nguyên dương).")
+#: The tracking proof is a phone number or an ID number: printable ASCII. Anything else cannot match,
+#: and is refused here rather than compared (hmac.compare_digest refuses non-ASCII text).
+PROOF = [validate.Length(min=4, max=64, error=LENGTH),
+         validate.Regexp(r"^[\x20-\x7e]*$", error="Chỉ gồm chữ số, chữ cái không dấu và dấu + - . ( ) khoảng trắng.")]
 
 
 class Strict(Schema):
@@ -208,12 +215,12 @@ class TaskComplete(Strict):
 
 
 class TrackQuery(Strict):
-    secret = fields.String(required=True, validate=validate.Length(min=4, max=64, error=LENGTH))
+    secret = fields.String(required=True, validate=PROOF)
 
 
 class InboxQuery(Strict):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200, error="Phải từ {min} đến {max}."))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, error="Không được nhỏ hơn {min}."))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000, error="Phải từ {min} đến {max}."))
     procedure = fields.String(validate=validate.Length(min=1, max=128, error=LENGTH))
     status = fields.String(validate=validate.OneOf(sorted(STATUSES), error="Trạng thái hồ sơ không hợp lệ."))
     due = fields.String(validate=validate.OneOf(DUE_STATES, error=ONE_OF))
@@ -232,7 +239,7 @@ class RatingIn(Strict):
 
 
 class PublicRatingIn(RatingIn):
-    secret = fields.String(required=True, validate=validate.Length(min=4, max=64, error=LENGTH), metadata={
+    secret = fields.String(required=True, validate=PROOF, metadata={
         "description": "số điện thoại hoặc số định danh đã khai khi nộp hồ sơ"})
 
 
@@ -281,19 +288,28 @@ class InboxSummaryOut(Schema):
     seen_at = fields.DateTime(allow_none=True)
 
 
+def in_utc_range(value: datetime) -> None:
+    """An aware time must have a UTC equivalent: '0001-01-01T00:00+07:00' has none, and comparing it
+    with another time raises OverflowError."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError("Thời điểm nằm ngoài khoảng cho phép.") from exc
+
+
 class InboxSeenIn(Strict):
-    until = fields.AwareDateTime(default_timezone=UTC, allow_none=True, metadata={
+    until = fields.AwareDateTime(default_timezone=UTC, allow_none=True, validate=in_utc_range, metadata={
         "description": "thời điểm hộp công việc được hiển thị (mặc định: bây giờ)"})
 
 
 class ReassignIn(Strict):
-    user_id = fields.Integer(required=True, strict=True)
+    user_id = fields.Integer(required=True, strict=True, validate=ID)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error=LENGTH))
 
 
 class SubstitutionIn(Strict):
-    user_id = fields.Integer(required=True, strict=True, metadata={"description": "cán bộ vắng mặt"})
-    substitute_id = fields.Integer(required=True, strict=True, metadata={"description": "cán bộ làm thay"})
+    user_id = fields.Integer(required=True, strict=True, validate=ID, metadata={"description": "cán bộ vắng mặt"})
+    substitute_id = fields.Integer(required=True, strict=True, validate=ID, metadata={"description": "cán bộ làm thay"})
     starts_on = fields.Date(required=True)
     ends_on = fields.Date(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500, error=LENGTH))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from dataclasses import asdict
 from typing import Any
 
 from flask import jsonify, request, send_file
@@ -15,8 +14,9 @@ from engine.services.inbox import DUE_STATES, SORTS
 from engine.statuses import STATUSES
 from web.api import bp
 from web.api import schemas as s
-from web.api.openapi import build_spec, documented
-from web.auth import api_actor, engine_ctx
+from web.api.openapi import build_spec, documented, id_parameter
+from web.api.text import TOO_DEEP, refuse_unstorable
+from web.auth import api_actor, bearer_token, engine_ctx
 
 CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}]
 TASK_ID = [{"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -48,22 +48,33 @@ def _vi(message: str) -> str:
 
 
 def parse(schema: Schema, data: Any) -> dict[str, Any]:
+    refuse_unstorable(data)
     try:
         return schema.load(data if data is not None else {})
     except ValidationError as exc:
         raise errors.InvalidInput(_flatten(exc.messages)) from exc
 
 
+def json_or_none() -> Any:
+    """The request's JSON, None when there is none. Python's JSON reader gives up on a deeply nested
+    document with RecursionError, not the ValueError that Flask's silent mode catches: a 400 here."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise errors.InvalidInput({"": [TOO_DEEP]}) from None
+
+
 def body() -> Any:
-    data = request.get_json(silent=True)
+    data = json_or_none()
     if data is None:
         raise errors.InvalidInput({"": ["Nội dung yêu cầu phải là JSON hợp lệ."]})
     return data
 
 
 def dump(schema: Schema, obj: Any, many: bool = False):
-    value = [asdict(o) for o in obj] if many else asdict(obj) if hasattr(obj, "__dataclass_fields__") else obj
-    return jsonify(schema.dump(value, many=many))
+    """The service's dataclasses dumped as they are (marshmallow reads attributes): `asdict` would
+    deep-copy every form schema and data dict first, a few milliseconds on an inbox page."""
+    return jsonify(schema.dump(obj, many=many))
 
 
 @bp.get("/openapi.json")
@@ -81,6 +92,17 @@ def token():
     return jsonify({"token": services.issue_token(ctx, actor), "token_type": "Bearer", "role": actor.role})
 
 
+@bp.delete("/auth/token")
+@documented("/api/v1/auth/token", "delete", "Thu hồi mã truy cập đang dùng (đăng xuất)", status=204,
+            errors=(401,))
+def revoke_token():
+    """The holder ends its own token at once (a leaked or finished token); an admin deactivating the
+    account ends all of that account's tokens (actor_from_token refuses inactive users)."""
+    api_actor()  # only a token still valid is revoked by whoever presents it
+    services.revoke_token(engine_ctx(), bearer_token())
+    return "", 204
+
+
 @bp.get("/procedures")
 @documented("/api/v1/procedures", "get", "Danh mục thủ tục hành chính", response=s.ProcedureSummary, many=True,
             auth=False, errors=())
@@ -96,7 +118,8 @@ def procedure(code: str):
 
 
 @bp.post("/dossiers")
-@documented("/api/v1/dossiers", "post", "Nộp hồ sơ", request=s.DossierCreate, response=s.DossierOut, status=201)
+@documented("/api/v1/dossiers", "post", "Nộp hồ sơ", request=s.DossierCreate, response=s.DossierOut, status=201,
+            errors=(400, 401, 403, 404, 409, 422))
 def submit():
     actor = api_actor()
     payload = parse(s.DossierCreate(), body())
@@ -118,10 +141,9 @@ def attachments(code: str):
     return dump(s.AttachmentOut(), services.list_attachments(engine_ctx(), api_actor(), code), many=True)
 
 
-@bp.get("/dossiers/<code>/attachments/<int:attachment_id>")
+@bp.get("/dossiers/<code>/attachments/<id:attachment_id>")
 @documented("/api/v1/dossiers/{code}/attachments/{attachment_id}", "get", "Tải giấy tờ của hồ sơ",
-            parameters=CODE + [{"name": "attachment_id", "in": "path", "required": True,
-                                "schema": {"type": "integer"}}],
+            parameters=CODE + id_parameter("attachment_id"),
             errors=(401, 404), content_type="application/pdf")
 def attachment(code: str, attachment_id: int):
     view, data = services.read_attachment(engine_ctx(), api_actor(), code, attachment_id)
@@ -171,7 +193,7 @@ def remove_calendar_exception(day: str):
 
 @bp.post("/payments/confirm")
 @documented("/api/v1/payments/confirm", "post", "Xác nhận thanh toán từ Nền tảng thanh toán (có MaXacThuc)",
-            auth=False, errors=(400,))
+            auth=False, errors=(400, 413))
 def payment_confirm():
     """The payment platform's signed callback; the reply is the platform's own signed format."""
     data = body()
@@ -182,7 +204,7 @@ def payment_confirm():
 
 @bp.post("/verify")
 @documented("/api/v1/verify", "post", "Kiểm tra chữ ký số của một tệp PDF (multipart, trường 'file')",
-            response=s.VerificationOut, auth=False, errors=(400,))
+            response=s.VerificationOut, auth=False, errors=(400, 413, 429))
 def verify_upload():
     upload = request.files.get("file")
     data = upload.read(verification.MAX_PDF_BYTES + 1) if upload else b""
@@ -191,14 +213,14 @@ def verify_upload():
 
 @bp.get("/verify/<code>")
 @documented("/api/v1/verify/{code}", "get", "Kiểm tra văn bản theo mã xác thực in trên văn bản",
-            response=s.VerificationOut, auth=False, parameters=CODE, errors=(400, 404))
+            response=s.VerificationOut, auth=False, parameters=CODE, errors=(400, 404, 429))
 def verify_by_code(code: str):
     return dump(s.VerificationOut(), verification.verify_code(engine_ctx(), code))
 
 
 @bp.get("/track/<code>")
 @documented("/api/v1/track/{code}", "get", "Tra cứu công khai bằng mã hồ sơ và số điện thoại/số định danh",
-            response=s.TrackOut, auth=False, errors=(400, 404),
+            response=s.TrackOut, auth=False, errors=(400, 404, 429),
             parameters=CODE + [{"name": "secret", "in": "query", "required": True, "schema": {"type": "string"}}])
 def track(code: str):
     query = parse(s.TrackQuery(), request.args.to_dict())
@@ -209,7 +231,7 @@ def track(code: str):
 @documented("/api/v1/tasks", "get", "Hộp công việc của tôi (theo vai trò và cơ quan), lọc và sắp xếp được",
             response=s.TaskOut, many=True, errors=(400, 401), parameters=[
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
                 {"name": "procedure", "in": "query", "schema": {"type": "string"},
                  "description": "mã định danh (slug) hoặc mã TTHC của thủ tục"},
                 {"name": "status", "in": "query", "schema": {"type": "string", "enum": sorted(STATUSES)},
@@ -250,7 +272,7 @@ def unclaim(task_id: str):
 
 @bp.post("/tasks/<task_id>/complete")
 @documented("/api/v1/tasks/{task_id}/complete", "post", "Hoàn thành công việc với dữ liệu biểu mẫu",
-            request=s.TaskComplete, response=s.TaskOut, parameters=TASK_ID)
+            request=s.TaskComplete, response=s.TaskOut, parameters=TASK_ID, errors=(400, 401, 403, 404, 409, 422))
 def complete(task_id: str):
     actor = api_actor()
     payload = parse(s.TaskComplete(), body())

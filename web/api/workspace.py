@@ -8,11 +8,11 @@ from flask import request
 from engine.services import inbox, substitutions, tasks
 from web.api import bp
 from web.api import schemas as s
-from web.api.openapi import documented
-from web.api.views import TASK_ID, body, dump, parse
+from web.api.openapi import documented, id_parameter
+from web.api.views import TASK_ID, body, dump, json_or_none, parse
 from web.auth import api_actor, engine_ctx
 
-SUBSTITUTION_ID = [{"name": "substitution_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+SUBSTITUTION_ID = id_parameter("substitution_id")
 AGENCY = {"name": "agency", "in": "query", "schema": {"type": "string"},
           "description": "mã cơ quan (chỉ quản trị viên; lãnh đạo luôn xem cơ quan mình)"}
 
@@ -29,7 +29,7 @@ def inbox_summary():
             request=s.InboxSeenIn, response=s.InboxSummaryOut, errors=(400, 401))
 def inbox_seen():
     actor = api_actor()
-    payload = parse(s.InboxSeenIn(), request.get_json(silent=True) or {})
+    payload = parse(s.InboxSeenIn(), json_or_none() or {})
     return dump(s.InboxSummaryOut(), inbox.mark_inbox_seen(engine_ctx(), actor, payload.get("until")))
 
 
@@ -66,7 +66,7 @@ def substitution_create():
     return dump(s.SubstitutionOut(), view), 201
 
 
-@bp.post("/substitutions/<int:substitution_id>/end")
+@bp.post("/substitutions/<id:substitution_id>/end")
 @documented("/api/v1/substitutions/{substitution_id}/end", "post", "Kết thúc sớm lịch làm thay",
             response=s.SubstitutionOut, parameters=SUBSTITUTION_ID, errors=(401, 403, 404, 409))
 def substitution_end(substitution_id: int):

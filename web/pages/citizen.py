@@ -160,7 +160,7 @@ def mine():
                            retry_offers=payments.retry_offers(ctx, actor))
 
 
-@bp.post("/ho-so-cua-toi/nhap/<int:draft_id>/xoa")
+@bp.post("/ho-so-cua-toi/nhap/<id:draft_id>/xoa")
 @login_required
 def delete_draft(draft_id: int):
     services.delete_draft(engine_ctx(), page_actor(), draft_id)
@@ -208,7 +208,7 @@ def retry_payment(code: str):
     return redirect(url_for("pages.my_dossier", code=code) + "#thanh-toan")
 
 
-@bp.get("/ho-so-cua-toi/<code>/tep/<int:attachment_id>")
+@bp.get("/ho-so-cua-toi/<code>/tep/<id:attachment_id>")
 @login_required
 def my_document(code: str, attachment_id: int):
     view, content = services.read_attachment(engine_ctx(), page_actor(), code, attachment_id)

@@ -94,7 +94,7 @@ def _suspension_change(code: str, change, done: str):
     return redirect(url_for("pages.operations_instance", code=code))
 
 
-@bp.get("/quan-tri/quy-trinh/<int:version_id>/bpmn", endpoint="operations_version_bpmn")
+@bp.get("/quan-tri/quy-trinh/<id:version_id>/bpmn", endpoint="operations_version_bpmn")
 @login_required
 def version_bpmn(version_id: int):
     """A published version's diagram for the read-only viewer (a version never changes: cached)."""

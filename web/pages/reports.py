@@ -245,7 +245,7 @@ def reports_steps():
     return _render("reports/steps.html", filters, context)
 
 
-@bp.get("/quan-tri/bao-cao/so-do/<int:procedure_id>")
+@bp.get("/quan-tri/bao-cao/so-do/<id:procedure_id>")
 @login_required
 def reports_diagram(procedure_id: int):
     """The BPMN XML the heat view draws (the studio's export is for analysts only)."""

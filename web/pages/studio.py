@@ -88,7 +88,7 @@ def studio_open(slug: str):
     return redirect(url_for("pages.studio_editor", draft_id=draft.id))
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/huy", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/huy", methods=["GET", "POST"])
 @login_required
 def studio_discard(draft_id: int):
     """GET asks to confirm (a discarded draft cannot be recovered); POST discards."""
@@ -126,7 +126,7 @@ def studio_import():
     return render_template("studio/import.html", problems=problems, accept=IMPORT_TYPES), 400 if problems else 200
 
 
-@bp.get("/thiet-ke/ban-nhap/<int:draft_id>/ket-qua-nhap")
+@bp.get("/thiet-ke/ban-nhap/<id:draft_id>/ket-qua-nhap")
 @login_required
 def studio_imported(draft_id: int):
     """What the import found: every element the engine cannot run or ignores, by name and place."""

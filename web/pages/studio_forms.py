@@ -56,7 +56,7 @@ def _posted_fields() -> tuple[JsonField, JsonField]:
             read_json(request.form.get("ui_schema"), empty={}))
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/bieu-mau", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/bieu-mau", methods=["GET", "POST"])
 @login_required
 def studio_forms(draft_id: int):
     """The draft's forms; POST adds a new one (by its file name) and opens it."""
@@ -80,7 +80,7 @@ def studio_forms(draft_id: int):
                            new_name=new_name), 400 if problems else 200
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/bieu-mau/<name>", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/bieu-mau/<name>", methods=["GET", "POST"])
 @login_required
 def studio_form(draft_id: int, name: str):
     """One form's two textareas and its preview. POST saves (or, without JavaScript, previews)."""
@@ -118,7 +118,7 @@ def studio_form(draft_id: int, name: str):
                            usage=form_users(draft.package, name), revision=revision, conflict=conflict), status
 
 
-@bp.post("/thiet-ke/ban-nhap/<int:draft_id>/bieu-mau/<name>/xem-truoc")
+@bp.post("/thiet-ke/ban-nhap/<id:draft_id>/bieu-mau/<name>/xem-truoc")
 @login_required
 def studio_form_preview(draft_id: int, name: str):
     """The live preview (htmx): always 200, since an unreadable schema is what the preview shows."""
@@ -127,7 +127,7 @@ def studio_form_preview(draft_id: int, name: str):
     return render_template("studio/_preview.html", preview=preview, problems=problems)
 
 
-@bp.post("/thiet-ke/ban-nhap/<int:draft_id>/bieu-mau/<name>/xoa")
+@bp.post("/thiet-ke/ban-nhap/<id:draft_id>/bieu-mau/<name>/xoa")
 @login_required
 def studio_form_delete(draft_id: int, name: str):
     """Delete a form the BPMN does not use (the engine refuses one that is still shown by a step)."""

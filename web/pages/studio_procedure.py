@@ -70,7 +70,7 @@ def _rest_of(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k not in OWN_FIELDS}
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/thong-tin", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/thong-tin", methods=["GET", "POST"])
 @login_required
 def studio_procedure(draft_id: int):
     ctx, actor = engine_ctx(), page_actor()

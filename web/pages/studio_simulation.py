@@ -115,7 +115,7 @@ def _carried() -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
     return start.value, answers.value, None
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/chay-thu", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/chay-thu", methods=["GET", "POST"])
 @login_required
 def studio_simulation(draft_id: int):
     """GET: the start form with sample data. POST "start": run from it; "answer": one more answer;

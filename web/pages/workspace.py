@@ -208,7 +208,7 @@ def task(task_id: str):
     return _task_page(view, rendered, message, 400 if field_errors else 409 if message else 200)
 
 
-@bp.get("/cong-viec/ho-so/<code>/tep/<int:attachment_id>")
+@bp.get("/cong-viec/ho-so/<code>/tep/<id:attachment_id>")
 @login_required
 def attachment(code: str, attachment_id: int):
     """A dossier's file for the staff who may read the dossier (the engine checks): PDFs and images

@@ -115,7 +115,7 @@ def test_a_desk_dossier_is_rated_by_whoever_presents_the_tracking_proof(ctx, act
     assert event["actor"].startswith("Người nộp hồ sơ")
 
 
-@pytest.mark.parametrize("proof", ["0900000000", "001090000002", "", "xxxx"])
+@pytest.mark.parametrize("proof", ["0900000000", "001090000002", "", "xxxx", "Số điện thoại ☎"])
 def test_a_wrong_proof_gets_the_same_answer_as_an_unknown_code(ctx, actors, proof):
     dossier = submit(ctx, actors["tiepnhan"])
     refuse_at_reception(ctx, actors, dossier.code)
