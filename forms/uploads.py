@@ -3,7 +3,8 @@
 A file field is ``{"type": "string", "format": "data-url"}`` or any string with
 ``"ui:widget": "file"``. Its limits come from ``ui:options``: ``accept`` (MIME types or
 extensions, only PDF, PNG and JPEG) and ``maxSize`` (bytes). The browser's ``accept`` hint
-and the file name are claims, so the type is decided by the file's first bytes. Storing a
+and the file name are claims, so the type is decided by the file's first bytes; a PDF that
+runs scripts or acts when opened is refused (:mod:`forms.pdf_active`). Storing a
 file is the caller's job: :func:`store_uploads` swaps each checked :class:`Upload` for the
 reference the caller returns, and that reference is what the form data keeps.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .pdf_active import PdfActiveContent, active_content
 from .schema_tools import Schema, ui_get
 
 __all__ = [
@@ -151,6 +153,8 @@ def read_upload(storage: Any, limits: FileLimits) -> Upload | None:
     size = len(content)
     kind = sniff(content[:16])
     errors = _problems(name, size, kind, getattr(storage, "mimetype", None), limits)
+    if not errors and kind == "application/pdf":
+        errors = _active_content_problems(name, content)
     return Upload(name, kind, size, b"" if errors else content, tuple(errors))
 
 
@@ -167,6 +171,19 @@ def _problems(name: str, size: int, kind: str | None, claimed: Any, limits: File
     declared.discard(None)
     if declared and declared != {kind}:
         return [f"Nội dung tệp «{name}» là {_NAMES[kind]}, không khớp với loại tệp khai báo"]
+    return []
+
+
+def _active_content_problems(name: str, content: bytes) -> list[str]:
+    """A PDF that runs scripts or acts when opened is refused: officials open uploads in their reader."""
+    try:
+        active_content(content)
+    except PdfActiveContent as exc:
+        if exc.reason == "unverifiable":
+            return [f"Không kiểm tra được nội dung tệp «{name}» (PDF bị mã hóa hoặc nén theo cách không hỗ trợ); "
+                    "hãy in lại tài liệu ra PDF rồi tải lên"]
+        return [f"Tệp «{name}» chứa mã lệnh hoặc hành động tự động (/{exc.reason}) nên không được nhận; "
+                "hãy in lại tài liệu ra PDF rồi tải lên"]
     return []
 
 

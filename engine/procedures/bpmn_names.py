@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.procedures.graph import BPMN_NS, SPIFF_NS
-from engine.runtime.specs import MAX_BPMN_BYTES, BpmnSyntaxError, parse_xml
+from engine.runtime.specs import MAX_BPMN_BYTES, BpmnSyntaxError, DoctypeRefused, parse_xml
 
 __all__ = ["BPMN_NS", "KIND_LABELS", "SPIFF_NS", "XmlRefused", "describe_element", "local", "namespace", "owner",
            "parse_untrusted"]
@@ -68,6 +68,8 @@ def parse_untrusted(xml: str | bytes, filename: str) -> Any:
         raise XmlRefused(doctype)
     try:
         root = parse_xml(raw, filename)
+    except DoctypeRefused as exc:
+        raise XmlRefused(doctype) from exc
     except BpmnSyntaxError as exc:
         cause = exc.__cause__
         line = getattr(cause, "lineno", None)

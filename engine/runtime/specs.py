@@ -62,17 +62,25 @@ class BpmnSyntaxError(ValueError):
     """Malformed or hostile XML, with file and line."""
 
 
+class DoctypeRefused(BpmnSyntaxError):
+    """The XML declares a DOCTYPE or entities, which BPMN never needs (entity bombs, XXE)."""
+
+
 def parse_xml(text: str | bytes, filename: str) -> etree._Element:
     raw = text.encode("utf-8") if isinstance(text, str) else text
     if len(raw) > MAX_BPMN_BYTES:
         raise BpmnSyntaxError(f"{filename}: file is larger than {MAX_BPMN_BYTES // (1024 * 1024)} MiB")
     if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        raise BpmnSyntaxError(f"{filename}: DOCTYPE/ENTITY declarations are not allowed in BPMN")
+        raise DoctypeRefused(f"{filename}: DOCTYPE/ENTITY declarations are not allowed in BPMN")
     try:
-        return etree.fromstring(raw, parser=_XML_PARSER)
+        root = etree.fromstring(raw, parser=_XML_PARSER)
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if exc.lineno is not None else "?"
         raise BpmnSyntaxError(f"{filename}, line {line}: invalid XML: {exc.msg}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:  # UTF-16/32 text hides it from the byte check
+        raise DoctypeRefused(f"{filename}: DOCTYPE/ENTITY declarations are not allowed in BPMN")
+    return root
 
 
 def build_specs(bpmn_files: Mapping[str, str], process_id: str, validator: Any = None) -> ProcessSpecs:

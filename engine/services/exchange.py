@@ -4,14 +4,17 @@ A liên thông step sends a package from a BPMN service task (`vdxp/send_edoc`, 
 the periodic sweep fetches what other agencies sent: a reply (ResponseFor our package) completes
 the dossier's waiting task marked `exchangeReply="true"` with the reply's content and files; status
 packages (đã đến, đang xử lý, hoàn thành…) go to the dossier's history; a malformed package is
-kept, with its problems, for inspection (the connector acknowledges it as failed to the sender)."""
+kept, with its problems, for inspection (the connector acknowledges it as failed to the sender).
+A received file gets the checks of a citizen's upload (forms/uploads.py): one that fails them is
+refused alone, with its reason on the dossier's history, and the rest of the package goes on."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import logging
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +25,7 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict
 from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage
+from forms.uploads import FileLimits, file_limits, read_upload
 
 log = logging.getLogger(__name__)
 CONNECTOR = "vdxp"
@@ -77,10 +81,12 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
         if sent is None:
             return "unmatched"
         dossier = session.get(Dossier, sent.dossier_id)
-        files = _store_files(ctx, session, dossier, item.get("attachments") or [], now)
+        files, refused = _store_files(ctx, session, dossier, item.get("attachments") or [], now)
         history.record(session, dossier, "exchange_received", status=dossier.status, at=now,
                        data={"from": item.get("from"), "subject": envelope.get("subject"), "attachments": files})
-        failed = _complete_waiting(ctx, session, dossier, envelope, files)
+        if refused:
+            _record_refused(session, dossier, row, item.get("from"), refused, now)
+        failed = _complete_waiting(ctx, session, dossier, envelope, files, refused)
     if failed is not None:  # the reply is kept, held on the instance until an admin retries
         from engine.incidents import record_instance_error
 
@@ -106,30 +112,83 @@ def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
 
 
 def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: list[dict[str, Any]],
-                 now: datetime) -> list[int]:
-
-    store = ctx.files
-    ids = []
+                 now: datetime) -> tuple[list[int], list[dict[str, Any]]]:
+    """The package's files that pass the checks a citizen's upload gets become the dossier's
+    attachments; the others are refused one by one (name, reason, and the bytes kept in the file
+    store by hash for an administrator, never offered as an attachment). The package itself, its
+    text and its good files, goes on: the sending agency is asked again for one file, not for all."""
+    limits = _attachment_limits(ctx)
+    ids: list[int] = []
+    refused: list[dict[str, Any]] = []
     for file in files:
-        sha256, size = store.put(base64.b64decode(file["data_b64"]))
-        attachment = Attachment(dossier_id=dossier.id, kind="lien-thong", filename=Path(file["name"]).name[:255],
-                                content_type=file.get("content_type") or "application/octet-stream", sha256=sha256,
-                                size=size, created_at=now)
+        raw = _decoded(file.get("data_b64"))
+        named = str(file.get("name") or "").strip() or "tep-dinh-kem"
+        upload = read_upload(_Received(named, file.get("content_type"), raw or b""), limits)
+        if raw is None or upload is None or not upload.ok:
+            name = upload.filename if upload else named
+            reason = upload.errors[0] if raw is not None and upload else f"Tệp «{name}» không giải mã được (base64)"
+            refused.append({"name": name, "reason": reason, "size": len(raw or b""),
+                            "sha256": ctx.files.put(raw)[0] if raw else None})
+            continue
+        sha256, size = ctx.files.put(upload.content)
+        attachment = Attachment(dossier_id=dossier.id, kind="lien-thong", filename=upload.filename,
+                                content_type=upload.content_type, sha256=sha256, size=size, created_at=now)
         session.add(attachment)
         session.flush()
         ids.append(attachment.id)
-    return ids
+    return ids, refused
+
+
+@dataclass(frozen=True)
+class _Received:
+    """A file from a package in the shape forms.uploads.read_upload reads (name, claimed type, bytes)."""
+
+    filename: str
+    mimetype: str | None
+    content: bytes
+
+    def read(self, size: int = -1) -> bytes:
+        return self.content if size < 0 else self.content[:size]
+
+
+def _decoded(data_b64: Any) -> bytes | None:
+    try:
+        return base64.b64decode(data_b64 or b"", validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        return None
+
+
+def _attachment_limits(ctx: EngineContext) -> FileLimits:
+    """What a citizen may upload (PDF, PNG, JPEG, decided by the content, no active PDF content), up
+    to the size the exchange connector itself accepts for one attachment."""
+    from integrations.exchange.model import Limits
+
+    size = ctx.settings.connectors.get(CONNECTOR, {}).get("max_attachment_bytes", Limits.max_attachment_bytes)
+    return replace(file_limits({}), max_size=int(size))
+
+
+def _record_refused(session: Session, dossier: Dossier, row: ExchangeMessage, sender: str | None,
+                    refused: list[dict[str, Any]], now: datetime) -> None:
+    """Each refused file: on the message for administrators, on the dossier's history for its officials."""
+    row.detail = {**row.detail, "refused": refused}
+    for file in refused:
+        history.record(session, dossier, "exchange_attachment_refused", status=dossier.status, at=now,
+                       data={"from": sender, "name": file["name"], "reason": file["reason"]})
+    log.warning("refused %d attachment(s) of exchange package %s from %s", len(refused), row.doc_id, sender)
 
 
 def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, envelope: dict[str, Any],
-                      files: list[int]) -> tuple[int, Exception] | None:
+                      files: list[int], refused: list[dict[str, Any]]) -> tuple[int, Exception] | None:
     """The reply goes to the waiting step; if none waits, the history entry is where officials read it.
-    Suspended, or the workflow failing on it: held on the instance, never lost."""
+    Suspended, or the workflow failing on it: held on the instance, never lost. Refused files are
+    named with their reason (tep_bi_tu_choi) so the step after it can show what is missing."""
     from engine.services.instances import complete_marked_or_hold
 
     reply = {"van_ban_tra_loi": {"trich_yeu": envelope.get("subject"), "so": envelope.get("code_number"),
                                  "ky_hieu": envelope.get("code_notation"), "noi_dung": envelope.get("content"),
                                  "tep_dinh_kem": files}}
+    if refused:
+        reply["van_ban_tra_loi"]["tep_bi_tu_choi"] = [{"ten": f["name"], "ly_do": f["reason"]} for f in refused]
     return complete_marked_or_hold(ctx, session, dossier, "exchangeReply", reply)
 
 

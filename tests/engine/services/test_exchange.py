@@ -112,3 +112,63 @@ def test_a_malformed_package_is_kept_with_its_problems(x_ctx, axis):
     assert counts["rejected"] == 1
     [kept] = received_messages(x_ctx, "rejected")
     assert kept.detail["problems"] and kept.raw_sha256
+
+
+# --- received files get the checks of a citizen's upload ------------------------------------------
+
+
+def reply_with(them, dossier, attachments):
+    """The other agency answers our package for `dossier` with these files (name, type, bytes)."""
+    envelope = them.call("fetch_received", {}, idempotency_key=f"them-{dossier.code}")["received"][0]["envelope"]
+    them.call("send_edoc", {
+        "receivers": [{"organ_id": US, "name": "UBND phường Hòa Bình"}], "code_number": "78",
+        "code_notation": "SXD-QLXD", "promulgation_place": "Hòa Bình", "promulgation_date": "2026-11-30",
+        "subject": "V/v trả lời ý kiến kèm hồ sơ", "content": "Gửi kèm ý kiến và bản vẽ.",
+        "signer": {"competence": "KT. Giám đốc", "position": "Phó Giám đốc", "full_name": "Đặng Văn Xây Dựng"},
+        "response_for": {"organ_id": US, "code": f"{envelope['code_number']}/{envelope['code_notation']}",
+                         "promulgation_date": envelope["promulgation_date"], "document_id": envelope["document_id"]},
+        "attachments": [{"name": name, "content_type": kind, "data_b64": base64.b64encode(data).decode()}
+                        for name, kind, data in attachments]},
+        idempotency_key=f"them-reply-files-{dossier.code}")
+
+
+SCRIPTED_PDF = (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /OpenAction 2 0 R >>\nendobj\n"
+                b"2 0 obj\n<< /S /JavaScript /JS (app.alert\\(1\\)) >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+DOCX = b"PK\x03\x04" + b"\0" * 64
+
+
+def test_a_file_failing_the_upload_checks_is_refused_alone_and_the_reply_goes_on(x_ctx, actors, them):
+    dossier = sent_dossier(x_ctx, actors)
+    reply_with(them, dossier, [("y-kien.pdf", "application/pdf", b"%PDF-1.4 y kien thong nhat"),
+                               ("ban-ve.pdf", "application/pdf", SCRIPTED_PDF),
+                               ("bien-ban.docx", "application/octet-stream", DOCX)])
+
+    assert fetch_and_route(x_ctx)["matched"] == 1
+
+    final = get_dossier(x_ctx, actors["tiepnhan"], dossier.code)
+    assert final.status == "result_ready", "the reply's text and its good file completed the waiting step"
+    [kept] = list_attachments(x_ctx, actors["tiepnhan"], dossier.code)
+    assert (kept.filename, kept.content_type, kept.kind) == ("y-kien.pdf", "application/pdf", "lien-thong")
+    notes = {e["data"]["name"]: e["data"] for e in final.history if e["kind"] == "exchange_attachment_refused"}
+    assert notes.keys() == {"ban-ve.pdf", "bien-ban.docx"} and notes["ban-ve.pdf"]["from"] == THEM
+    assert "mã lệnh" in notes["ban-ve.pdf"]["reason"] and "(/JS)" in notes["ban-ve.pdf"]["reason"]
+    assert "không phải tệp PDF, PNG, JPEG" in notes["bien-ban.docx"]["reason"]
+    [message] = received_messages(x_ctx, "matched")
+    refused = {f["name"]: f for f in message.detail["refused"]}
+    assert x_ctx.files.open(refused["ban-ve.pdf"]["sha256"]) == SCRIPTED_PDF, "kept for an administrator"
+
+
+def test_the_waiting_step_is_told_which_files_were_refused_and_why(x_ctx, actors, them):
+    from engine.services import operations
+
+    dossier = sent_dossier(x_ctx, actors)
+    operations.suspend(x_ctx, actors["quantri"], dossier.code, "Kiểm tra lại hồ sơ")  # holds the reply's data
+    reply_with(them, dossier, [("ban-ve.pdf", "application/pdf", SCRIPTED_PDF)])
+
+    assert fetch_and_route(x_ctx)["matched"] == 1
+
+    [held] = held_inputs(x_ctx, dossier.code)
+    answer = held["data"]["van_ban_tra_loi"]
+    assert answer["tep_dinh_kem"] == [] and answer["trich_yeu"] == "V/v trả lời ý kiến kèm hồ sơ"
+    [(name, reason)] = [(f["ten"], f["ly_do"]) for f in answer["tep_bi_tu_choi"]]
+    assert name == "ban-ve.pdf" and "(/JS)" in reason
