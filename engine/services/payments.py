@@ -197,6 +197,8 @@ def retry_payment(ctx: EngineContext, actor: Actor, dossier_code: str, replaces:
     and the new attempt's key is derived from it, so even two clicks racing make one attempt."""
     from integrations import ConnectorError
 
+    with ctx.sessions() as session:
+        _own_dossier(session, actor, dossier_code)  # first: a stranger learns not even the platform's state
     try:
         ctx.connectors.operation("/".join(INIT))
     except (ConnectorError, LookupError) as exc:

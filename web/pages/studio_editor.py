@@ -25,7 +25,7 @@ from engine.services import studio
 from web.auth import engine_ctx, login_required, page_actor
 from web.errors import status_of
 from web.pages import bp
-from web.pages.studio import posted_revision
+from web.pages.studio import posted_revision, studio_actor
 from web.pages.studio_catalog import editor_catalog
 from web.security import STUDIO_EDITOR_POLICY
 
@@ -85,7 +85,7 @@ def submitted_xml() -> str:
     return xml
 
 
-@bp.get("/thiet-ke/ban-nhap/<int:draft_id>")
+@bp.get("/thiet-ke/ban-nhap/<id:draft_id>")
 @login_required
 def studio_editor(draft_id: int):
     draft = studio.get_draft(engine_ctx(), page_actor(), draft_id)
@@ -94,7 +94,7 @@ def studio_editor(draft_id: int):
     return response
 
 
-@bp.get("/thiet-ke/ban-nhap/<int:draft_id>/bpmn")
+@bp.get("/thiet-ke/ban-nhap/<id:draft_id>/bpmn")
 @json_view
 def studio_editor_bpmn(draft_id: int):
     """The draft's main BPMN as the editor reads it (lane roles and step budgets written in)."""
@@ -106,19 +106,19 @@ def studio_editor_bpmn(draft_id: int):
     return response
 
 
-@bp.post("/thiet-ke/ban-nhap/<int:draft_id>/bpmn")
+@bp.post("/thiet-ke/ban-nhap/<id:draft_id>/bpmn")
 @json_view
 def studio_editor_save(draft_id: int):
     """Store the diagram if the draft is still at the posted `revision` (else 409, nothing stored);
     the answer carries the new revision, which the editor's next save sends."""
-    ctx, actor = engine_ctx(), page_actor()
+    ctx, actor = engine_ctx(), studio_actor()  # refused before the body is judged, as the service would
     draft = studio.save_draft_bpmn(ctx, actor, draft_id, submitted_xml(), revision=posted_revision())
     findings = studio.lint_draft(ctx, actor, draft_id)
     return jsonify({"ok": True, "message": _("Đã lưu sơ đồ. Kiểm tra: %(summary)s", summary=findings_summary(findings)),
                     "findings": findings_json(findings), "revision": draft.revision})
 
 
-@bp.get("/thiet-ke/ban-nhap/<int:draft_id>/kiem-tra")
+@bp.get("/thiet-ke/ban-nhap/<id:draft_id>/kiem-tra")
 @json_view
 def studio_editor_lint(draft_id: int):
     findings = studio.lint_draft(engine_ctx(), page_actor(), draft_id)

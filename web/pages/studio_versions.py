@@ -13,7 +13,7 @@ from engine import errors, services
 from engine.services import studio
 from web.auth import engine_ctx, login_required, page_actor
 from web.pages import bp
-from web.pages.studio import messages_of, posted_revision
+from web.pages.studio import messages_of, posted_revision, studio_actor
 
 
 def _publish_page(draft_id: int, refused: list[str], status: int = 200, conflict: str | None = None):
@@ -30,7 +30,7 @@ def _publish_page(draft_id: int, refused: list[str], status: int = 200, conflict
                            diff_problems=diff_problems, refused=refused, conflict=conflict), status
 
 
-@bp.route("/thiet-ke/ban-nhap/<int:draft_id>/xuat-ban", methods=["GET", "POST"])
+@bp.route("/thiet-ke/ban-nhap/<id:draft_id>/xuat-ban", methods=["GET", "POST"])
 @login_required
 def studio_publish(draft_id: int):
     """What publishing would change and what lint finds; POST publishes (refused while lint has errors)."""
@@ -62,7 +62,7 @@ def studio_versions(slug: str):
 def studio_migration(slug: str, number: int):
     """The plan (everyone in the studio); POST moves the ticked dossiers (admins only: the engine refuses
     anyone else) and shows what happened to each."""
-    ctx, actor = engine_ctx(), page_actor()
+    ctx, actor = engine_ctx(), studio_actor()  # before the POST's "nothing ticked" answer, too
     if request.method == "POST":
         chosen = [item for item in request.form.getlist("item") if item]
         if not chosen:
