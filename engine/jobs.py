@@ -15,8 +15,10 @@ from celery import Celery
 from engine.config import Settings
 from engine.context import EngineContext, build_context
 from engine.origin import origin_scope
+from engine.privacy import install_log_masking
 
 log = logging.getLogger(__name__)
+install_log_masking()  # workers log no identity or phone number either (engine/privacy.py)
 _settings = Settings.from_env()
 app = Celery("motcua", broker=_settings.redis_url)
 app.conf.update(

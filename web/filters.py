@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import gettext, pgettext
 
 from engine.calendar import VN_TZ
+from engine.privacy import mask_email, mask_id_number, mask_phone
 from engine.statuses import label
 
 
@@ -39,10 +40,12 @@ def event_templates() -> dict[str, str]:
         "payment_retry": gettext("Thanh toán lại: tạo giao dịch mới thay giao dịch mã {replaces}"),
         "exchange_received": gettext("Nhận văn bản liên thông từ {from}: «{subject}»"),
         "exchange_status": gettext("Cơ quan {from} báo trạng thái văn bản liên thông: {label}"),
+        "exchange_attachment_refused": gettext("Không nhận tệp đính kèm văn bản liên thông từ {from}: {reason}"),
         "migrated": gettext("Chuyển hồ sơ sang phiên bản quy trình mới"),
         "rated": gettext("Người nộp hồ sơ đánh giá mức độ hài lòng"),
         "task_overdue": gettext("Bước «{title}» quá hạn xử lý"),
         "task_reassigned": gettext("Giao lại «{title}»"),
+        "personal_data_erased": gettext("Xoá dữ liệu cá nhân của hồ sơ khi hết thời hạn lưu trữ"),
     }
 
 
@@ -92,3 +95,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["vn_datetime"] = vn_datetime
     app.jinja_env.filters["event_text"] = event_text
     app.jinja_env.filters["status_name"] = status_name
+    # personal data in lists: masked (engine/privacy.py); full values only on a dossier's own page
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["mask_phone"] = mask_phone
+    app.jinja_env.filters["mask_email"] = mask_email

@@ -1,0 +1,196 @@
+"""Retention (lưu trữ hồ sơ): erase the personal data of dossiers finished longer ago than their
+procedure's retention period, keeping anonymous statistics and the audit trail.
+
+The period is the procedure version's `retention_years` (procedure.json), else
+`Settings.retention_years`; `"vinh_vien"` (permanent) keeps a procedure's dossiers whole. A dossier
+is due once it is finished (a final status: returned, refused, withdrawn, stopped) and its
+`finished_at` lies more than its period before now. A dossier whose connector calls are still
+pending, running or failed is deferred: erasing them would send "[đã xoá]" to the outside world.
+
+Batches: one transaction per batch of dossiers (erasure in engine/erasure.py plus one
+`personal_data_erased` history event each); files are deleted from the store after that
+transaction committed, and only when no dossier still holding its data, no draft and no kept
+exchange package points at the same content (the store is content-addressed: identical uploads share
+one file). Idempotent: an erased dossier is not due again. A dry run counts and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import Text, and_, cast, false, or_, select, text
+from sqlalchemy.orm import Session
+
+from engine.calendar import VN_TZ
+from engine.context import EngineContext
+from engine.db import transaction
+from engine.erasure import erase_dossier
+from engine.models import Attachment, Dossier, Draft, ExchangeMessage, OutboxMessage, ProcedureVersion
+from engine.privacy import ERASED
+from engine.services.accounts import SYSTEM
+from engine.statuses import STATUSES
+
+log = logging.getLogger(__name__)
+
+#: procedure.json value of `retention_years` that keeps the dossiers' personal data for good
+PERMANENT = "vinh_vien"
+FINAL_STATUSES = tuple(key for key, status in STATUSES.items() if status.final)
+#: connector calls that may still go out: their dossier waits for them before it is erased
+BUSY_CALLS = ("pending", "running", "incident")
+
+
+@dataclass
+class RetentionResult:
+    #: dossiers past their period whose personal data is still there (erased or deferred)
+    due: int = 0
+    erased: int = 0
+    #: due, but a connector call of theirs is still pending, running or failed
+    deferred: int = 0
+    files_deleted: int = 0
+    #: files of erased dossiers kept because something still holding its data shares the content
+    files_shared: int = 0
+    batches: int = 0
+    dry_run: bool = False
+
+
+def retention_years(meta: dict[str, Any], default: int) -> int | None:
+    """The procedure's retention period in years, None for permanent. An invalid value falls back
+    to the default rather than erasing early (it is logged)."""
+    value = meta.get("retention_years", default)
+    if value == PERMANENT:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    log.warning("procedure %s: retention_years %r is not a whole number of years >= 1 nor %r; using %s",
+                meta.get("code"), value, PERMANENT, default)
+    return default
+
+
+def years_before(moment: datetime, years: int) -> datetime:
+    """The same calendar moment `years` earlier (29 February becomes 28 February)."""
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:
+        return moment.replace(year=moment.year - years, day=28)
+
+
+def run_retention(ctx: EngineContext, *, now: datetime | None = None, before: date | None = None,
+                  dry_run: bool = False, batch: int = 200,
+                  progress: Callable[[RetentionResult], None] | None = None) -> RetentionResult:
+    """Erase the personal data of every due dossier (see the module docstring). `before` further
+    limits it to dossiers finished before that day (Vietnam time); it never shortens a period."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    now = now or datetime.now(UTC)
+    default = ctx.settings.retention_years
+    if default < 1:
+        raise ValueError(f"retention_years must be at least 1 year, not {default}")
+    result = RetentionResult(dry_run=dry_run)
+    after = 0
+    while True:
+        with ctx.sessions() as session:
+            due = _due_condition(session, now, before, default)
+            ids = list(session.scalars(select(Dossier.id).where(due, Dossier.id > after)
+                                       .order_by(Dossier.id).limit(batch)))
+            if not ids:
+                return result
+            busy = _busy(session, ids)
+        after = ids[-1]
+        result.due += len(ids)
+        result.deferred += len(busy)
+        if not dry_run:
+            _erase_batch(ctx, [i for i in ids if i not in busy], now, before, default, result)
+        result.batches += 1
+        if progress is not None:
+            progress(result)
+
+
+def _due_condition(session: Session, now: datetime, before: date | None, default: int) -> Any:
+    """Finished, personal data still there, finished before the cut-off of its version's period."""
+    by_cutoff: dict[datetime, list[int]] = {}
+    for version_id, package in session.execute(select(ProcedureVersion.id, ProcedureVersion.package)):
+        years = retention_years(package.get("procedure") or {}, default)
+        if years is None:
+            continue
+        cutoff = years_before(now, years)
+        if before is not None:
+            cutoff = min(cutoff, datetime.combine(before, time(0), tzinfo=VN_TZ).astimezone(UTC))
+        by_cutoff.setdefault(cutoff, []).append(version_id)
+    periods = [and_(Dossier.procedure_version_id.in_(ids), Dossier.finished_at < cutoff)
+               for cutoff, ids in by_cutoff.items()]
+    return and_(Dossier.finished_at.is_not(None), Dossier.status.in_(FINAL_STATUSES),
+                Dossier.applicant_name != ERASED, or_(false(), *periods))
+
+
+def _busy(session: Session, ids: list[int]) -> set[int]:
+    return set(session.scalars(select(OutboxMessage.dossier_id).distinct().where(
+        OutboxMessage.dossier_id.in_(ids), OutboxMessage.state.in_(BUSY_CALLS))))
+
+
+def _erase_batch(ctx: EngineContext, ids: list[int], now: datetime, before: date | None, default: int,
+                 result: RetentionResult) -> None:
+    if not ids:
+        return
+    files: set[str] = set()
+    erased = 0
+    with transaction(ctx.sessions) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # the applicant's name leaves the events they caused (not hashed: the chain holds);
+            # the append-only triggers (migration 0008) let this one transaction through
+            session.execute(text("SET LOCAL motcua.purge = 'on'"))
+        versions = {vid: retention_years(package.get("procedure") or {}, default) for vid, package in
+                    session.execute(select(ProcedureVersion.id, ProcedureVersion.package))}
+        # read again under this transaction: a dossier erased or busied meanwhile is left alone
+        due = _due_condition(session, now, before, default)
+        dossiers = session.scalars(select(Dossier).where(Dossier.id.in_(ids), due).order_by(Dossier.id)).all()
+        busy = _busy(session, [d.id for d in dossiers])
+        for dossier in dossiers:
+            if dossier.id in busy:
+                continue
+            done = erase_dossier(session, dossier, actor=SYSTEM, now=now,
+                                 retention_years=versions[dossier.procedure_version_id] or 0)
+            files |= done.files
+            erased += 1
+    result.erased += erased
+    deleted, shared = delete_unreferenced_files(ctx, files)
+    result.files_deleted += deleted
+    result.files_shared += shared
+
+
+def delete_unreferenced_files(ctx: EngineContext, digests: set[str]) -> tuple[int, int]:
+    """Delete these files from the store unless a row that keeps its data still points at them.
+    Returns (deleted, kept because shared). Missing files count as neither."""
+    if not digests:
+        return 0, 0
+    with ctx.sessions() as session:
+        live = _still_referenced(session, digests)
+    deleted = 0
+    for digest in sorted(digests - live):
+        path = ctx.files.path(digest)
+        if path.is_file():
+            path.unlink()
+            deleted += 1
+    return deleted, len(live & digests)
+
+
+def _still_referenced(session: Session, digests: set[str]) -> set[str]:
+    chunk = sorted(digests)
+    live = set(session.scalars(select(Attachment.sha256).where(
+        Attachment.sha256.in_(chunk), Attachment.filename != ERASED)))
+    live |= set(session.scalars(
+        select(ExchangeMessage.raw_sha256).outerjoin(Dossier, Dossier.id == ExchangeMessage.dossier_id)
+        .where(ExchangeMessage.raw_sha256.in_(chunk),
+               or_(ExchangeMessage.dossier_id.is_(None), Dossier.applicant_name != ERASED))))
+    # a citizen's draft holds uploaded files by digest before any attachment row exists
+    for digest in set(chunk) - live:
+        if session.scalar(select(Draft.id).where(cast(Draft.data, Text).contains(digest)).limit(1)) is not None:
+            live.add(digest)
+    return live
+
+
+__all__ = ["PERMANENT", "RetentionResult", "delete_unreferenced_files", "retention_years", "run_retention",
+           "years_before"]
