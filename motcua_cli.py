@@ -26,6 +26,9 @@ def main() -> None:
     """motcua — một cửa điện tử."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from engine.origin import origin_scope
+    from engine.privacy import install_log_masking
+
+    install_log_masking()  # no identity or phone number in the logs (engine/privacy.py)
 
     # what a command records is marked as typed here; web requests and worker threads set their own
     click.get_current_context().with_resource(origin_scope("cli"))
@@ -234,6 +237,73 @@ def audit_verify(batch: int) -> None:
     click.echo(f"Đã kiểm tra {result.dossiers:,} hồ sơ, {result.events:,} sự kiện: "
                + ("chuỗi băm nguyên vẹn." if result.intact else f"{len(result.broken):,} hồ sơ có chuỗi băm hỏng."))
     if not result.intact:
+        sys.exit(1)
+
+
+@main.command("retention")
+@click.option("--dry-run", is_flag=True, help="Count the dossiers due, change nothing.")
+@click.option("--before", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Only dossiers finished before this day (never earlier than their retention period).")
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 10_000),
+              help="Dossiers erased per transaction.")
+def retention(dry_run: bool, before, batch: int) -> None:
+    """Erase the personal data of dossiers finished longer ago than their retention period
+    (procedure.json `retention_years`, default MOTCUA_RETENTION_YEARS); statistics and history stay."""
+    from engine.retention import run_retention
+
+    result = run_retention(_context(), before=before.date() if before else None, dry_run=dry_run, batch=batch)
+    if dry_run:
+        click.echo(f"Chạy thử: {result.due:,} hồ sơ đã quá thời hạn lưu trữ, sẽ xoá dữ liệu cá nhân của "
+                   f"{result.due - result.deferred:,} hồ sơ; {result.deferred:,} hồ sơ phải chờ vì còn lệnh gọi "
+                   "hệ thống ngoài chưa xong. Không thay đổi gì.")
+        return
+    click.echo(f"Đã xoá dữ liệu cá nhân của {result.erased:,} hồ sơ ({result.batches:,} lô), xoá {result.files_deleted:,} "
+               f"tệp, giữ {result.files_shared:,} tệp dùng chung; {result.deferred:,} hồ sơ phải chờ vì còn lệnh gọi "
+               "hệ thống ngoài chưa xong.")
+
+
+@main.command("backup")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(out: Path) -> None:
+    """Write every table, the file store and a manifest into one .tar.gz (one consistent snapshot)."""
+    from engine.backup import backup
+    from engine.errors import MotcuaError
+
+    try:
+        result = backup(_context(), out)
+    except MotcuaError as exc:
+        click.echo(exc.message_vi, err=True)
+        sys.exit(1)
+    click.echo(f"Đã sao lưu {result.dossiers:,} hồ sơ ({sum(result.rows.values()):,} dòng, {len(result.rows)} bảng) "
+               f"và {result.files:,} tệp vào {result.path} ({result.bytes / 1e6:,.1f} MB, {result.seconds:,.1f} giây).")
+    if result.missing_files:
+        click.echo(f"CẢNH BÁO: {len(result.missing_files):,} tệp được hồ sơ tham chiếu nhưng không có trong kho tệp "
+                   f"(ví dụ {result.missing_files[0]}).", err=True)
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Wipe a database that already holds dossiers, then restore.")
+def restore_command(archive: Path, force: bool) -> None:
+    """Restore a backup into an empty database and the data dir, then verify the audit trail."""
+    from engine.backup import restore
+    from engine.errors import MotcuaError
+
+    try:
+        result = restore(_context(), archive, force=force)
+    except MotcuaError as exc:
+        click.echo(exc.message_vi, err=True)
+        sys.exit(1)
+    click.echo(f"Đã phục hồi bản sao lưu lúc {result.created_at}: {result.dossiers:,} hồ sơ "
+               f"({sum(result.rows.values()):,} dòng, {len(result.rows)} bảng) và {result.files:,} tệp "
+               f"trong {result.seconds:,.1f} giây.")
+    if result.missing_files:
+        click.echo(f"CẢNH BÁO: bản sao lưu thiếu {len(result.missing_files):,} tệp mà hồ sơ tham chiếu "
+                   "(đã mất trước khi sao lưu).", err=True)
+    audit = result.audit
+    click.echo(f"Chuỗi băm: đã kiểm tra {audit.dossiers:,} hồ sơ, {audit.events:,} sự kiện: "
+               + ("nguyên vẹn." if audit.intact else f"{len(audit.broken):,} hồ sơ có chuỗi băm hỏng."))
+    if not audit.intact:
         sys.exit(1)
 
 
