@@ -99,7 +99,8 @@ class Workers:
                     [sys.executable, "-m", "celery", "-A", "engine.jobs", "worker", f"--pool={pool_name}",
                      f"--concurrency={concurrency}", "-Q", self.queue, f"--hostname=bench{n}-{uuid.uuid4().hex[:6]}@%h",
                      "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-                     "--", "worker_enable_remote_control=false"],
+                     # the calls a worker queues itself (a resumed workflow's next ones) go to this queue too
+                     "--", "worker_enable_remote_control=false", f"task_default_queue={self.queue}"],
                     env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, start_new_session=True))
             self.logs.append(log)
         deadline = time.monotonic() + 60

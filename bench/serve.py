@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,7 @@ class Server:
     smtp: SmtpSimulator
     logs: Path
     extra: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # what the web and worker processes were given
 
     def web_worker_pids(self) -> list[int]:
         """The gunicorn master's children now (a worker gunicorn replaced has a new pid)."""
@@ -191,8 +192,12 @@ class Gunicorn:
 @contextmanager
 def serve(*, database_url: str = ADMIN_URL, redis_url: str = REDIS_URL, web_workers: int | None = None,
           worker_class: str = "sync", threads: int = 1, celery_workers: int = 1, officials: int = 3,
-          citizens: int = 20) -> Iterator[Server]:
-    """Start the installation, yield it, tear it all down (processes, queue, database, files)."""
+          citizens: int = 20, app_env: Callable[[str], dict[str, str]] | None = None) -> Iterator[Server]:
+    """Start the installation, yield it, tear it all down (processes, queue, database, files).
+
+    `app_env(scratch database URL)` overrides the environment of the web and worker processes only (the
+    chaos run points them at proxies in front of PostgreSQL and Redis); the harness's own `ctx` and the
+    clean-up keep the direct addresses."""
     web_workers = web_workers or 2 * (os.cpu_count() or 1) + 1
     queue = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
     port = free_port()
@@ -201,6 +206,7 @@ def serve(*, database_url: str = ADMIN_URL, redis_url: str = REDIS_URL, web_work
             SmtpSimulator() as smtp:
         env = environment(url, redis_url, Path(tmp), smtp.port, public_url, queue)
         ctx = build_context(Settings.from_env(env))  # exactly what the web and worker processes read
+        env.update(app_env(url) if app_env else {})
         web, workers = Gunicorn(env, Path(tmp)), Workers(env, queue, Path(tmp))
         try:
             prepare(ctx, demo=False)
@@ -212,7 +218,7 @@ def serve(*, database_url: str = ADMIN_URL, redis_url: str = REDIS_URL, web_work
             yield Server(url=public_url, database_url=url, ctx=ctx, tokens=tokens, citizens=people,
                          web_master_pid=web.process.pid, celery_pids=[p.pid for p in workers.processes],
                          web_workers=web_workers, worker_class=worker_class, threads=threads, smtp=smtp,
-                         logs=Path(tmp), extra={"queue": queue})
+                         logs=Path(tmp), extra={"queue": queue}, env=env)
         finally:
             web.stop()
             workers.stop()

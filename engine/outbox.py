@@ -134,6 +134,8 @@ def _internal(ctx: EngineContext, message: OutboxMessage) -> dict:
 
     try:
         return paperwork.render_job(ctx, message)
+    except Conflict as exc:  # the dossier moved while we rendered (an official, another worker): try again
+        raise ConnectorUnavailable(exc.message_vi, detail=str(exc)) from exc
     except MotcuaError as exc:
         raise ConnectorRejected(exc.message_vi, detail=str(exc)) from exc
     except OSError as exc:

@@ -209,18 +209,28 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     the same transaction once the task is completed (the applicant's supplementary files are
     linked so): whatever it raises undoes the completion too.
     """
-    now = datetime.now(UTC)
-    try:
-        with transaction(ctx.sessions) as session:
-            view, ids = _complete_in(ctx, session, actor, task_id, data, now)
-            if also is not None:
-                also(session, session.get(Task, task_id))
-    except Conflict as exc:
-        if isinstance(exc, TaskConflict):
+    for attempt in range(COMPLETION_ATTEMPTS):
+        now = datetime.now(UTC)
+        try:
+            with transaction(ctx.sessions) as session:
+                view, ids = _complete_in(ctx, session, actor, task_id, data, now)
+                if also is not None:
+                    also(session, session.get(Task, task_id))
+            break
+        except TaskConflict:
             raise
-        raise TaskConflict(f"task {task_id} was completed concurrently") from exc
+        except Conflict as exc:
+            # The dossier or instance row moved under us. Often nobody touched the task: a worker stored
+            # a rendered document on the dossier meanwhile. Everything was rolled back, so try again:
+            # if someone did complete the task, the next attempt finds it done and says so.
+            if attempt == COMPLETION_ATTEMPTS - 1:
+                raise TaskConflict(f"task {task_id} was completed concurrently") from exc
     ctx.notify_outbox(ids)
     return view
+
+
+#: attempts of a completion whose optimistic lock lost to a change of the dossier that was not this task
+COMPLETION_ATTEMPTS = 3
 
 
 def _complete_in(ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any],

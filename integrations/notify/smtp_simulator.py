@@ -92,6 +92,7 @@ class SmtpSimulator:
         self._duplicates = 0
         self._failures: list[tuple[int, str]] = []
         self._delays: list[float] = []
+        self._delay_every = 0.0
         self._controller: _Controller | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -187,6 +188,12 @@ class SmtpSimulator:
         with self._cond:
             self._delays.extend([float(seconds)] * n)
 
+    def delay_every(self, seconds: float) -> None:
+        """Hold back the reply to every end-of-DATA for ``seconds`` (0 stops), after the ones queued by
+        :meth:`delay_next`: a slow relay, so that a chaos drill can kill a worker inside the call."""
+        with self._cond:
+            self._delay_every = max(0.0, float(seconds))
+
     # -- server side (called on the simulator's event loop) ----------------------------
 
     def _authenticate(
@@ -206,7 +213,7 @@ class SmtpSimulator:
         keys = [f"{h}:{message[h].strip()}" for h in ("Message-ID", "X-Idempotency-Key") if message[h]]
         delivery = None
         with self._cond:
-            delay = self._delays.pop(0) if self._delays else 0.0
+            delay = self._delays.pop(0) if self._delays else self._delay_every
             if self._failures:
                 code, text = self._failures.pop(0)
                 return f"{code} {text}", delay

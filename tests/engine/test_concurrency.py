@@ -74,3 +74,31 @@ def test_a_failed_completion_leaves_nothing_half_written(ctx, actors, monkeypatc
     assert view.status == "submitted" and not [e for e in view.history if e["kind"] == "task_completed"]
     complete_task(ctx, actors["tiepnhan"], task.id, {"ket_qua_tiep_nhan": "tiep_nhan"})
     assert get_dossier(ctx, actors["congdan"], dossier.code).status == "processing"
+
+
+# SQLite takes its write lock at BEGIN (engine/db.py), so nothing can change the dossier mid-completion there
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_a_completion_that_loses_its_lock_to_a_document_stored_meanwhile_is_tried_again(ctx, actors, monkeypatch):
+    """A worker storing a rendered receipt bumps the dossier's version between the official's read and
+    write: nobody else worked the task, so the official must not be told it was (found by make chaos)."""
+    dossier = submit(ctx, actors["congdan"])
+    task = open_task(ctx, actors["tiepnhan"], dossier.code)
+    import engine.services.tasks as tasks
+
+    real, calls = tasks.apply_report, []
+
+    def with_a_worker_in_between(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # what paperwork's render job does to the dossier row, in its own transaction
+            with ctx.sessions.begin() as other:
+                row = other.scalar(select(Dossier).where(Dossier.code == dossier.code))
+                row.version += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "apply_report", with_a_worker_in_between)
+    complete_task(ctx, actors["tiepnhan"], task.id, {"ket_qua_tiep_nhan": "tiep_nhan"})
+
+    assert len(calls) == 2
+    view = get_dossier(ctx, actors["congdan"], dossier.code)
+    assert view.status == "processing"
+    assert len([e for e in view.history if e["kind"] == "task_completed"]) == 1

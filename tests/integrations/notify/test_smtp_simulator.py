@@ -112,6 +112,19 @@ def test_delay_next_makes_a_client_time_out_after_the_message_was_stored(simulat
     assert simulator.duplicates == 1
 
 
+def test_delay_every_holds_back_each_reply_until_switched_off(simulator):
+    simulator.delay_every(0.3)
+    for n in range(2):
+        started = time.monotonic()
+        send(simulator.port, message(f"<{n}@motcua>"))
+        assert time.monotonic() - started >= 0.3
+    simulator.delay_every(0)
+    started = time.monotonic()
+    send(simulator.port, message("<2@motcua>"))
+    assert time.monotonic() - started < 0.3
+    assert len(simulator.messages) == 3
+
+
 def test_wait_for_gives_up_with_a_timeout_error(simulator):
     with pytest.raises(TimeoutError):
         simulator.wait_for(1, timeout=0.1)
