@@ -310,3 +310,28 @@ def test_render_samples_writes_one_small_png_per_kind(rendered, tmp_path, monkey
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n")
         assert len(data) < 250 * 1024
+
+
+def test_every_pdf_of_a_thread_shares_one_font_configuration_and_other_threads_get_their_own(monkeypatch):
+    """WeasyPrint's default builds a fontconfig configuration per document that is never freed: a
+    Celery worker rendering receipts grew by ~220 KB a PDF (bench/memory.py, bench/RESULTS.md)."""
+    from weasyprint import HTML
+
+    from engine.documents import render as render_module
+
+    used = []
+    real = HTML.write_pdf
+
+    def spy(self, *args, **kwargs):
+        used.append(kwargs.get("font_config"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HTML, "write_pdf", spy)
+    render_module.html_to_pdf("<p>một</p>")
+    render_module.html_to_pdf("<p>hai</p>")
+    other = threading.Thread(target=render_module.html_to_pdf, args=("<p>ba</p>",))
+    other.start()
+    other.join()
+
+    assert used[0] is not None and used[0] is used[1]
+    assert used[2] is not None and used[2] is not used[0]
