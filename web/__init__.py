@@ -40,8 +40,13 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     app.extensions["motcua"] = ctx
 
     from web import compression, errors, filters, i18n, rate_limits, request_scope, security, static_files
+    from web.api import IdConverter
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
+
+    # `<id:…>` in the API's and the pages' routes: a row id too large for the database is an unknown
+    # object (404), not a driver error (500). Before the blueprints, whose rules need it.
+    app.url_map.converters["id"] = IdConverter
 
     compression.register(app)  # first: its after_request runs last, on the final body
     errors.register(app)

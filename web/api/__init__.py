@@ -23,8 +23,6 @@ class IdConverter(IntegerConverter):
 
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Before the routes: the blueprint replays its recorded setup in order when it is registered.
-bp.record(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
 bp.url_value_preprocessor(refuse_unstorable_path)
 
 from web.api import views  # noqa: E402,F401  (routes register on import)
