@@ -158,11 +158,10 @@ class Producer:
                                   next_attempt_at=now, created_at=now) for i, key in enumerate(keys)]
             session.add_all(rows)
             session.flush()
-            ids = [row.id for row in rows]
         committed = time.time()
         self.serial += count
         self.committed.update(dict.fromkeys(keys, committed))
-        self.ctx.notify_outbox(ids)
+        self.ctx.notify_outbox(rows)
         return keys
 
     def wait_done(self, expected: int, timeout: float) -> None:
@@ -293,8 +292,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     arrivals = Arrivals()
     with bench_database(args.database_url, queue, keep=False) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp, \
             SmtpSimulator(on_message=arrivals) as smtp:
+        # every call on the run's own queue (no per-connector pools: only e-mail is measured)
         settings = Settings(database_url=url, redis_url=args.redis_url, worker="celery", data_dir=Path(tmp),
-                            processes_dir=PROJECT_ROOT / "processes",
+                            processes_dir=PROJECT_ROOT / "processes", outbox_queues={"*": queue},
                             connectors={"email": {"host": "127.0.0.1", "port": smtp.port,
                                                   "sender": "motcua@ubnd.demo.gov.vn", "timeout": 10}})
         ctx = build_context(settings)
@@ -305,7 +305,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
         env.update({f"MOTCUA_{prefix}_ENABLED": "0" for cid, prefix in ENV_PREFIX.items() if cid != "email"})
         env.update({"MOTCUA_DATABASE_URL": url, "MOTCUA_REDIS_URL": args.redis_url, "MOTCUA_WORKER": "celery",
-                    "MOTCUA_DATA_DIR": tmp, "MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_PORT": str(smtp.port)})
+                    "MOTCUA_DATA_DIR": tmp, "MOTCUA_SMTP_HOST": "127.0.0.1", "MOTCUA_SMTP_PORT": str(smtp.port),
+                    "MOTCUA_OUTBOX_QUEUES": f"*={queue}"})
         workers = Workers(env, queue, Path(tmp))
         try:
             info = machine_info(ctx, args.redis_url)

@@ -144,6 +144,8 @@ def environment(url: str, redis_url: str, data_dir: Path, smtp_port: int, public
                 # every client of the load comes from 127.0.0.1: one address would hit the public
                 # tracking limit (30 a minute) at once and measure 429s instead of lookups
                 "MOTCUA_TRACKING_RATE_LIMIT": "",
+                # every connector's calls, the sweep and the clock on the run's own queue (one pool)
+                "MOTCUA_OUTBOX_QUEUES": f"*={queue}",
                 "BENCH_CELERY_QUEUE": queue})
     return env
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -69,6 +70,26 @@ PRODUCTION_ADDRESS: dict[str, str] = {
     "vneid": "ISSUER",
 }
 
+#: Connector id -> the Celery queue its outbox calls go to (engine/jobs.py), one queue per worker pool:
+#: signing keys, mail and SMS relays, the national portal, the document exchange and the CPU-heavy
+#: rendering can then run on machines of their own. `documents` is the engine's own rendering job
+#: (engine/paperwork.CONNECTOR); "*" is the queue of every connector not listed, and the queue of the
+#: beat's sweep and clock. MOTCUA_OUTBOX_QUEUES replaces the whole table.
+DEFAULT_OUTBOX_QUEUES: dict[str, str] = {
+    "local_signing": "signing",
+    "remote_signing": "signing",
+    "email": "notify",
+    "sms": "notify",
+    "dvcqg": "portal",
+    "dvcqg_payment": "portal",
+    "vdxp": "exchange",
+    "documents": "documents",
+    "*": "default",
+}
+
+#: What may name a queue: letters, digits, "_", "-", "." (Redis keys and command lines stay plain).
+QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
 #: The demo agencies with a mailbox on the exchange simulator (secret `lienthong-<OrganId>` by default).
 DEMO_EXCHANGE_AGENCIES = tuple(f"000.00.{n}.H99" for n in range(21, 27))
 
@@ -99,6 +120,8 @@ class Settings:
     outbox_backoff_cap: float = 300.0
     #: A claimed outbox row is retried by another worker once this lease has expired.
     outbox_lease_seconds: float = 60.0
+    #: connector id -> Celery queue of its calls, "*" for the rest (MOTCUA_OUTBOX_QUEUES, DEFAULT_OUTBOX_QUEUES)
+    outbox_queues: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_OUTBOX_QUEUES))
     #: SMS delivery reports: how long after sending the gateway is asked (hours), and at most how
     #: often per message (seconds); see engine/services/notices.py
     sms_status_window_hours: float = 48.0
@@ -169,6 +192,17 @@ class Settings:
             return self.rate_limit_storage
         return self.redis_url if self.worker == "celery" else "memory://"
 
+    def outbox_queue(self, connector: str) -> str:
+        """The Celery queue of a connector's calls: its own entry, else the "*" (fallback) queue."""
+        queues = self.outbox_queues
+        return queues.get(connector) or queues.get("*") or DEFAULT_OUTBOX_QUEUES["*"]
+
+    @property
+    def outbox_queue_names(self) -> list[str]:
+        """Every queue of the table, the fallback first (what a worker started without -Q consumes)."""
+        fallback = self.outbox_queue("*")
+        return [fallback, *sorted(set(self.outbox_queues.values()) - {fallback})]
+
     @property
     def pki_dir(self) -> Path:
         """The embedded test CA (never committed: created at setup by `engine.simulators.ensure_pki`)."""
@@ -196,6 +230,7 @@ class Settings:
             "outbox_backoff_base": float(env.get("MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base)),
             "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),
             "outbox_lease_seconds": float(env.get("MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds)),
+            "outbox_queues": _outbox_queues(env.get("MOTCUA_OUTBOX_QUEUES")),
             "sms_status_window_hours": _number("MOTCUA_SMS_STATUS_WINDOW_HOURS", env.get(
                 "MOTCUA_SMS_STATUS_WINDOW_HOURS", defaults.sms_status_window_hours), float),
             "sms_status_interval_seconds": _number("MOTCUA_SMS_STATUS_INTERVAL_SECONDS", env.get(
@@ -250,6 +285,7 @@ class Settings:
             self.calendar_config()
         except ValueError as exc:
             raise ValueError(f"MOTCUA_OFFICE_MORNING / _AFTERNOON / MOTCUA_SAME_DAY_CUTOFF: {exc}") from exc
+        _check_outbox_queues(self.outbox_queues)
 
 
 # -- connectors ---------------------------------------------------------------------------------
@@ -410,6 +446,36 @@ def _exchange_agencies(env: Mapping[str, str]) -> dict[str, str]:
             raise ValueError(f"MOTCUA_VDXP_AGENCIES expects ORGANID:SECRET,... (got {item.strip()!r})")
         agencies[code] = secret
     return agencies
+
+
+def _outbox_queues(text: str | None) -> dict[str, str]:
+    """`MOTCUA_OUTBOX_QUEUES=connector=queue,...,*=queue`: the whole routing table, or the defaults
+    when unset. Replacing rather than merging keeps what runs where readable from one variable
+    (`*=celery` alone sends everything to one queue, as before the pools)."""
+    if not text or not text.strip():
+        return dict(DEFAULT_OUTBOX_QUEUES)
+    table: dict[str, str] = {}
+    for item in text.split(","):
+        connector, sep, queue = (part.strip() for part in item.partition("="))
+        if not sep or not connector or not queue:
+            raise ValueError(f"MOTCUA_OUTBOX_QUEUES expects connector=queue,... (got {item.strip()!r})")
+        if connector in table:
+            raise ValueError(f"MOTCUA_OUTBOX_QUEUES names connector {connector!r} twice")
+        table[connector] = queue
+    return table
+
+
+def _check_outbox_queues(table: Mapping[str, str]) -> None:
+    """A typo in a connector id would silently send its calls to the fallback queue: refuse it."""
+    known = {*ENV_PREFIX, *DEFAULT_OUTBOX_QUEUES}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ValueError(f"MOTCUA_OUTBOX_QUEUES: unknown connector(s) {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    bad = sorted(queue for queue in set(table.values()) if not QUEUE_NAME.fullmatch(queue))
+    if bad:
+        raise ValueError(f"MOTCUA_OUTBOX_QUEUES: {', '.join(map(repr, bad))} is not a queue name "
+                         "(letters, digits, '_', '-', '.')")
 
 
 def _session_values(env: Mapping[str, str], defaults: Settings) -> dict[str, Any]:

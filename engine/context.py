@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from engine import history
 from engine.calendar import WorkingCalendar, calendar_from_exceptions, deadline
 from engine.config import Settings
 from engine.db import make_engine, make_session_factory
-from engine.models import Agency, CalendarException
+from engine.models import Agency, CalendarException, OutboxMessage
 from engine.procedures.versions import VersionCache
 from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
@@ -38,8 +38,9 @@ class EngineContext:
     script_engine: RestrictedScriptEngine
     evaluator: RestrictedEvaluator
     connectors: Any
-    #: called after a commit that wrote outbox rows (wakes the in-process worker or enqueues Celery)
-    outbox_listeners: list[Callable[[list[int]], None]] = field(default_factory=list)
+    #: called with the committed outbox rows after a commit that wrote them (wakes the in-process worker,
+    #: or publishes each to its connector's Celery queue: engine/jobs.py)
+    outbox_listeners: list[Callable[[Sequence[OutboxMessage]], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     #: (read at, calendar) in a box shared by the views `dataclasses.replace` makes of this context
     _calendar: list[tuple[float, WorkingCalendar] | None] = field(default_factory=lambda: [None])
@@ -86,9 +87,9 @@ class EngineContext:
     def forget_calendar(self) -> None:
         self._calendar[0] = None
 
-    def notify_outbox(self, ids: list[int]) -> None:
+    def notify_outbox(self, messages: Sequence[OutboxMessage]) -> None:
         for listener in self.outbox_listeners:
-            listener(ids)
+            listener(messages)
 
 
 def own_registry(settings: Settings) -> Any:

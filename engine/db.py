@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import select
 import time
+import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from psycopg import pq
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SAWarning
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -111,23 +116,160 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, pipelined: bool = False) -> Iterator[Session]:
     """A session whose work commits together at the end, or rolls back entirely on any error.
 
-    A versioned row changed by someone else meanwhile (optimistic lock) surfaces as `Conflict`.
+    A versioned row changed by someone else meanwhile (optimistic lock) surfaces as `Conflict`, and so
+    does a deadlock or serialization failure PostgreSQL resolved by aborting this transaction: in
+    each case nothing was written and the same request may simply be tried again.
+
+    `pipelined=True` (PostgreSQL; SQLite ignores it) runs the transaction in psycopg's pipeline mode,
+    for the hot paths that write much (completing a task, submitting a dossier): BEGIN travels with
+    the first statement instead of costing a round trip of its own, and the final flush goes out with
+    the COMMIT in one round trip instead of one per statement. The second needs every versioned row
+    the flush changes to be locked by this transaction (`hold_locks`): those rows cannot have moved,
+    and inside a pipeline the driver knows row counts only after the fact, too late for SQLAlchemy's
+    version check. With a versioned row not locked, the flush goes out statement by statement.
     """
-    session = factory()
+    engine = factory.kw.get("bind")
+    connection = engine.connect() if pipelined and engine is not None and engine.dialect.name == "postgresql" \
+        else None
+    session = factory() if connection is None else factory(bind=connection)
     try:
-        yield session
-        session.commit()
+        if connection is None:
+            yield session
+            session.commit()
+        else:
+            with _pipeline(connection):
+                yield session
+                _commit_pipelined(session, connection)
     except StaleDataError as exc:
         session.rollback()
         raise Conflict(f"concurrent update: {exc}") from exc
+    except DBAPIError as exc:
+        session.rollback()
+        if getattr(exc.orig, "sqlstate", None) in LOST_TO_CONCURRENCY:
+            raise Conflict(f"concurrent update: {exc.orig}") from exc
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+        if connection is not None:
+            connection.close()
+
+
+#: PostgreSQL aborted the transaction in favour of a concurrent one: deadlock, serialization failure
+LOST_TO_CONCURRENCY = ("40P01", "40001")
+
+#: connection.info keys: the psycopg pipeline the transaction runs in; whether writes wait for the commit
+_PIPELINE, _DEFERRING = "motcua_pipeline", "motcua_deferring"
+
+#: session.info key: the versioned rows this transaction locked (SELECT ... FOR UPDATE)
+_LOCKED = "motcua_locked_rows"
+
+
+def hold_locks(session: Session, *rows: object) -> None:
+    """Say that `rows`, inserted or read FOR [NO KEY] UPDATE by the session's transaction, are locked
+    until it ends: nobody else can change them meanwhile. Rows read so must come from that locking
+    statement with `populate_existing` (or be new to the session): an object loaded earlier keeps
+    the version it was loaded with, and its deferred UPDATE would match no row unnoticed."""
+    session.info.setdefault(_LOCKED, []).extend(rows)
+
+
+@contextmanager
+def _pipeline(connection: Connection) -> Iterator[None]:
+    """The connection in pipeline mode, each statement synced at once (results and row counts as usual)
+    until `_commit_pipelined` lets the writes wait for the COMMIT. The driver is switched to autocommit
+    for the duration so that it does not send BEGIN on its own, as a round trip of its own: the BEGIN
+    is queued here and travels with the first statement. psycopg still sends COMMIT and ROLLBACK for
+    the transaction it sees open. Whatever happens inside, the connection leaves in the state the pool
+    hands out: no transaction (rolled back here on any failure), out of pipeline mode, no autocommit;
+    one the server dropped is left to SQLAlchemy, which has invalidated it."""
+    driver = connection.connection.driver_connection
+    info, dialect = connection.info, connection.dialect
+    driver.autocommit = True
+    connection.dialect = _pipeline_dialect(dialect, deferring=False)
+    try:
+        with driver.pipeline() as pipeline:
+            info[_PIPELINE] = pipeline
+            driver.execute(b"BEGIN")
+            yield
+    finally:
+        connection.dialect = dialect
+        info.pop(_PIPELINE, None)
+        if not connection.invalidated and not driver.closed:
+            try:
+                if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                    driver.rollback()  # a failure inside: SQLAlchemy's own rollback comes after, a no-op then
+                driver.autocommit = False
+            except Exception:  # noqa: BLE001 - the connection is unusable: not for the pool
+                connection.invalidate()
+
+
+def _commit_pipelined(session: Session, connection: Connection) -> None:
+    locked = session.info.get(_LOCKED, ())
+    if any(inspect(row).mapper.version_id_col is not None and not any(row is held for held in locked)
+           for row in (*session.dirty, *session.deleted)):
+        session.commit()  # a versioned row nobody locked: SQLAlchemy must see its UPDATE's row count
+        return
+    synced = connection.dialect
+    connection.dialect = _pipeline_dialect(_PIPELINE_BASE[synced], deferring=True)
+    try:
+        with warnings.catch_warnings():
+            # what SQLAlchemy says of a dialect without row counts: here the locks stand for the check
+            warnings.filterwarnings("ignore", message=r"Dialect .* does not support updated rowcount",
+                                    category=SAWarning)
+            session.commit()
+    finally:
+        connection.dialect = synced
+
+
+_PIPELINE_DIALECTS: weakref.WeakKeyDictionary[Dialect, dict[bool, Dialect]] = weakref.WeakKeyDictionary()
+_PIPELINE_BASE: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()
+
+
+def _pipeline_dialect(dialect: Dialect, *, deferring: bool) -> Dialect:
+    """The engine's dialect for a connection in pipeline mode. Syncing: every statement is synced as
+    soon as it is sent. Deferring (the commit of locked rows): a write that returns nothing is only
+    queued, and the dialect says it cannot count updated rows (true until the pipeline syncs), so
+    SQLAlchemy does not mistake the count not yet known for a lost optimistic lock; a statement that
+    returns rows (INSERT ... RETURNING a new row's id) is synced at once, since SQLAlchemy reads its
+    result right after sending it."""
+    variants = _PIPELINE_DIALECTS.get(dialect)
+    if variants is None:
+        variants = _PIPELINE_DIALECTS[dialect] = {}
+    if deferring not in variants:
+        variant = copy.copy(dialect)
+        if deferring:
+            variant.supports_sane_rowcount = variant.supports_sane_multi_rowcount = False
+
+        def do_execute(cursor, statement, parameters, context=None) -> None:
+            cursor.execute(statement, parameters)
+            if not (deferring and _writes_without_rows(context)):
+                context.root_connection.info[_PIPELINE].sync()
+
+        def do_executemany(cursor, statement, parameters, context=None) -> None:
+            cursor.executemany(statement, parameters)
+            if not deferring:
+                context.root_connection.info[_PIPELINE].sync()
+
+        def do_execute_no_params(cursor, statement, context=None) -> None:
+            cursor.execute(statement)
+            context.root_connection.info[_PIPELINE].sync()
+
+        variant.do_execute, variant.do_executemany = do_execute, do_executemany
+        variant.do_execute_no_params = do_execute_no_params
+        variants[deferring] = variant
+        _PIPELINE_BASE[variant] = dialect
+    return variants[deferring]
+
+
+def _writes_without_rows(context) -> bool:
+    compiled = context.compiled
+    return compiled is not None and (context.isinsert or context.isupdate or context.isdelete) \
+        and not compiled.effective_returning
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -37,7 +37,7 @@ from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, WorkflowError
-from engine.models import Dossier, Event, WorkflowInstance
+from engine.models import Dossier, Event, OutboxMessage, WorkflowInstance
 from engine.services.accounts import SYSTEM, Actor
 from engine.services.instances import apply_held_inputs, apply_report, load_runner
 
@@ -198,11 +198,11 @@ def _rerun(ctx: EngineContext, actor: Actor, instance_id: int, kind: str, data: 
     elements = set(incident.passing_over) | ({incident.element} if skip and incident.element else set())
     data = {**data, "instance": instance_id, "element": incident.element, "passing_over": sorted(elements)}
     try:
-        ids = _fire_resolving(passing_over(ctx, elements), actor, instance_id, clock, kind, data)
+        created = _fire_resolving(passing_over(ctx, elements), actor, instance_id, clock, kind, data)
     except WorkflowError as exc:
         error = record_instance_error(ctx, instance_id, exc, passed_over=elements, at=clock)
         return Resolution(False, error)
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(created)
     return Resolution(True, None)
 
 
@@ -216,8 +216,8 @@ def _fire_clock(instance: WorkflowInstance) -> datetime:
 
 
 def _fire_resolving(ctx: EngineContext, actor: Actor, instance_id: int, clock: datetime, kind: str,
-                    data: dict[str, Any]) -> list[int]:
-    """Fire again what failed and clear the error, in one transaction."""
+                    data: dict[str, Any]) -> list[OutboxMessage]:
+    """Fire again what failed and clear the error, in one transaction; returns the calls decided."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         instance = session.get(WorkflowInstance, instance_id)
@@ -235,7 +235,7 @@ def _fire_resolving(ctx: EngineContext, actor: Actor, instance_id: int, clock: d
         instance.error = instance.error_at = None
         history.record(session, dossier, kind, actor=actor, status=dossier.status, data=data, at=now)
         session.flush()
-        return [m.id for m in outbox]
+        return list(outbox)
 
 
 def _aware(value: datetime | None) -> datetime | None:

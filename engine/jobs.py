@@ -1,19 +1,28 @@
 """Celery app for production workers: `celery -A engine.jobs worker -B`.
 
-Workers need no Flask. After a commit the web process enqueues `deliver(id)` for low latency; the
-beat `sweep` drains anything due (retries, and rows whose enqueue was lost while Redis was down,
-since the rows themselves live in the database).
+Workers need no Flask. Outbox calls are routed by connector to one Celery queue per worker pool
+(`Settings.outbox_queues`: signing, notify, portal, exchange, documents, and `default` for the rest),
+so `celery -A engine.jobs worker -Q notify,portal` makes only e-mail, SMS and portal calls; a worker
+started without -Q consumes every queue. After a commit the process that wrote the rows publishes
+`deliver(id, queue)` to each row's queue for low latency. The beat's `sweep` runs on the default
+queue and sends each pool's queue one `drain(queue)`, which delivers what is due in that pool:
+retries, and rows whose message was lost while Redis was down (the rows live in the database). A
+pool only ever executes its own calls: `deliver` and `drain` claim only rows routed to their queue.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from functools import lru_cache
 
+import kombu.pools
 from celery import Celery
+from kombu import Exchange, Queue
 
 from engine.config import Settings
 from engine.context import EngineContext, build_context
+from engine.models import OutboxMessage
 from engine.origin import origin_scope
 from engine.privacy import install_log_masking
 
@@ -32,21 +41,38 @@ app.conf.update(
 )
 
 
+def _declare_queues(settings: Settings) -> None:
+    """One queue per pool of the routing table: a worker started without -Q consumes them all, and
+    the beat's tasks (sweep, clock) and the calls of connectors the table does not name go to the
+    fallback ("*") queue."""
+    app.conf.task_queues = [Queue(name, Exchange(name), routing_key=name) for name in settings.outbox_queue_names]
+    app.conf.task_default_queue = settings.outbox_queue("*")
+
+
+_declare_queues(_settings)
+
+
 def configure(settings: Settings) -> Celery:
     """Point the Celery app at `settings.redis_url` (the web process and tests call this).
 
     Publishing gives up at once when the broker is down (kombu would otherwise retry for seconds
     inside a person's request): the row is in the database and the sweep delivers it later.
     """
+    global _settings
+    _settings = settings  # its routing table is the one `enqueue_after_commit` follows
+    _declare_queues(settings)
     app.conf.broker_transport_options = {**(app.conf.broker_transport_options or {}), "max_retries": 0}
     if app.conf.broker_url != settings.redis_url:
         app.conf.broker_url = settings.redis_url
-        # Celery keeps the connection pool of its first publish; drop it so the new URL is used.
+        # Celery keeps the connection pool of its first publish; drop it so the new URL is used, and
+        # kombu's process-wide producer pools keyed by broker, which would hand back a pool closed here
+        # when the URL comes back ("Acquire on closed pool").
         if app._pool is not None:
             app._pool.force_close_all()
             app._pool = None
         if "amqp" in app.__dict__:
             app.amqp._producer_pool = None
+        kombu.pools.reset()
     return app
 
 
@@ -59,20 +85,39 @@ def context() -> EngineContext:
 
 
 @app.task(name="motcua.deliver")
-def deliver(message_id: int) -> str | None:
+def deliver(message_id: int, queue: str | None = None) -> str | None:
+    """One call, published to its pool's queue after the commit that decided it. The row is claimed
+    only if its connector belongs to `queue` here too: a message that reached the wrong pool (processes
+    with different routing tables) executes nothing, and the row's own pool drains it."""
     from engine.outbox import deliver as deliver_one
 
     with origin_scope("worker"):
-        outcome = deliver_one(context(), message_id)
+        outcome = deliver_one(context(), message_id, queue)
     return outcome.state if outcome else None
 
 
-@app.task(name="motcua.sweep")
-def sweep() -> int:
-    from engine.outbox import drain
+@app.task(name="motcua.drain")
+def drain(queue: str) -> int:
+    """Deliver what is due in one pool (sent by the sweep to that pool's queue)."""
+    from engine.outbox import drain as drain_due
 
     with origin_scope("worker"):
-        return len(drain(context()))
+        return len(drain_due(context(), queue=queue))
+
+
+@app.task(name="motcua.sweep")
+def sweep() -> list[str]:
+    """The beat's outbox sweep (every 2 s, on the default queue): a `drain` for each pool's queue that
+    holds no message. It delivers nothing itself, so a worker of the default queue never makes a
+    signing or portal call; and a pool with no worker running collects one waiting drain, not one
+    every 2 s, while its rows wait in the database. Returns the queues it sent a drain to."""
+    sent = []
+    with app.producer_or_acquire() as producer:
+        for queue in _settings.outbox_queue_names:
+            if producer.channel.queue_declare(queue=queue).message_count == 0:
+                drain.apply_async((queue,), queue=queue, producer=producer)
+                sent.append(queue)
+    return sent
 
 
 @app.task(name="motcua.clock")
@@ -83,11 +128,13 @@ def clock() -> dict[str, int]:
         return clock_sweep(context())
 
 
-def enqueue_after_commit(ids: list[int]) -> None:
-    """Outbox listener for the web process in Celery mode; a broker failure only delays delivery."""
-    for index, message_id in enumerate(ids):
+def enqueue_after_commit(messages: Sequence[OutboxMessage]) -> None:
+    """Outbox listener in Celery mode (web processes, workers): each committed row to its connector's
+    queue. A broker failure only delays delivery."""
+    for index, message in enumerate(messages):
+        queue = _settings.outbox_queue(message.connector)
         try:
-            deliver.apply_async((message_id,), retry=False)
+            deliver.apply_async((message.id, queue), queue=queue, retry=False)
         except Exception:  # Redis down: the sweep will deliver the rows from the database later
-            log.warning("could not enqueue outbox %s; the sweep will pick them up", ids[index:])
+            log.warning("could not enqueue outbox %s; the sweep will pick them up", [m.id for m in messages[index:]])
             return

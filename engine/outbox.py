@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, or_, select, true
 from sqlalchemy.orm import aliased
 
 from engine import history, paperwork
@@ -76,9 +76,22 @@ def _not_suspended():
                            WorkflowInstance.suspended_at.is_not(None))
 
 
-def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage | None:
+def _in_pool(ctx: EngineContext, queue: str | None):
+    """Rows whose connector the settings route to `queue` (engine/jobs.py): a worker pool executes only
+    its own calls, whatever message reached it. None: every row (the embedded worker, tests)."""
+    if queue is None:
+        return true()
+    table = {c: q for c, q in ctx.settings.outbox_queues.items() if c != "*"}
+    own = OutboxMessage.connector.in_(sorted(c for c, q in table.items() if q == queue))
+    if queue != ctx.settings.outbox_queue("*"):
+        return own
+    return own | OutboxMessage.connector.not_in(sorted(table))
+
+
+def _claim(ctx: EngineContext, message_id: int, now: datetime, queue: str | None = None) -> OutboxMessage | None:
     with transaction(ctx.sessions) as session:
-        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now), _not_suspended())
+        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now), _not_suspended(),
+                                            _in_pool(ctx, queue))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         message = session.scalar(query)
@@ -92,24 +105,27 @@ def _claim(ctx: EngineContext, message_id: int, now: datetime) -> OutboxMessage 
         return message
 
 
-def due_ids(ctx: EngineContext, limit: int = 100) -> list[int]:
+def due_ids(ctx: EngineContext, limit: int = 100, queue: str | None = None) -> list[int]:
     now = datetime.now(UTC)
     with ctx.sessions() as session:
-        return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now), _not_suspended())
+        return list(session.scalars(select(OutboxMessage.id).where(_due_clause(now), _not_suspended(),
+                                                                   _in_pool(ctx, queue))
                                     .order_by(OutboxMessage.next_attempt_at).limit(limit)))
 
 
-def drain(ctx: EngineContext, limit: int = 100) -> list[Outcome]:
-    """Deliver every due message (the periodic sweep; also catches up after a broker outage)."""
-    return [outcome for message_id in due_ids(ctx, limit) if (outcome := deliver(ctx, message_id))]
+def drain(ctx: EngineContext, limit: int = 100, queue: str | None = None) -> list[Outcome]:
+    """Deliver every due message, or only those of one queue's pool (the periodic sweep; also catches
+    up after a broker outage)."""
+    return [outcome for message_id in due_ids(ctx, limit, queue) if (outcome := deliver(ctx, message_id, queue))]
 
 
-def deliver(ctx: EngineContext, message_id: int) -> Outcome | None:
-    """Execute one outbox message if it is due; return None when it is not (done, or leased elsewhere)."""
+def deliver(ctx: EngineContext, message_id: int, queue: str | None = None) -> Outcome | None:
+    """Execute one outbox message if it is due (and of `queue`'s pool, if given); return None when it
+    is not (done, leased elsewhere, or another pool's call)."""
     from integrations import ConnectorPending, ConnectorRejected, ConnectorUnavailable
 
     now = datetime.now(UTC)
-    message = _claim(ctx, message_id, now)
+    message = _claim(ctx, message_id, now, queue)
     if message is None:
         return None
     try:
@@ -200,20 +216,21 @@ def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, perma
 def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outcome:
     for _attempt in range(5):
         try:
-            ids = _record_success(ctx, message, result)
+            created = _record_success(ctx, message, result)
         except Conflict:
             continue  # an official moved the same dossier meanwhile: reload and resume again
         except WorkflowError as exc:  # a script after the result failed: the whole run was rolled back
             return _held_on_failure(ctx, message, result, exc)
-        ctx.notify_outbox(ids)
+        ctx.notify_outbox(created)
         return Outcome(message.id, "done")
     raise TaskConflict(f"outbox {message.id}: could not resume the workflow after 5 attempts")
 
 
-def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *, hold: bool = False) -> list[int]:
+def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
+                    hold: bool = False) -> list[OutboxMessage]:
     """The call's result: its follow-up (store a signed file, record a payment...), then the waiting
     service task completes with it, or it is held on the instance (suspended, or `hold` after the
-    workflow failed on it)."""
+    workflow failed on it). Returns the calls the resumed workflow decided, to announce."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message.id)
@@ -244,7 +261,7 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
         report = runner.complete_service_task(row.task_id, result)
         outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM)
         session.flush()
-        return [m.id for m in outbox]
+        return list(outbox)
 
 
 def _held_on_failure(ctx: EngineContext, message: OutboxMessage, result: dict, exc: WorkflowError) -> Outcome:
@@ -288,7 +305,7 @@ def retry_incident(ctx: EngineContext, actor: Actor, message_id: int) -> None:
             dossier = session.get(Dossier, row.dossier_id)
             history.record(session, dossier, "incident_retried", actor=actor, status=dossier.status,
                            data={"outbox": row.id})
-    ctx.notify_outbox([message_id])
+    ctx.notify_outbox([row])
 
 
 def skip_incident(ctx: EngineContext, actor: Actor, message_id: int, reason: str | None) -> None:
@@ -304,15 +321,16 @@ def skip_incident(ctx: EngineContext, actor: Actor, message_id: int, reason: str
     reason = skip_reason(reason)
     result = {"skipped": True, "reason": reason, "by": actor.id}
     try:
-        ids = _record_skip(ctx, actor, message_id, result)
+        created = _record_skip(ctx, actor, message_id, result)
     except WorkflowError as exc:
         _record_skip(ctx, actor, message_id, result, hold=True)
         _incident_on_instance(ctx, message_id, exc)
         return
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(created)
 
 
-def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict, *, hold: bool = False) -> list[int]:
+def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict, *,
+                 hold: bool = False) -> list[OutboxMessage]:
     now = datetime.now(UTC)
     with transaction(ctx.sessions) as session:
         row = session.get(OutboxMessage, message_id)
@@ -337,7 +355,7 @@ def _record_skip(ctx: EngineContext, actor: Actor, message_id: int, result: dict
             return []
         outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, now=now)
         session.flush()
-        return [m.id for m in outbox]
+        return list(outbox)
 
 
 def incidents(ctx: EngineContext) -> list[OutboxMessage]:

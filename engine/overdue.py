@@ -71,8 +71,7 @@ def _escalate(ctx: EngineContext, task_id: str, now: datetime) -> bool:
                 ] if recipients else []
         session.add_all(rows)
         session.flush()
-        ids = [row.id for row in rows]
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(rows)
     return True
 
 
@@ -128,7 +127,7 @@ def _apologize(ctx: EngineContext, dossier_id: int, now: datetime) -> str | None
                        data={"old_due": dossier.due_at.isoformat(),
                              "new_appointment": dossier.new_appointment_at.isoformat(), "reason": reason})
         session.flush()
-        code, ids = dossier.code, [row.id for row in rows]
-    ctx.notify_outbox(ids)
+        code = dossier.code
+    ctx.notify_outbox(rows)
     log.info("apology issued for %s", code)
     return code

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.models import Agency, Dossier, OutboxMessage
+from engine.models import Dossier, OutboxMessage
 from engine.statuses import PORTAL_STATUS, label
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def snapshot(session: Session, dossier: Dossier, meta: dict[str, Any]) -> dict[str, Any]:
-    """The dossier as the portal connector's `sync_dossier` payload (integrations/portal/README.md)."""
-    with session.no_autoflush:  # mid-completion: do not split its writes into two flushes
-        agency = session.get(Agency, dossier.agency_code)
+def snapshot(ctx: EngineContext, session: Session, dossier: Dossier, meta: dict[str, Any]) -> dict[str, Any]:
+    """The dossier as the portal connector's `sync_dossier` payload (integrations/portal/README.md).
+    The agency's name comes from the context's cache (no query mid-completion, no early flush)."""
     record: dict[str, Any] = {
         "code": dossier.code, "procedure_code": meta.get("portal_code") or meta.get("code"),
         "procedure_name": meta["name"], "channel": dossier.channel,
@@ -36,7 +35,7 @@ def snapshot(session: Session, dossier: Dossier, meta: dict[str, Any]) -> dict[s
                       "id_number": dossier.applicant_id_number, "phone": dossier.applicant_phone,
                       "email": dossier.applicant_email},
         "submitted_at": _iso(dossier.submitted_at), "status": PORTAL_STATUS[dossier.status],
-        "agency_name": agency.name if agency else dossier.agency_code,
+        "agency_name": ctx.agency_name(session, dossier.agency_code) or dossier.agency_code,
     }
     record["applicant"] = {k: v for k, v in record["applicant"].items() if v is not None}
     optional = {"received_at": dossier.received_at, "due_at": dossier.due_at, "finished_at": dossier.finished_at,
@@ -57,8 +56,8 @@ def _row(dossier: Dossier, operation: str, payload: dict[str, Any], key: str, no
                          next_attempt_at=min(now, wall), created_at=wall)
 
 
-def status_rows(session: Session, dossier: Dossier, meta: dict[str, Any], status: str, actor: Any,
-                now: datetime, available: set[str]) -> list[OutboxMessage]:
+def status_rows(ctx: EngineContext, session: Session, dossier: Dossier, meta: dict[str, Any], status: str,
+                actor: Any, now: datetime, available: set[str]) -> list[OutboxMessage]:
     """The dossier record and the progress entry for one status change (nothing if the portal
     connector is off, or the procedure has no national code to report under)."""
     if CONNECTOR not in available or not (meta.get("portal_code") or meta.get("code")):
@@ -69,7 +68,7 @@ def status_rows(session: Session, dossier: Dossier, meta: dict[str, Any], status
     if dossier.due_at:
         progress["due_at"] = dossier.due_at.isoformat()
     key = f"{dossier.code}:portal:{dossier.event_seq}:{status}"
-    return [_row(dossier, "sync_dossier", snapshot(session, dossier, meta), f"{key}:dossier", now),
+    return [_row(dossier, "sync_dossier", snapshot(ctx, session, dossier, meta), f"{key}:dossier", now),
             _row(dossier, "sync_progress", progress, f"{key}:progress", now)]
 
 
@@ -91,7 +90,7 @@ def reconcile(ctx: EngineContext, *, limit: int = 500) -> dict[str, int]:
             row = session.get(Dossier, dossier.id)
             meta = ctx.versions.get(session, row.procedure_version_id).meta
             now = datetime.now(UTC)
-            session.add(_row(row, "sync_dossier", snapshot(session, row, meta),
+            session.add(_row(row, "sync_dossier", snapshot(ctx, session, row, meta),
                              f"{row.code}:portal:reconcile:{now.timestamp()}", now))
     log.info("portal reconciliation: %s", counts)
     return counts

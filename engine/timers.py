@@ -61,8 +61,7 @@ def _fire(ctx: EngineContext, instance_id: int, now: datetime) -> str | None:
         report = runner.fire_timers(now)
         outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, now=now)
         session.flush()
-        ids = [m.id for m in outbox]
         code = dossier.code
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(outbox)
     log.info("timers fired for dossier %s", code)
     return code

@@ -10,9 +10,11 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from engine.context import EngineContext
+from engine.models import OutboxMessage
 from engine.origin import origin_scope
 from engine.outbox import drain
 from engine.sweeps import clock_sweep
@@ -61,8 +63,8 @@ class InProcessWorker:
         if self._on_commit in self.ctx.outbox_listeners:
             self.ctx.outbox_listeners.remove(self._on_commit)
 
-    def _on_commit(self, ids: list[int]) -> None:
-        if ids:
+    def _on_commit(self, messages: Sequence[OutboxMessage]) -> None:
+        if messages:
             self._wake.set()
 
     def _loop(self) -> None:

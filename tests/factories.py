@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from typing import Any
+
+from sqlalchemy import event
 
 from engine.config import PROJECT_ROOT
 
@@ -99,3 +103,19 @@ def bpmn_emails(ctx, code: str) -> list[dict[str, Any]]:
         return [m.payload for m in session.scalars(select(OutboxMessage).where(
             OutboxMessage.dossier_id == dossier_id, OutboxMessage.connector == "email",
             OutboxMessage.idempotency_key.not_like("%:notify:%")))]
+
+
+@contextmanager
+def statements_sent(ctx) -> Iterator[list[str]]:
+    """The SQL statements sent through `ctx.db` inside the block, SQLite's own BEGIN (engine/db.py) left out."""
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):
+            sent.append(statement)
+
+    event.listen(ctx.db, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(ctx.db, "before_cursor_execute", count)

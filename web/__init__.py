@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
         MAX_CONTENT_LENGTH=settings.max_request_mb * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    from web.json_provider import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
     app.json.ensure_ascii = False
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -119,6 +119,7 @@ def register(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
+        # one pass over what the view set (Headers.setdefault rescans the list for each of ours)
+        present = {name.lower() for name in response.headers.keys()}
+        response.headers.extend([(name, value) for name, value in headers.items() if name.lower() not in present])
         return response

@@ -15,11 +15,12 @@ from engine import access_log, history, portal_sync
 from engine.calendar import VN_TZ
 from engine.codes import next_dossier_code
 from engine.context import EngineContext
-from engine.db import transaction
+from engine.db import hold_locks, transaction
 from engine.errors import DossierNotFound, Forbidden, InvalidInput, NotFound
-from engine.models import Attachment, Dossier, Event, Rating, WorkflowInstance
+from engine.models import Attachment, Dossier, Event, OutboxMessage, Rating, WorkflowInstance
 from engine.procedures.catalogue import find_procedure, published_procedures
 from engine.procedures.versions import PublishedVersion
+from engine.reads import read_only
 from engine.runtime.runner import Runner
 from engine.runtime.state import dump_state
 from engine.services.accounts import Actor
@@ -113,16 +114,18 @@ def check_applicant(applicant: dict[str, Any]) -> dict[str, Any]:
 def submit_dossier(ctx: EngineContext, actor: Actor, procedure_key: str, applicant: dict[str, Any],
                    data: dict[str, Any], *, channel: str | None = None) -> DossierView:
     """Create the dossier, its code and workflow, and run to the first wait state, in one transaction."""
-    with transaction(ctx.sessions) as session:
-        view, ids = submit_in(ctx, session, actor, procedure_key, applicant, data, channel=channel)
-    ctx.notify_outbox(ids)
+    # the rows are new until the commit (nobody else can see them): their writes go out in one pipeline
+    with transaction(ctx.sessions, pipelined=True) as session:
+        view, outbox = submit_in(ctx, session, actor, procedure_key, applicant, data, channel=channel)
+    ctx.notify_outbox(outbox)
     return view
 
 
 def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str, applicant: dict[str, Any],
-              data: dict[str, Any], *, channel: str | None = None) -> tuple[DossierView, list[int]]:
+              data: dict[str, Any], *, channel: str | None = None) -> tuple[DossierView, list[OutboxMessage]]:
     """The submission inside the caller's transaction (a draft is deleted in the same one); returns
-    the view and the outbox ids to announce once the caller has committed."""
+    the view and the outbox rows to announce once the caller has committed (their ids come with the
+    commit's flush)."""
     if actor.role not in ("citizen", "desk"):
         raise Forbidden("only citizens and the desk submit dossiers")
     channel = channel or ("online" if actor.role == "citizen" else "desk")
@@ -144,6 +147,7 @@ def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str
                       submitted_at=now, event_seq=0, event_hash="")
     session.add(dossier)
     session.flush()
+    hold_locks(session, dossier)  # inserted by this transaction: invisible to any other until it commits
     history.record(session, dossier, "submitted", actor=actor, status="submitted",
                    data={"channel": channel, "procedure": procedure.code, "version": version.number}, at=now)
     workflow_data = start_data(ctx, meta, cleaned, applicant, code=code, procedure_code=procedure.code,
@@ -155,13 +159,12 @@ def submit_in(ctx: EngineContext, session: Any, actor: Actor, procedure_key: str
                                 state=dump_state(runner.workflow), completed=False, updated_at=now)
     session.add(instance)
     # The portal learns of the dossier first (its rows are ordered per dossier by id).
-    portal = portal_sync.status_rows(session, dossier, meta, "submitted", actor, now,
+    portal = portal_sync.status_rows(ctx, session, dossier, meta, "submitted", actor, now,
                                      set(ctx.connectors.available()))
     session.add_all(portal)
     outbox = portal + apply_report(ctx, session, dossier, instance, runner, report, actor)
-    session.flush()
     view = _dossier_view(dossier, version, [], include_history=False)
-    return view, [m.id for m in outbox]
+    return view, outbox
 
 
 def start_data(ctx: EngineContext, meta: dict[str, Any], form_data: dict[str, Any], applicant: dict[str, Any], *,
@@ -225,7 +228,10 @@ RATEABLE = ("result_ready", "returned", "refused")
 
 
 def rating_of(session: Any, dossier: Dossier) -> dict[str, Any] | None:
-    row = session.scalar(select(Rating).where(Rating.dossier_id == dossier.id))
+    return _rating(session.scalar(select(Rating).where(Rating.dossier_id == dossier.id)))
+
+
+def _rating(row: Rating | None) -> dict[str, Any] | None:
     return {"score": row.score, "comment": row.comment, "created_at": row.created_at} if row else None
 
 
@@ -335,18 +341,25 @@ NO_MATCH = "Không tìm thấy hồ sơ với mã và thông tin đã nhập."
 
 
 def _tracked(session: Any, code: str, secret: str) -> Dossier:
-    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    return _proven(session.scalar(select(Dossier).where(Dossier.code == code)), code, secret)
+
+
+def _proven(dossier: Dossier | None, code: str, secret: str) -> Dossier:
     if dossier is None or not proof_matches(dossier, secret):
         raise DossierNotFound(code, message_vi=NO_MATCH)
     return dossier
 
 
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
-    """Public tracking: the code plus the phone number or ID number given at submission."""
-    with ctx.sessions() as session:
-        dossier = _tracked(session, code, secret)
+    """Public tracking: the code plus the phone number or ID number given at submission. The dossier
+    and its rating in one statement (a rating is unique per dossier)."""
+    with read_only(ctx.sessions) as session:
+        row = session.execute(select(Dossier, Rating).outerjoin(Rating, Rating.dossier_id == Dossier.id)
+                              .where(Dossier.code == code)).first()
+        dossier, rating = row if row is not None else (None, None)
+        dossier = _proven(dossier, code, secret)
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), [],
-                             include_history=False, rating=rating_of(session, dossier))
+                             include_history=False, rating=_rating(rating))
 
 
 #: What public tracking hands out: the signed result only. The applicant's own uploads and the

@@ -140,10 +140,10 @@ def submit_draft(ctx: EngineContext, actor: Actor, draft_id: int) -> DossierView
     with transaction(ctx.sessions) as session:
         draft = _own(session, actor, draft_id, lock=True)
         data = dict(draft.data)
-        view, ids = submit_in(ctx, session, actor, draft.procedure, _applicant(actor, data.pop("applicant", None)),
+        view, outbox = submit_in(ctx, session, actor, draft.procedure, _applicant(actor, data.pop("applicant", None)),
                               data)
         session.delete(draft)
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(outbox)
     return view
 
 

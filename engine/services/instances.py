@@ -41,13 +41,6 @@ def ensure_running(instance: WorkflowInstance) -> None:
         raise InstanceSuspended(f"workflow instance {instance.id} is suspended")
 
 
-def ensure_dossier_running(session: Session, dossier_id: int) -> None:
-    """The same check when only the dossier is at hand (claiming a task): one unique-index lookup."""
-    suspended = session.scalar(select(WorkflowInstance.suspended_at).where(WorkflowInstance.dossier_id == dossier_id))
-    if suspended is not None:
-        raise InstanceSuspended(f"workflow of dossier {dossier_id} is suspended")
-
-
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,
                 instance: WorkflowInstance | None = None) -> tuple[WorkflowInstance, Runner]:
     if instance is None:
@@ -179,7 +172,7 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
         available = set(ctx.connectors.available())
         outbox += [row for status in changed for row in _notify(ctx, dossier, meta, status, runner.data, now)]
         outbox += [row for status in changed
-                   for row in portal_sync.status_rows(session, dossier, meta, status, actor, now, available)]
+                   for row in portal_sync.status_rows(ctx, session, dossier, meta, status, actor, now, available)]
     _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
     session.add_all(outbox)
     instance.state = dump_state(runner.workflow)

@@ -489,8 +489,8 @@ def resume(ctx: EngineContext, actor: Actor, code: str, reason: str | None = Non
         except WorkflowError as exc:
             failed = exc
         instance_id = instance.id
-        waiting = list(session.scalars(select(OutboxMessage.id).where(OutboxMessage.dossier_id == dossier.id,
-                                                                      OutboxMessage.state == "pending")))
+        waiting = list(session.scalars(select(OutboxMessage).where(OutboxMessage.dossier_id == dossier.id,
+                                                                   OutboxMessage.state == "pending")))
     if failed is not None:
         record_instance_error(ctx, instance_id, failed)
     ctx.notify_outbox(waiting)

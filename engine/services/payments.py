@@ -218,7 +218,7 @@ def retry_payment(ctx: EngineContext, actor: Actor, dossier_code: str, replaces:
             return PaymentRetry(False, fee)
     if row is None:
         return PaymentRetry(False, fee)
-    ctx.notify_outbox([row.id])
+    ctx.notify_outbox([row])
     return PaymentRetry(True, fee)
 
 

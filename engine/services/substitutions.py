@@ -30,7 +30,8 @@ def vietnam_today() -> date:
     return datetime.now(VN_TZ).date()
 
 
-def _active(day: date):
+def active_on(day: date):
+    """The condition of a substitution in force on `day` (set for it and not ended early)."""
     return (Substitution.starts_on <= day) & (Substitution.ends_on >= day) & Substitution.cancelled_at.is_(None)
 
 
@@ -39,7 +40,7 @@ def standing_in_for(session: Session, substitute_id: int | None, day: date | Non
     if substitute_id is None:
         return []
     return list(session.scalars(select(Substitution.user_id).where(
-        Substitution.substitute_id == substitute_id, _active(day or vietnam_today()))))
+        Substitution.substitute_id == substitute_id, active_on(day or vietnam_today()))))
 
 
 def stands_in(session: Session, substitute_id: int | None, user_id: int, day: date | None = None) -> bool:
@@ -47,7 +48,7 @@ def stands_in(session: Session, substitute_id: int | None, user_id: int, day: da
         return False
     return session.scalar(select(Substitution.id).where(
         Substitution.substitute_id == substitute_id, Substitution.user_id == user_id,
-        _active(day or vietnam_today())).limit(1)) is not None
+        active_on(day or vietnam_today())).limit(1)) is not None
 
 
 def check_supervisor(actor: Actor, agency_code: str | None) -> None:
@@ -203,7 +204,7 @@ def list_officials(ctx: EngineContext, supervisor: Actor, *, role: str | None = 
     with ctx.sessions() as session:
         users = list(session.scalars(query))
         pairs = session.execute(select(Substitution.user_id, Substitution.substitute_id).where(
-            Substitution.user_id.in_([u.id for u in users]), _active(today))).all() if users else []
+            Substitution.user_id.in_([u.id for u in users]), active_on(today))).all() if users else []
         return [OfficialView(u.id, u.username, u.full_name, u.role, u.agency_code,
                              [away for away, sub in pairs if sub == u.id],
                              [sub for away, sub in pairs if away == u.id]) for u in users]

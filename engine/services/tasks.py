@@ -8,23 +8,23 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from engine import access_log, history
 from engine.context import EngineContext
-from engine.db import transaction
+from engine.db import hold_locks, transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
-from engine.models import Payment, Task, User, WorkflowInstance
+from engine.models import Dossier, OutboxMessage, Payment, Task, User, WorkflowInstance
 from engine.procedures.versions import PublishedVersion
+from engine.reads import read_only
 from engine.runtime.runner import properties_of
 from engine.services import inbox, substitutions
 from engine.services.accounts import Actor
 from engine.services.instances import (
     apply_report,
-    ensure_dossier_running,
     ensure_running,
     load_runner,
     task_form_name,
@@ -61,9 +61,10 @@ class TaskView:
     is_new: bool = False
 
 
-def _view(ctx: EngineContext, session: Session, task: Task, *, bounds: inbox.Bounds | None = None,
+def _view(ctx: EngineContext, session: Session, task: Task | Row, *, bounds: inbox.Bounds | None = None,
           absent: Collection[int] = (), **extra: Any) -> TaskView:
-    dossier = task.dossier
+    """`task` is a Task, or a row of the inbox query, which reads as the task and its dossier alike."""
+    dossier = task.dossier if isinstance(task, Task) else task
     name = ctx.versions.get(session, dossier.procedure_version_id).meta["name"]
     state = inbox.due_state(task.due_at, bounds or inbox.due_bounds(ctx, session)) if task.state == "open" else None
     return TaskView(id=task.id, title=task.title, bpmn_id=task.bpmn_id, role=task.role, agency_code=task.agency_code,
@@ -94,12 +95,12 @@ def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int
     filters = inbox.InboxFilter(procedure=procedure, status=status, due=due, search=search, sort=sort, limit=limit,
                                 offset=offset)
     filters.check()
-    with ctx.sessions() as session:
+    with read_only(ctx.sessions) as session:
         bounds = inbox.due_bounds(ctx, session)
-        absent = inbox.covering(session, actor)
-        tasks = list(session.scalars(inbox.tasks_query(actor, absent, filters, bounds)))
-        is_new = inbox.new_since_last_visit(session, actor)
-        return [_view(ctx, session, task, bounds=bounds, absent=absent, is_new=is_new(task)) for task in tasks]
+        reader = inbox.reader(session, actor)
+        lines = session.execute(inbox.tasks_query(actor, reader.absent, filters, bounds))
+        return [_view(ctx, session, line, bounds=bounds, absent=reader.absent, is_new=reader.is_new(line))
+                for line in lines]
 
 
 def _absent_assignee(session: Session, actor: Actor, task: Task) -> int | None:
@@ -122,14 +123,24 @@ def _load_task(session: Session, actor: Actor, task_id: str) -> Task:
     return task
 
 
-def _load_task_and_instance(session: Session, actor: Actor, task_id: str) -> tuple[Task, WorkflowInstance]:
-    """The task (with its dossier) and the workflow instance in one round trip."""
+def _lock_task_and_instance(session: Session, actor: Actor, task_id: str) -> tuple[Task, WorkflowInstance]:
+    """The task, its dossier and the workflow instance in one round trip, locked until the transaction
+    ends: a second official completing the same task waits here, then finds it done. Locked in the
+    order every flush writes them (dossier, instance, task), so that a concurrent writer of the same
+    dossier queues behind us instead of deadlocking. FOR NO KEY UPDATE (key_share), the lock an UPDATE
+    takes anyway: a transaction that only inserts a row referring to the dossier (an attachment, an
+    event) holds a key-share lock on it and need not be waited for."""
     row = session.execute(
-        select(Task, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.dossier_id == Task.dossier_id)
-        .where(Task.id == task_id)
+        select(Task, WorkflowInstance).select_from(Dossier)
+        .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
+        .join(Task, Task.dossier_id == Dossier.id)
+        .options(contains_eager(Task.dossier))
+        .where(Task.id == task_id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)  # the versions as locked, whatever the session held
     ).first()
     if row is None or not _may_access(session, actor, row[0]):
         raise TaskNotFound(task_id)
+    hold_locks(session, row[0].dossier, row[1], row[0])
     return row[0], row[1]
 
 
@@ -160,13 +171,14 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     now = datetime.now(UTC)
-    with transaction(ctx.sessions) as session:
-        task = _load_task(session, actor, task_id)
+    # a second claimant waits for the lock, then finds the task taken; the history's write goes with the COMMIT
+    with transaction(ctx.sessions, pipelined=True) as session:
+        task, instance = _lock_task_and_instance(session, actor, task_id)
         if task.state != "open":
             raise TaskConflict(f"task {task_id} is {task.state}")
         if task.assignee_id == actor.id:
             return _view(ctx, session, task)
-        ensure_dossier_running(session, task.dossier_id)
+        ensure_running(instance)
         claimed = session.execute(
             update(Task).where(Task.id == task_id, Task.state == "open", Task.assignee_id.is_(None))
             .values(assignee_id=actor.id, claimed_at=now)
@@ -212,8 +224,9 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
     for attempt in range(COMPLETION_ATTEMPTS):
         now = datetime.now(UTC)
         try:
-            with transaction(ctx.sessions) as session:
-                view, ids = _complete_in(ctx, session, actor, task_id, data, now)
+            # the writes and the COMMIT in one round trip: the rows they change are locked
+            with transaction(ctx.sessions, pipelined=True) as session:
+                view, outbox = _complete_in(ctx, session, actor, task_id, data, now)
                 if also is not None:
                     also(session, session.get(Task, task_id))
             break
@@ -225,7 +238,7 @@ def complete_task(ctx: EngineContext, actor: Actor, task_id: str, data: dict[str
             # if someone did complete the task, the next attempt finds it done and says so.
             if attempt == COMPLETION_ATTEMPTS - 1:
                 raise TaskConflict(f"task {task_id} was completed concurrently") from exc
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(outbox)
     return view
 
 
@@ -234,9 +247,10 @@ COMPLETION_ATTEMPTS = 3
 
 
 def _complete_in(ctx: EngineContext, session: Session, actor: Actor, task_id: str, data: dict[str, Any],
-                 now: datetime) -> tuple[TaskView, list[int]]:
-    """The completion inside the caller's transaction: the view and the outbox ids to announce."""
-    task, instance = _load_task_and_instance(session, actor, task_id)
+                 now: datetime) -> tuple[TaskView, list[OutboxMessage]]:
+    """The completion inside the caller's transaction: the view and the outbox rows to announce once
+    committed (their ids come with the commit's flush)."""
+    task, instance = _lock_task_and_instance(session, actor, task_id)
     if actor.role in ("analyst", "admin"):
         raise Forbidden("analysts and admins do not work dossier tasks")
     if task.state != "open":
@@ -266,8 +280,7 @@ def _complete_in(ctx: EngineContext, session: Session, actor: Actor, task_id: st
         done["on_behalf_of"] = on_behalf_of
     history.record(session, dossier, "task_completed", actor=actor, status=dossier.status, data=done, at=now)
     outbox = apply_report(ctx, session, dossier, instance, runner, report, actor, completed=(task.id,))
-    session.flush()
-    return _view(ctx, session, task), [m.id for m in outbox]
+    return _view(ctx, session, task), outbox
 
 
 def validate_task_data(version: PublishedVersion, name: str | None, data: dict[str, Any]) -> dict[str, Any]:

@@ -83,12 +83,12 @@ def submit_with_files(ctx: EngineContext, actor: Actor, procedure: str, applican
                 from engine.services.drafts import _not_found
 
                 raise _not_found(draft_id)
-        view, ids = submit_in(ctx, session, actor, procedure, applicant, data)
+        view, outbox = submit_in(ctx, session, actor, procedure, applicant, data)
         dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == view.code))
         _link(ctx, session, dossier_id, actor, files, datetime.now(UTC))
         if draft is not None:
             session.delete(draft)
-    ctx.notify_outbox(ids)
+    ctx.notify_outbox(outbox)
     return view
 
 

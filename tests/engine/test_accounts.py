@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from engine.errors import AuthenticationFailed, InvalidInput
+from engine.models import ApiToken
 from engine.services import actor_from_token, authenticate, create_user, issue_token, revoke_token
-from engine.services.accounts import hash_password, needs_rehash, verify_password
+from engine.services.accounts import _token_hash, hash_password, needs_rehash, verify_password
+from tests.factories import statements_sent
 
 
 def test_password_hashes_are_salted_scrypt_and_verify():
@@ -28,6 +32,20 @@ def test_tokens_work_until_revoked(ctx, actors):
     revoke_token(ctx, token)
     with pytest.raises(AuthenticationFailed):
         actor_from_token(ctx, token)
+
+
+def test_an_expired_token_is_refused_and_the_holder_read_in_one_statement(ctx, actors):
+    token = issue_token(ctx, actors["chuyenvien"])
+    with statements_sent(ctx) as statements:
+        holder = actor_from_token(ctx, token)
+    assert holder == actors["chuyenvien"] and len(statements) == 1
+
+    with ctx.sessions.begin() as session:
+        session.execute(update(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    with pytest.raises(AuthenticationFailed) as refused:
+        actor_from_token(ctx, token)
+    assert "hết hạn" in refused.value.message_vi
 
 
 def test_production_mode_refuses_default_passwords(ctx):

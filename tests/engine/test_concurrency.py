@@ -8,9 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from engine.errors import TaskConflict
+from engine import history
+from engine.db import transaction
+from engine.errors import Conflict, TaskConflict
 from engine.models import Dossier, Event, Task
-from engine.services import complete_task, get_dossier
+from engine.services import claim_task, complete_task, get_dossier
+from tests.engine.services.workspace import colleague
 from tests.factories import open_task, submit
 
 
@@ -56,6 +59,22 @@ def test_concurrent_completion_of_one_task_has_exactly_one_winner(ctx, actors):
     assert get_dossier(ctx, actors["congdan"], dossier.code).status == "processing"
 
 
+def test_concurrent_claims_of_one_task_have_exactly_one_winner(ctx, actors):
+    """Two specialists claim the same task at once: one gets it, the other is told it was taken, and
+    the history records one claim (the claim locks the task and its dossier, engine/services/tasks.py)."""
+    dossier = submit(ctx, actors["congdan"])
+    complete_task(ctx, actors["tiepnhan"], open_task(ctx, actors["tiepnhan"], dossier.code).id,
+                  {"ket_qua_tiep_nhan": "tiep_nhan"})
+    task = open_task(ctx, actors["chuyenvien"], dossier.code)
+    claimants = [actors["chuyenvien"], colleague(ctx)] * 3
+    results = _parallel(len(claimants), lambda i: claim_task(ctx, claimants[i], task.id))
+    winners = {r.assignee_id for r in results if not isinstance(r, Exception)}
+    assert len(winners) == 1 and all(isinstance(r, TaskConflict) for r in results
+                                     if isinstance(r, Exception)), results
+    claims = [e for e in get_dossier(ctx, actors["congdan"], dossier.code).history if e["kind"] == "task_claimed"]
+    assert len(claims) == 1
+
+
 def test_a_failed_completion_leaves_nothing_half_written(ctx, actors, monkeypatch):
     """An error after the workflow ran (here: while writing the instance) rolls back every row."""
     dossier = submit(ctx, actors["congdan"])
@@ -78,27 +97,45 @@ def test_a_failed_completion_leaves_nothing_half_written(ctx, actors, monkeypatc
 
 # SQLite takes its write lock at BEGIN (engine/db.py), so nothing can change the dossier mid-completion there
 @pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
-def test_a_completion_that_loses_its_lock_to_a_document_stored_meanwhile_is_tried_again(ctx, actors, monkeypatch):
-    """A worker storing a rendered receipt bumps the dossier's version between the official's read and
-    write: nobody else worked the task, so the official must not be told it was (found by make chaos)."""
+def test_a_document_stored_during_a_completion_waits_for_it(ctx, actors, monkeypatch):
+    """A worker storing a rendered receipt while an official completes a task of the same dossier waits
+    for the completion's row lock, then writes on the new row; the official's completion is neither
+    refused nor run twice (found by make chaos, when the completion only had an optimistic lock)."""
     dossier = submit(ctx, actors["congdan"])
     task = open_task(ctx, actors["tiepnhan"], dossier.code)
     import engine.services.tasks as tasks
 
-    real, calls = tasks.apply_report, []
+    real, calls, worker, stored = tasks.apply_report, [], [], []
 
-    def with_a_worker_in_between(*args, **kwargs):
+    def store_document():  # what paperwork's render job does to the dossier row, retried on a lost lock
+        for _attempt in range(3):
+            try:
+                with transaction(ctx.sessions) as other:
+                    row = other.scalar(select(Dossier).where(Dossier.code == dossier.code))
+                    history.record(other, row, "document_ready", status=row.status, data={"kind": "bien_nhan"})
+                stored.append(True)
+                return
+            except Conflict:
+                continue
+
+    def with_a_worker_meanwhile(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 1:  # what paperwork's render job does to the dossier row, in its own transaction
-            with ctx.sessions.begin() as other:
-                row = other.scalar(select(Dossier).where(Dossier.code == dossier.code))
-                row.version += 1
+        if len(calls) == 1:
+            worker.append(threading.Thread(target=store_document))
+            worker[0].start()
+            worker[0].join(0.5)
+            assert worker[0].is_alive(), "the worker's write did not wait for the completion's lock"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tasks, "apply_report", with_a_worker_in_between)
+    monkeypatch.setattr(tasks, "apply_report", with_a_worker_meanwhile)
     complete_task(ctx, actors["tiepnhan"], task.id, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    worker[0].join(10)
 
-    assert len(calls) == 2
+    assert len(calls) == 1 and stored == [True]
     view = get_dossier(ctx, actors["congdan"], dossier.code)
     assert view.status == "processing"
-    assert len([e for e in view.history if e["kind"] == "task_completed"]) == 1
+    kinds = [e["kind"] for e in view.history]
+    assert kinds.count("task_completed") == 1 and kinds.index("task_completed") < kinds.index("document_ready")
+    with ctx.sessions() as session:
+        assert history.verify_chain(session, session.scalar(select(Dossier.id).where(Dossier.code == dossier.code))) \
+            is None

@@ -38,6 +38,7 @@ from engine.models import Dossier, OutboxMessage
 from engine.outbox import incidents
 from engine.services import get_dossier, health
 from integrations.notify.email import message_id_for
+from tests.child_processes import stop_group
 from tests.factories import open_task, submit, work
 
 pytestmark = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
@@ -182,17 +183,7 @@ class Workers:
 
     def stop_all(self) -> None:
         for process, _path in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    pass
-            try:  # the worker and anything left in its group (the embedded beat)
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
+            stop_group(process)
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def retry_incident(incident_id: int):
             request=IncidentSkipIn, response=IncidentOut, parameters=INCIDENT_ID, errors=(400, 401, 403, 404, 409))
 def skip_incident(incident_id: int):
     actor = api_actor()
-    payload = parse(IncidentSkipIn(), body())
+    payload = parse(IncidentSkipIn, body())
     incident = health.skip_incident(engine_ctx(), actor, incident_id, payload["reason"])
     return jsonify(IncidentOut().dump(asdict(incident)))
 
@@ -137,6 +137,6 @@ def retry_instance_incident(instance_id: int):
             request=IncidentSkipIn, response=IncidentOut, parameters=INSTANCE_ID, errors=(400, 401, 403, 404, 409))
 def skip_instance_incident(instance_id: int):
     actor = api_actor()
-    payload = parse(IncidentSkipIn(), body())
+    payload = parse(IncidentSkipIn, body())
     incident = health.skip_instance_incident(engine_ctx(), actor, instance_id, payload["reason"])
     return jsonify(IncidentOut().dump(asdict(incident)))

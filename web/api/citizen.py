@@ -17,9 +17,9 @@ DRAFT_ID = id_parameter("draft_id")
             request=s.RatingIn, response=s.DossierRatingOut, status=201, parameters=CODE)
 def rate(code: str):
     actor = api_actor()
-    payload = parse(s.RatingIn(), body())
+    payload = parse(s.RatingIn, body())
     view = ratings.rate_dossier(engine_ctx(), actor, code, payload["score"], payload.get("comment"))
-    return dump(s.DossierRatingOut(), view), 201
+    return dump(s.DossierRatingOut, view), 201
 
 
 @bp.post("/tracking/<code>/rating")
@@ -28,33 +28,33 @@ def rate(code: str):
             request=s.PublicRatingIn, response=s.DossierRatingOut, status=201, auth=False, parameters=CODE,
             errors=(400, 403, 404, 409, 429))
 def rate_public(code: str):
-    payload = parse(s.PublicRatingIn(), body())
+    payload = parse(s.PublicRatingIn, body())
     view = ratings.rate_dossier(engine_ctx(), None, code, payload["score"], payload.get("comment"),
                                 proof=payload["secret"])
-    return dump(s.DossierRatingOut(), view), 201
+    return dump(s.DossierRatingOut, view), 201
 
 
 @bp.get("/drafts")
 @documented("/api/v1/drafts", "get", "Bản nháp hồ sơ của tôi (mới lưu trước)", response=s.DraftSummary, many=True,
             errors=(401,))
 def draft_list():
-    return dump(s.DraftSummary(), drafts.list_drafts(engine_ctx(), api_actor()), many=True)
+    return dump(s.DraftSummary, drafts.list_drafts(engine_ctx(), api_actor()), many=True)
 
 
 @bp.post("/drafts")
 @documented("/api/v1/drafts", "post", "Lưu bản nháp hồ sơ mới", request=s.DraftIn, response=s.DraftOut, status=201)
 def draft_create():
     actor = api_actor()
-    payload = parse(s.DraftIn(), body())
+    payload = parse(s.DraftIn, body())
     view = drafts.save_draft(engine_ctx(), actor, payload["procedure"], payload["data"], step=payload["step"])
-    return dump(s.DraftOut(), view), 201
+    return dump(s.DraftOut, view), 201
 
 
 @bp.get("/drafts/<id:draft_id>")
 @documented("/api/v1/drafts/{draft_id}", "get", "Mở bản nháp để điền tiếp", response=s.DraftOut, parameters=DRAFT_ID,
             errors=(401, 404))
 def draft_get(draft_id: int):
-    return dump(s.DraftOut(), drafts.get_draft(engine_ctx(), api_actor(), draft_id))
+    return dump(s.DraftOut, drafts.get_draft(engine_ctx(), api_actor(), draft_id))
 
 
 @bp.put("/drafts/<id:draft_id>")
@@ -62,9 +62,9 @@ def draft_get(draft_id: int):
             parameters=DRAFT_ID, errors=(400, 401, 403, 404))
 def draft_update(draft_id: int):
     actor = api_actor()
-    payload = parse(s.DraftUpdate(), body())
+    payload = parse(s.DraftUpdate, body())
     view = drafts.save_draft(engine_ctx(), actor, None, payload["data"], step=payload["step"], draft_id=draft_id)
-    return dump(s.DraftOut(), view)
+    return dump(s.DraftOut, view)
 
 
 @bp.delete("/drafts/<id:draft_id>")
@@ -81,4 +81,4 @@ def draft_delete(draft_id: int):
             response=s.DossierOut, status=201, parameters=DRAFT_ID, errors=(400, 401, 403, 404, 409, 422))
 def draft_submit(draft_id: int):
     view = drafts.submit_draft(engine_ctx(), api_actor(), draft_id)
-    return dump(s.DossierOut(), view), 201
+    return dump(s.DossierOut, view), 201

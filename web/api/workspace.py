@@ -21,7 +21,7 @@ AGENCY = {"name": "agency", "in": "query", "schema": {"type": "string"},
 @documented("/api/v1/inbox/summary", "get", "Thông báo hộp công việc: số việc mới, quá hạn, sắp đến hạn",
             response=s.InboxSummaryOut, errors=(401,))
 def inbox_summary():
-    return dump(s.InboxSummaryOut(), inbox.inbox_summary(engine_ctx(), api_actor()))
+    return dump(s.InboxSummaryOut, inbox.inbox_summary(engine_ctx(), api_actor()))
 
 
 @bp.post("/inbox/seen")
@@ -29,8 +29,8 @@ def inbox_summary():
             request=s.InboxSeenIn, response=s.InboxSummaryOut, errors=(400, 401))
 def inbox_seen():
     actor = api_actor()
-    payload = parse(s.InboxSeenIn(), json_or_none() or {})
-    return dump(s.InboxSummaryOut(), inbox.mark_inbox_seen(engine_ctx(), actor, payload.get("until")))
+    payload = parse(s.InboxSeenIn, json_or_none() or {})
+    return dump(s.InboxSummaryOut, inbox.mark_inbox_seen(engine_ctx(), actor, payload.get("until")))
 
 
 @bp.post("/tasks/<task_id>/reassign")
@@ -38,8 +38,8 @@ def inbox_seen():
             request=s.ReassignIn, response=s.TaskOut, parameters=TASK_ID)
 def reassign(task_id: str):
     actor = api_actor()
-    payload = parse(s.ReassignIn(), body())
-    return dump(s.TaskOut(), tasks.reassign_task(engine_ctx(), actor, task_id, payload["user_id"], payload["reason"]))
+    payload = parse(s.ReassignIn, body())
+    return dump(s.TaskOut, tasks.reassign_task(engine_ctx(), actor, task_id, payload["user_id"], payload["reason"]))
 
 
 @bp.get("/substitutions")
@@ -49,10 +49,10 @@ def reassign(task_id: str):
                          "description": "gồm cả lịch đã kết thúc"}])
 def substitution_list():
     actor = api_actor()
-    query = parse(s.SubstitutionQuery(), request.args.to_dict())
+    query = parse(s.SubstitutionQuery, request.args.to_dict())
     views = substitutions.list_substitutions(engine_ctx(), actor, agency_code=query.get("agency"),
                                              include_past=query["include_past"])
-    return dump(s.SubstitutionOut(), views, many=True)
+    return dump(s.SubstitutionOut, views, many=True)
 
 
 @bp.post("/substitutions")
@@ -60,17 +60,17 @@ def substitution_list():
             request=s.SubstitutionIn, response=s.SubstitutionOut, status=201, errors=(400, 401, 403, 409))
 def substitution_create():
     actor = api_actor()
-    p = parse(s.SubstitutionIn(), body())
+    p = parse(s.SubstitutionIn, body())
     view = substitutions.set_substitute(engine_ctx(), actor, p["user_id"], p["substitute_id"], p["starts_on"],
                                         p["ends_on"], p["reason"])
-    return dump(s.SubstitutionOut(), view), 201
+    return dump(s.SubstitutionOut, view), 201
 
 
 @bp.post("/substitutions/<id:substitution_id>/end")
 @documented("/api/v1/substitutions/{substitution_id}/end", "post", "Kết thúc sớm lịch làm thay",
             response=s.SubstitutionOut, parameters=SUBSTITUTION_ID, errors=(401, 403, 404, 409))
 def substitution_end(substitution_id: int):
-    return dump(s.SubstitutionOut(), substitutions.end_substitution(engine_ctx(), api_actor(), substitution_id))
+    return dump(s.SubstitutionOut, substitutions.end_substitution(engine_ctx(), api_actor(), substitution_id))
 
 
 @bp.get("/officials")
@@ -80,6 +80,6 @@ def substitution_end(substitution_id: int):
                                                                    "enum": list(substitutions.OFFICIAL_ROLES)}}])
 def officials():
     actor = api_actor()
-    query = parse(s.OfficialsQuery(), request.args.to_dict())
+    query = parse(s.OfficialsQuery, request.args.to_dict())
     views = substitutions.list_officials(engine_ctx(), actor, role=query.get("role"), agency_code=query.get("agency"))
-    return dump(s.OfficialOut(), views, many=True)
+    return dump(s.OfficialOut, views, many=True)

@@ -7,7 +7,7 @@ import pytest
 from engine.errors import Conflict, DossierNotFound, Forbidden, InvalidInput
 from engine.services import Actor, get_dossier, rate_dossier, track_dossier
 from tests.engine.services.workspace import refuse_at_reception, to_result
-from tests.factories import APPLICANT, submit, work
+from tests.factories import APPLICANT, statements_sent, submit, work
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -138,6 +138,19 @@ def test_an_online_dossier_is_rated_from_its_account_not_with_the_proof(ctx, act
 
     assert "đăng nhập" in refused.value.message_vi
     assert track_dossier(ctx, dossier.code, APPLICANT["phone"]).rating_open is True
+
+
+def test_public_tracking_reads_the_dossier_with_its_rating_in_one_statement(ctx, actors):
+    dossier = submit(ctx, actors["tiepnhan"])
+    refuse_at_reception(ctx, actors, dossier.code)
+    rate_dossier(ctx, None, dossier.code, 3, proof=APPLICANT["phone"])
+    with statements_sent(ctx) as statements:
+        tracked = track_dossier(ctx, dossier.code, APPLICANT["phone"])
+        with pytest.raises(DossierNotFound):
+            track_dossier(ctx, dossier.code, "0900000000")
+
+    assert tracked.rating["score"] == 3 and tracked.code == dossier.code
+    assert len(statements) == 2, "one statement a lookup, the wrong proof's included"
 
 
 def test_public_tracking_shows_whether_the_dossier_awaits_a_rating(ctx, actors):
