@@ -6,7 +6,6 @@ import copy
 import select
 import time
 import warnings
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,7 +214,7 @@ def _commit_pipelined(session: Session, connection: Connection) -> None:
         session.commit()  # a versioned row nobody locked: SQLAlchemy must see its UPDATE's row count
         return
     synced = connection.dialect
-    connection.dialect = _pipeline_dialect(_PIPELINE_BASE[synced], deferring=True)
+    connection.dialect = _pipeline_dialect(synced._motcua_engine_dialect, deferring=True)
     try:
         with warnings.catch_warnings():
             # what SQLAlchemy says of a dialect without row counts: here the locks stand for the check
@@ -226,10 +225,6 @@ def _commit_pipelined(session: Session, connection: Connection) -> None:
         connection.dialect = synced
 
 
-_PIPELINE_DIALECTS: weakref.WeakKeyDictionary[Dialect, dict[bool, Dialect]] = weakref.WeakKeyDictionary()
-_PIPELINE_BASE: weakref.WeakKeyDictionary[Dialect, Dialect] = weakref.WeakKeyDictionary()
-
-
 def _pipeline_dialect(dialect: Dialect, *, deferring: bool) -> Dialect:
     """The engine's dialect for a connection in pipeline mode. Syncing: every statement is synced as
     soon as it is sent. Deferring (the commit of locked rows): a write that returns nothing is only
@@ -237,9 +232,8 @@ def _pipeline_dialect(dialect: Dialect, *, deferring: bool) -> Dialect:
     SQLAlchemy does not mistake the count not yet known for a lost optimistic lock; a statement that
     returns rows (INSERT ... RETURNING a new row's id) is synced at once, since SQLAlchemy reads its
     result right after sending it."""
-    variants = _PIPELINE_DIALECTS.get(dialect)
-    if variants is None:
-        variants = _PIPELINE_DIALECTS[dialect] = {}
+    # kept on the engine's dialect itself (and shared with its copies), so they go with the engine
+    variants = dialect.__dict__.setdefault("_motcua_pipeline_variants", {})
     if deferring not in variants:
         variant = copy.copy(dialect)
         if deferring:
@@ -261,8 +255,8 @@ def _pipeline_dialect(dialect: Dialect, *, deferring: bool) -> Dialect:
 
         variant.do_execute, variant.do_executemany = do_execute, do_executemany
         variant.do_execute_no_params = do_execute_no_params
+        variant._motcua_engine_dialect = dialect
         variants[deferring] = variant
-        _PIPELINE_BASE[variant] = dialect
     return variants[deferring]
 
 

@@ -164,7 +164,11 @@ def render_job(ctx: EngineContext, message: OutboxMessage) -> dict[str, Any]:
                      template_dirs=package_template_dir(ctx, version.content_hash, version.package))
     sha256, size = ctx.files.put(pdf)
     with transaction(ctx.sessions) as session:
-        dossier = session.get(Dossier, message.dossier_id)
+        # Locked as a completion locks it (engine/services/tasks.py): an official completing a step of the
+        # dossier meanwhile waits for this commit, or this waits for theirs; the recording never loses
+        # the dossier's optimistic lock to them.
+        dossier = session.get(Dossier, message.dossier_id, with_for_update={"key_share": True},
+                              populate_existing=True)
         attachment = Attachment(dossier_id=dossier.id, kind=kind, filename=f"{FILENAMES.get(kind, kind)}-{dossier.code}.pdf",
                                 content_type="application/pdf", sha256=sha256, size=size,
                                 created_at=datetime.fromisoformat(message.payload["context"]["document"]["date"]))
