@@ -162,8 +162,8 @@ def transaction(factory: sessionmaker[Session], *, pipelined: bool = False) -> I
 #: PostgreSQL aborted the transaction in favour of a concurrent one: deadlock, serialization failure
 LOST_TO_CONCURRENCY = ("40P01", "40001")
 
-#: connection.info keys: the psycopg pipeline the transaction runs in; whether writes wait for the commit
-_PIPELINE, _DEFERRING = "motcua_pipeline", "motcua_deferring"
+#: connection.info key: the psycopg pipeline the transaction runs in
+_PIPELINE = "motcua_pipeline"
 
 #: session.info key: the versioned rows this transaction locked (SELECT ... FOR UPDATE)
 _LOCKED = "motcua_locked_rows"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from engine.context import EngineContext
 from engine.db import transaction
@@ -47,7 +47,8 @@ class Actor:
         return self.role in ("desk", "specialist", "leader", "admin")
 
     @classmethod
-    def of(cls, user: User) -> Actor:
+    def of(cls, user: User | Row) -> Actor:
+        """From a user, or a row of the same column names (the token holder's)."""
         return cls(user.id, user.username, user.full_name, user.role, user.agency_code, user.id_number,
                    user.phone, user.email)
 
@@ -175,7 +176,7 @@ def actor_from_token(ctx: EngineContext, token: str) -> Actor:
         raise AuthenticationFailed("invalid token", message_vi="Phiên đăng nhập không hợp lệ hoặc đã hết hạn.")
     if not row.active:
         raise AuthenticationFailed("inactive user")
-    return Actor(row.id, row.username, row.full_name, row.role, row.agency_code, row.id_number, row.phone, row.email)
+    return Actor.of(row)
 
 
 def revoke_token(ctx: EngineContext, token: str) -> None:

@@ -35,14 +35,6 @@ def active_on(day: date):
     return (Substitution.starts_on <= day) & (Substitution.ends_on >= day) & Substitution.cancelled_at.is_(None)
 
 
-def standing_in_for(session: Session, substitute_id: int | None, day: date | None = None) -> list[int]:
-    """The officials `substitute_id` stands in for on `day` (today in Vietnam by default)."""
-    if substitute_id is None:
-        return []
-    return list(session.scalars(select(Substitution.user_id).where(
-        Substitution.substitute_id == substitute_id, active_on(day or vietnam_today()))))
-
-
 def stands_in(session: Session, substitute_id: int | None, user_id: int, day: date | None = None) -> bool:
     if substitute_id is None:
         return False
