@@ -37,7 +37,27 @@ def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(url, json_serializer=_json_dumps, json_deserializer=orjson.loads, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _check_on_checkout(engine)
+    if engine.dialect.driver == "psycopg":
+        engine.dialect.do_rollback = _rollback_keeping_prepared
     return engine
+
+
+def _rollback_keeping_prepared(dbapi_connection) -> None:
+    """Roll back without forgetting the connection's prepared statements.
+
+    psycopg prepares a statement on the server once a connection has run it five times, and forgets
+    them all (DEALLOCATE ALL, one more round trip) on every rollback, in case one was prepared inside a
+    transaction that had failed. Every request that only reads ends with a rollback when its
+    connection goes back to the pool, so no statement ever reached five: the server parsed and planned
+    the lock SELECT and the completion's writes on every request. A transaction that has not failed
+    (INTRANS) cannot have lost a statement prepared in it (prepared statements outlive a rollback), so
+    it is rolled back directly in libpq, out of psycopg's sight; a failed one goes through psycopg."""
+    pgconn = dbapi_connection.pgconn
+    if pgconn.transaction_status == pq.TransactionStatus.INTRANS \
+            and pgconn.pipeline_status == pq.PipelineStatus.OFF:
+        if pgconn.exec_(b"ROLLBACK").status == pq.ExecStatus.COMMAND_OK:
+            return
+    dbapi_connection.rollback()
 
 
 #: A pooled connection idle longer than this is pinged before use (a firewall may have dropped it).
@@ -212,6 +232,18 @@ def _commit_pipelined(session: Session, connection: Connection) -> None:
     if any(inspect(row).mapper.version_id_col is not None and not any(row is held for held in locked)
            for row in (*session.dirty, *session.deleted)):
         session.commit()  # a versioned row nobody locked: SQLAlchemy must see its UPDATE's row count
+        return
+    from engine import statement_flush
+
+    written = statement_flush.write(session, connection)
+    if written is not None:
+        if connection.connection.driver_connection.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # nothing was read first: BEGIN and the writes are still queued, and the driver would skip
+            # the COMMIT of a connection it sees idle
+            connection.info[_PIPELINE].sync()
+        session.connection()  # a session that had not run a statement yet must still send the COMMIT
+        session.commit()  # nothing left to flush: COMMIT, and the pipeline syncs
+        written.assign_keys()
         return
     synced = connection.dialect
     connection.dialect = _pipeline_dialect(synced._motcua_engine_dialect, deferring=True)

@@ -42,9 +42,19 @@ def install(sessions: sessionmaker) -> None:
 
 
 def _write_pending(session: Session, _flush_context: Any) -> None:
-    rows = session.info.pop(_PENDING, None)
+    rows = take_pending(session)
     if rows:
         session.connection().execute(insert(Event), rows)
+
+
+def pending(session: Session) -> list[dict[str, Any]]:
+    """The event rows recorded in `session` and not written yet (column name -> value)."""
+    return session.info.get(_PENDING, [])
+
+
+def take_pending(session: Session) -> list[dict[str, Any]]:
+    """The event rows recorded and not written yet, which the caller now writes itself."""
+    return session.info.pop(_PENDING, [])
 
 
 def record(session: Session, dossier: Dossier, kind: str, *, actor: Any = None, status: str | None = None,

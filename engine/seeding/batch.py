@@ -212,7 +212,7 @@ _DOSSIER_COLUMNS = [c.key for c in Dossier.__table__.columns]
 def _flush(ctx: EngineContext, chunk: Chunk, lives: list[Life], recorder: Session,
            counters: dict[tuple[str, str], int], rng: random.Random, totals: dict[str, int],
            calendar: WorkingCalendar, fees: set[int]) -> None:
-    events = recorder.info.pop(history._PENDING, [])  # what history.record queued for these lives
+    events = history.take_pending(recorder)  # what history.record queued for these lives
     dossiers, tasks, payments, ratings, attachments, outbox = [], [], [], [], [], []
     for life in lives:
         d = life.dossier

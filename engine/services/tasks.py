@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -130,18 +130,22 @@ def _lock_task_and_instance(session: Session, actor: Actor, task_id: str) -> tup
     dossier queues behind us instead of deadlocking. FOR NO KEY UPDATE (key_share), the lock an UPDATE
     takes anyway: a transaction that only inserts a row referring to the dossier (an attachment, an
     event) holds a key-share lock on it and need not be waited for."""
-    row = session.execute(
-        select(Task, WorkflowInstance).select_from(Dossier)
-        .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
-        .join(Task, Task.dossier_id == Dossier.id)
-        .options(contains_eager(Task.dossier))
-        .where(Task.id == task_id).with_for_update(key_share=True)
-        .execution_options(populate_existing=True)  # the versions as locked, whatever the session held
-    ).first()
+    row = session.execute(_LOCK_TASK, {"task_id": task_id}).first()
     if row is None or not _may_access(session, actor, row[0]):
         raise TaskNotFound(task_id)
     hold_locks(session, row[0].dossier, row[1], row[0])
     return row[0], row[1]
+
+
+#: built once: the statement every completion and claim runs first
+_LOCK_TASK = (
+    select(Task, WorkflowInstance).select_from(Dossier)
+    .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
+    .join(Task, Task.dossier_id == Dossier.id)
+    .options(contains_eager(Task.dossier))
+    .where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
+    .execution_options(populate_existing=True)  # the versions as locked, whatever the session held
+)
 
 
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
