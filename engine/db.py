@@ -7,7 +7,7 @@ import select
 import time
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import orjson
@@ -39,7 +39,20 @@ def make_engine(url: str, **kwargs) -> Engine:
         _check_on_checkout(engine)
     if engine.dialect.driver == "psycopg":
         engine.dialect.do_rollback = _rollback_keeping_prepared
+        engine.dialect.do_commit = _commit_ending_pipeline
     return engine
+
+
+def _commit_ending_pipeline(dbapi_connection) -> None:
+    """COMMIT. For a pipelined transaction (`_commit_pipelined`), the COMMIT is queued behind the
+    writes and the pipeline is ended right away: its closing Sync sends them together and reads every
+    result back, one round trip where committing and then leaving the pipeline cost two. A failure
+    of any queued statement is raised here, as from any COMMIT."""
+    if not dbapi_connection.info.pop(_COMMIT_ENDS_PIPELINE, False):
+        dbapi_connection.commit()
+        return
+    dbapi_connection.driver_connection.execute(b"COMMIT")  # queued, as the BEGIN was
+    dbapi_connection.info[_PIPELINE_END]()
 
 
 def _rollback_keeping_prepared(dbapi_connection) -> None:
@@ -185,6 +198,13 @@ LOST_TO_CONCURRENCY = ("40P01", "40001")
 #: connection.info key: the psycopg pipeline the transaction runs in
 _PIPELINE = "motcua_pipeline"
 
+#: connection.info key: ends the transaction's pipeline mode (sends a Sync, reads every result back)
+_PIPELINE_END = "motcua_pipeline_end"
+
+#: connection.info key, set for the COMMIT of a pipelined transaction: queue the COMMIT, then end the
+#: pipeline (`_commit_ending_pipeline`)
+_COMMIT_ENDS_PIPELINE = "motcua_commit_ends_pipeline"
+
 #: session.info key: the versioned rows this transaction locked (SELECT ... FOR UPDATE)
 _LOCKED = "motcua_locked_rows"
 
@@ -211,13 +231,15 @@ def _pipeline(connection: Connection) -> Iterator[None]:
     driver.autocommit = True
     connection.dialect = _pipeline_dialect(dialect, deferring=False)
     try:
-        with driver.pipeline() as pipeline:
-            info[_PIPELINE] = pipeline
+        with ExitStack() as pipeline_mode:
+            info[_PIPELINE] = pipeline_mode.enter_context(driver.pipeline())
+            info[_PIPELINE_END] = pipeline_mode.close  # the COMMIT may end it early (`_commit_ending_pipeline`)
             driver.execute(b"BEGIN")
             yield
     finally:
         connection.dialect = dialect
-        info.pop(_PIPELINE, None)
+        for key in (_PIPELINE, _PIPELINE_END, _COMMIT_ENDS_PIPELINE):
+            info.pop(key, None)
         if not connection.invalidated and not driver.closed:
             try:
                 if driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
@@ -228,6 +250,7 @@ def _pipeline(connection: Connection) -> Iterator[None]:
 
 
 def _commit_pipelined(session: Session, connection: Connection) -> None:
+    connection.info[_COMMIT_ENDS_PIPELINE] = True
     locked = session.info.get(_LOCKED, ())
     if any(inspect(row).mapper.version_id_col is not None and not any(row is held for held in locked)
            for row in (*session.dirty, *session.deleted)):
@@ -237,12 +260,8 @@ def _commit_pipelined(session: Session, connection: Connection) -> None:
 
     written = statement_flush.write(session, connection)
     if written is not None:
-        if connection.connection.driver_connection.pgconn.transaction_status == pq.TransactionStatus.IDLE:
-            # nothing was read first: BEGIN and the writes are still queued, and the driver would skip
-            # the COMMIT of a connection it sees idle
-            connection.info[_PIPELINE].sync()
         session.connection()  # a session that had not run a statement yet must still send the COMMIT
-        session.commit()  # nothing left to flush: COMMIT, and the pipeline syncs
+        session.commit()  # nothing left to flush: COMMIT, and the pipeline ends
         written.assign_keys()
         return
     synced = connection.dialect

@@ -78,7 +78,8 @@ class Written:
 def write(session: Session, connection: Connection) -> Written | None:
     """Queue the session's pending changes and recorded history as one statement on `connection`
     (in pipeline mode), or return None, having written nothing, when they need the ORM's flush.
-    What was queued is taken out of the session, so that its own flush at COMMIT finds nothing."""
+    Every object is then taken out of the session, so that its own flush at COMMIT finds nothing: the
+    caller commits next, and the session ends there."""
     if session.deleted:
         return None
     inserts: dict[Table, _Insert] = {}
@@ -116,8 +117,7 @@ def write(session: Session, connection: Connection) -> Written | None:
     connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)  # counters, logs
     cursor.execute(sql, params)  # queued: the pipeline sends it with the COMMIT
     history.take_pending(session)
-    for state in (*states, *dirty):
-        session.expunge(state.obj())
+    session.expunge_all()  # all at once: expunge() one by one walks each object's cascades
     return Written(cursor, ordered)
 
 

@@ -18,8 +18,10 @@ from engine.calendar import VN_TZ
 from engine.models import Dossier, OutboxMessage
 
 DEFAULT_NOTIFICATIONS = {"received": "tiep-nhan", "supplement_requested": "yeu-cau-bo-sung", "refused": "tu-choi"}
+# auto_reload off: the templates ship with the code, so no stat() of the file on every message
 _ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=False,
-                   undefined=StrictUndefined, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True)
+                   undefined=StrictUndefined, keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True,
+                   auto_reload=False)
 
 
 def _vn(value: Any) -> str:

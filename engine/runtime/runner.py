@@ -7,6 +7,7 @@ which connector calls the workflow asked for (to become outbox rows).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,7 +165,11 @@ class Runner:
                                    props.get("dossierStatus"), props.get("milestone"), props.get("deadlineRule"),
                                    props.get("document"))
                 )
-        for task in self.workflow.get_tasks(state=TaskState.STARTED):
+        # one walk of the task tree for both: the service tasks started and the human tasks now waiting
+        waiting = self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
+        for task in waiting:
+            if task.state != TaskState.STARTED:
+                continue
             request = task.internal_data.pop(OUTBOX_REQUEST, None)
             if request is not None:
                 attach = properties_of(task.task_spec).get("attachDocuments") or ""
@@ -172,16 +177,12 @@ class Runner:
                     ConnectorRequest(str(task.id), task.task_spec.bpmn_id, request["operation"], request["params"],
                                      tuple(kind.strip() for kind in attach.split(",") if kind.strip()))
                 )
-        report.open_tasks = self.open_human_tasks()
+        report.open_tasks = _human_tasks(task for task in waiting if task.state == TaskState.READY)
         self._before = self._states()
         return report
 
     def open_human_tasks(self) -> list[HumanTask]:
-        return [
-            HumanTask(str(task.id), task.task_spec.bpmn_id, title_of(task.task_spec),
-                      task.task_spec.lane, properties_of(task.task_spec))
-            for task in self.workflow.get_tasks(state=TaskState.READY, manual=True)
-        ]
+        return _human_tasks(self.workflow.get_tasks(state=TaskState.READY, manual=True))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -193,6 +194,13 @@ class Runner:
             return dict(max(waiting, key=lambda task: task.last_state_change).data)
         last = self.workflow.last_task
         return dict(last.data) if last is not None else dict(self.workflow.data)
+
+
+def _human_tasks(tasks: Iterable[Any]) -> list[HumanTask]:
+    """The human (manual) tasks among `tasks`, in their order."""
+    return [HumanTask(str(task.id), task.task_spec.bpmn_id, title_of(task.task_spec), task.task_spec.lane,
+                      properties_of(task.task_spec))
+            for task in tasks if task.task_spec.manual]
 
 
 def timer_due(task: Any) -> datetime | None:

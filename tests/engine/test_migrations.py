@@ -63,3 +63,15 @@ def test_a_search_by_the_beginning_of_a_dossier_code_can_use_an_index_on_postgre
         plan = "\n".join(connection.execute(text(
             "EXPLAIN SELECT id FROM dossier WHERE code LIKE '000.00.21.H99-2612%'")).scalars())
     assert "ix_dossier_code_prefix" in plan, plan
+
+
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_workflow_state_is_written_with_lz4_on_postgresql(backend_context):
+    """Migration 0011: the state every completion rewrites is compressed with lz4 (cheaper than pglz)."""
+    state = ('{"tasks": "' + "trạng thái " * 2000 + '"}').encode()  # compressible, well over TOAST's 2 KB
+    with backend_context.db.begin() as connection:
+        connection.execute(text("CREATE TEMPORARY TABLE probe (LIKE workflow_instance INCLUDING ALL)"))
+        connection.execute(text("INSERT INTO probe (id, dossier_id, procedure_version_id, state, version, "
+                                "completed, updated_at) VALUES (1, 1, 1, :state, 1, false, now())"), {"state": state})
+        method = connection.execute(text("SELECT pg_column_compression(state) FROM probe")).scalar_one()
+    assert method == "lz4"
