@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, Row, Select, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.context import EngineContext
@@ -127,16 +128,25 @@ def lane(actor: Actor, absent: list[int]) -> tuple[Any, bool]:
 
     Officials: their role in their agency, plus what is assigned to colleagues they stand in for.
     The desk also works applicant steps of walk-in dossiers (no account); citizens their own."""
-    if actor.role == "citizen":
-        return (Task.role == "applicant") & (Dossier.owner_id == actor.id), True
-    if actor.role == "desk":
-        condition = or_((Task.role == "desk") & (Task.agency_code == actor.agency_code),
+    return _lane(_lane_kind(actor.role), actor.id, actor.role, actor.agency_code, absent or None)
+
+
+def _lane_kind(role: str) -> str:
+    return role if role in ("citizen", "desk") else "official"
+
+
+def _lane(kind: str, actor_id: Any, role: Any, agency_code: Any, absent: Any) -> tuple[Any, bool]:
+    """`lane`'s condition for a kind of actor; the values may be bound parameters (`_unfiltered_page`)."""
+    if kind == "citizen":
+        return (Task.role == "applicant") & (Dossier.owner_id == actor_id), True
+    if kind == "desk":
+        condition = or_((Task.role == "desk") & (Task.agency_code == agency_code),
                         (Task.role == "applicant") & Dossier.owner_id.is_(None)
-                        & (Dossier.agency_code == actor.agency_code))
+                        & (Dossier.agency_code == agency_code))
         uses_dossier = True
     else:
-        condition, uses_dossier = (Task.role == actor.role) & (Task.agency_code == actor.agency_code), False
-    if absent:
+        condition, uses_dossier = (Task.role == role) & (Task.agency_code == agency_code), False
+    if absent is not None:
         condition = or_(condition, Task.assignee_id.in_(absent))
     return condition, uses_dossier
 
@@ -171,12 +181,19 @@ LINE_COLUMNS = (Task.id, Task.title, Task.bpmn_id, Task.role, Task.agency_code, 
                 Dossier.code, Dossier.procedure_version_id, Dossier.applicant_name, Dossier.status)
 
 
-def tasks_query(actor: Actor, absent: list[int], filters: InboxFilter, bounds: Bounds) -> Select:
+def tasks_query(actor: Actor, absent: list[int], filters: InboxFilter, bounds: Bounds) -> tuple[Select, dict[str, Any]]:
     """One page of the open tasks of the actor's inbox with their dossiers (LINE_COLUMNS), filtered
-    and sorted."""
+    and sorted: the statement and its parameters. The unfiltered page, which every inbox shows first
+    and every refresh reads again, is built once per shape (`_unfiltered_page`)."""
+    text = (filters.search or "").strip()
+    if not (filters.procedure or filters.status or filters.due or text):
+        params = {"lane_actor": actor.id, "lane_role": actor.role, "lane_agency": actor.agency_code,
+                  "page_limit": filters.limit, "page_offset": filters.offset}
+        if absent:
+            params["lane_absent"] = list(absent)
+        return _unfiltered_page(_lane_kind(actor.role), bool(absent), filters.sort), params
     condition, _ = lane(actor, absent)
-    query = (select(*LINE_COLUMNS).select_from(Task).join(Dossier, Dossier.id == Task.dossier_id)
-             .where(Task.state == "open", condition))
+    query = _page(condition)
     if filters.procedure:
         versions = (select(ProcedureVersion.id).join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
                     .where(or_(Procedure.slug == filters.procedure, Procedure.code == filters.procedure)))
@@ -185,10 +202,24 @@ def tasks_query(actor: Actor, absent: list[int], filters: InboxFilter, bounds: B
         query = query.where(Dossier.status == filters.status)
     if filters.due:
         query = query.where(_due_condition(filters.due, bounds))
-    text = (filters.search or "").strip()
     if text:
         query = query.where(_search_condition(text))
-    return query.order_by(*_order(filters.sort)).limit(filters.limit).offset(filters.offset)
+    return query.order_by(*_order(filters.sort)).limit(filters.limit).offset(filters.offset), {}
+
+
+def _page(condition: Any) -> Select:
+    return (select(*LINE_COLUMNS).select_from(Task).join(Dossier, Dossier.id == Task.dossier_id)
+            .where(Task.state == "open", condition))
+
+
+@lru_cache(maxsize=64)
+def _unfiltered_page(kind: str, covering: bool, sort: str) -> Select:
+    """The unfiltered inbox page of a kind of actor, the actor and the page as bound parameters:
+    building the statement cost about as much as PostgreSQL spent running it."""
+    condition, _ = _lane(kind, bindparam("lane_actor"), bindparam("lane_role"), bindparam("lane_agency"),
+                         bindparam("lane_absent", expanding=True) if covering else None)
+    return (_page(condition).order_by(*_order(sort))
+            .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
 
 
 @dataclass(frozen=True)

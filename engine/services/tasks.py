@@ -98,7 +98,7 @@ def list_inbox(ctx: EngineContext, actor: Actor, *, limit: int = 50, offset: int
     with read_only(ctx.sessions) as session:
         bounds = inbox.due_bounds(ctx, session)
         reader = inbox.reader(session, actor)
-        lines = session.execute(inbox.tasks_query(actor, reader.absent, filters, bounds))
+        lines = session.execute(*inbox.tasks_query(actor, reader.absent, filters, bounds))
         return [_view(ctx, session, line, bounds=bounds, absent=reader.absent, is_new=reader.is_new(line))
                 for line in lines]
 
