@@ -10,7 +10,6 @@ from uuid import UUID
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
-from sqlalchemy.orm.attributes import set_committed_value
 
 import forms
 from engine import access_log, history
@@ -175,25 +174,20 @@ def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
 
 def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     now = datetime.now(UTC)
-    # a second claimant waits for the lock, then finds the task taken; the history's write goes with the COMMIT
+    # A second claimant waits for the lock, then reads the task taken. The claim and its history are
+    # written with the COMMIT: one round trip after the lock's.
     with transaction(ctx.sessions, pipelined=True) as session:
         task, instance = _lock_task_and_instance(session, actor, task_id)
         if task.state != "open":
             raise TaskConflict(f"task {task_id} is {task.state}")
         if task.assignee_id == actor.id:
             return _view(ctx, session, task)
-        ensure_running(instance)
-        claimed = session.execute(
-            update(Task).where(Task.id == task_id, Task.state == "open", Task.assignee_id.is_(None))
-            .values(assignee_id=actor.id, claimed_at=now)
-        ).rowcount
-        if claimed != 1:
+        if task.assignee_id is not None:
             raise TaskConflict(f"task {task_id} was claimed by someone else")
+        ensure_running(instance)
+        task.assignee_id, task.claimed_at = actor.id, now
         history.record(session, task.dossier, "task_claimed", actor=actor, status=task.dossier.status,
                        data={"task": task.id, "title": task.title}, at=now)
-        # what the UPDATE wrote, as loaded state (a refresh would cost another SELECT)
-        set_committed_value(task, "assignee_id", actor.id)
-        set_committed_value(task, "claimed_at", now)
         return _view(ctx, session, task)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from engine import history
 from engine.db import hold_locks, make_engine, transaction
 from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
-from engine.services import complete_task
+from engine.services import claim_task, complete_task
 from tests.factories import open_task, submit
 
 _postgres = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
@@ -136,6 +136,21 @@ def test_a_completion_writes_one_statement(ctx, actors, sent):
     complete_task(ctx, actors["tiepnhan"], task.id, {"ket_qua_tiep_nhan": "tiep_nhan"})
     # reads synced one by one, then every write in one statement that goes with the COMMIT
     assert sent[-2:] == ["WITH", "sync"] and not {"UPDATE", "INSERT"} & set(sent), sent
+
+
+@_postgres
+def test_a_claim_is_the_lock_and_one_write(ctx, actors, sent):
+    code = submit(ctx, actors["congdan"]).code
+    task = open_task(ctx, actors["tiepnhan"], code)
+    sent.clear()
+    view = claim_task(ctx, actors["tiepnhan"], task.id)
+    assert sent == ["SELECT", "sync", "WITH", "sync"], sent
+    assert view.assignee_id == actors["tiepnhan"].id
+    with ctx.sessions() as session:
+        stored = session.get(Task, task.id)
+        assert (stored.assignee_id, stored.claimed_at is not None) == (actors["tiepnhan"].id, True)
+        assert session.scalar(select(Event.kind).where(Event.dossier_id == stored.dossier_id)
+                              .order_by(Event.seq.desc()).limit(1)) == "task_claimed"
 
 
 @_postgres
