@@ -4,11 +4,13 @@ back; values are escaped; package templates win; nothing is fetched from the net
 from __future__ import annotations
 
 import http.server
+import io
 import threading
 from datetime import UTC, date, datetime
 
 import pypdfium2 as pdfium
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from engine.documents import (
     KINDS,
@@ -103,6 +105,17 @@ def test_the_qr_code_in_the_pdf_encodes_the_public_tracking_url(rendered, kind):
         for y in range(size)
     ]
     assert modules == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_qr_code_is_drawn_without_smoothing(rendered, kind):
+    """One pixel per module stays sharp only if the viewer does not interpolate it (image-rendering:
+    pixelated in the templates)."""
+    page = PdfFileReader(io.BytesIO(rendered[kind]["pdf"])).root["/Pages"]["/Kids"][0].get_object()
+    images = [xobject.get_object() for xobject in page["/Resources"]["/XObject"].values()
+              if xobject.get_object().get("/Subtype") == "/Image"]
+    assert len(images) == 1
+    assert "/Interpolate" in images[0] and not images[0]["/Interpolate"]
 
 
 def test_the_tracking_url_is_printed_and_named_by_the_qr_image(rendered):
