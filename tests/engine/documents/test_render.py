@@ -325,26 +325,60 @@ def test_render_samples_writes_one_small_png_per_kind(rendered, tmp_path, monkey
         assert len(data) < 250 * 1024
 
 
-def test_every_pdf_of_a_thread_shares_one_font_configuration_and_other_threads_get_their_own(monkeypatch):
-    """WeasyPrint's default builds a fontconfig configuration per document that is never freed: a
-    Celery worker rendering receipts grew by ~220 KB a PDF (bench/memory.py, bench/RESULTS.md)."""
+@pytest.fixture
+def write_pdf_calls(monkeypatch):
+    """The keyword arguments of every WeasyPrint write_pdf call, in order."""
     from weasyprint import HTML
 
-    from engine.documents import render as render_module
-
-    used = []
+    calls: list[dict] = []
     real = HTML.write_pdf
 
     def spy(self, *args, **kwargs):
-        used.append(kwargs.get("font_config"))
+        calls.append(kwargs)
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(HTML, "write_pdf", spy)
+    return calls
+
+
+def test_every_pdf_of_a_thread_shares_one_font_configuration_and_other_threads_get_their_own(write_pdf_calls):
+    """WeasyPrint's default builds a fontconfig configuration per document that is never freed: a
+    Celery worker rendering receipts grew by ~220 KB a PDF (bench/memory.py, bench/RESULTS.md)."""
+    from engine.documents import render as render_module
+
     render_module.html_to_pdf("<p>một</p>")
     render_module.html_to_pdf("<p>hai</p>")
     other = threading.Thread(target=render_module.html_to_pdf, args=("<p>ba</p>",))
     other.start()
     other.join()
 
+    used = [call.get("font_config") for call in write_pdf_calls]
     assert used[0] is not None and used[0] is used[1]
     assert used[2] is not None and used[2] is not used[0]
+
+
+def test_the_html_carries_the_shared_stylesheet_and_the_pdf_gets_it_parsed_once(write_pdf_calls):
+    """render_html's HTML stands alone (the stylesheet inline); render_pdf leaves it out of the HTML and
+    hands WeasyPrint the one parsed copy, which lays the page out the same (A4, the margins)."""
+    from engine.documents import render as render_module
+
+    context = sample_context("giay-tiep-nhan")
+    assert "size: A4;" in render_html("giay-tiep-nhan", context)
+    first, second = render_pdf("giay-tiep-nhan", context), render_pdf("ket-qua", sample_context("ket-qua"))
+    seen = [call.get("stylesheets") for call in write_pdf_calls]
+    assert len(seen) == 2 and len(seen[0]) == 1 and seen[0][0] is seen[1][0]
+    for pdf in (first, second):
+        page = pdf_pages(pdf)[0]
+        assert (round(page.get_width() / 72 * 25.4), round(page.get_height() / 72 * 25.4)) == (210, 297)
+        (image,) = page.get_objects(filter=[pdfium.raw.FPDF_PAGEOBJ_IMAGE])
+        left, _bottom, _right, _top = image.get_bounds()
+        assert round(left / 72 * 25.4) == 30  # the left margin of Nghị định 30/2020, from the stylesheet
+    assert render_module._stylesheet(render_module._search_path(())) is seen[0][0]
+
+
+def test_a_package_may_bring_its_own_stylesheet(tmp_path):
+    (tmp_path / "document.css").write_text("@page { size: A5; margin: 10mm } body { margin: 0 }", encoding="utf-8")
+    context = sample_context("giay-tiep-nhan")
+    assert "size: A5;" in render_html("giay-tiep-nhan", context, template_dirs=[tmp_path])
+    page = pdf_pages(render_pdf("giay-tiep-nhan", context, template_dirs=[tmp_path]))[0]
+    assert (round(page.get_width() / 72 * 25.4), round(page.get_height() / 72 * 25.4)) == (148, 210)
