@@ -10,11 +10,12 @@ from urllib.parse import urlencode
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-#: Pixels per QR module in the PNG: one. Every page and document that shows it scales it up with
-#: `image-rendering: pixelated` (in a PDF, an image drawn with /Interpolate false), so each module prints
-#: as a sharp square at any resolution. Eight pixels a module made WeasyPrint decode and re-compress a
-#: 328-pixel image for every document, about a tenth of a receipt's rendering time.
-BOX_SIZE = 1
+#: Pixels per QR module in the PNG. Pages and documents show it with `image-rendering: pixelated` (in a
+#: PDF, an image drawn with /Interpolate false), so it prints sharp at any resolution. Four pixels keep
+#: it readable from a PDF shown at 150 dpi, as eight did (one or two pixels a module needed 200 or 180
+#: dpi: a viewer scales small images up pixel by pixel, unevenly), while WeasyPrint decodes and
+#: re-compresses a quarter of the pixels for every document.
+BOX_SIZE = 4
 #: The quiet zone, in modules (the QR standard asks for 4).
 BORDER = 4
 
