@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/http_load.py --duration 60 --warmup 10
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/scaling.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/scale.py --dossiers $(BENCH_DOSSIERS)

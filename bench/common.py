@@ -72,19 +72,24 @@ def explain(ctx, statements: list[tuple[str, Any]]) -> list[str]:
     return [plan for _took, plan in sorted(plans, reverse=True)]
 
 
-def machine(ctx) -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+def git_revision() -> str:
+    """The checkout's short commit, with "+" when engine/ has uncommitted changes."""
     git = ["git", "-C", str(PROJECT_ROOT), "--no-optional-locks"]  # read-only queries
     try:
         revision = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "engine"]).returncode != 0
     except OSError:
-        revision, dirty = "unknown", False
+        return "unknown"
+    return revision + ("+" if dirty else "")
+
+
+def machine(ctx) -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
     with ctx.db.connect() as conn:
         postgresql = conn.execute(text("SHOW server_version")).scalar_one()
         buffers = conn.execute(text("SHOW shared_buffers")).scalar_one()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "revision": revision + ("+" if dirty else ""),
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "revision": git_revision(),
             "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "cpu": next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""),
             "load": os.getloadavg() if hasattr(os, "getloadavg") else None, "platform": platform.platform(),
