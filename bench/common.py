@@ -3,6 +3,7 @@ the SQL a measured call sends (to EXPLAIN it afterwards), and the machine the fi
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -70,6 +71,13 @@ def explain(ctx, statements: list[tuple[str, Any]]) -> list[str]:
                          if line.startswith("Execution Time")), 0.0)
             plans.append((took, f"{statement}\n{plan}"))
     return [plan for _took, plan in sorted(plans, reverse=True)]
+
+
+def publish(text: str, result: dict[str, Any], json_path: str | None) -> None:
+    """Print a benchmark's report; with --json, also write its figures there."""
+    print(text)
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def git_revision() -> str:

@@ -22,7 +22,6 @@ Nothing touches a database or the network.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -36,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from weasyprint import HTML  # noqa: E402
 
-from bench.common import git_revision  # noqa: E402
+from bench.common import git_revision, publish  # noqa: E402
 from engine.documents import KINDS, NoNetworkFetcher, render_html, render_pdf, sample_context  # noqa: E402
 from engine.documents.qr import qr_png_data_uri  # noqa: E402
 from engine.documents.render import font_config  # noqa: E402
@@ -112,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds < 2:
         parser.error("--rounds must be at least 2")
     result = run(kinds, args.rounds)
-    print(render(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    publish(render(result), result, args.json)
     return 0
 
 

@@ -43,12 +43,15 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
-from engine.bootstrap import prepare
-from engine.config import PROJECT_ROOT, Settings
-from engine.context import EngineContext, build_context
-from engine.models import Dossier, Task, WorkflowInstance
-from engine.runtime.specs import OUTBOX_REQUEST, OutboxServiceTask, ProcessSpecs, build_specs
-from engine.services import Actor, authenticate, complete_task, submit_dossier
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/engine_overhead.py` from anywhere
+
+from bench.common import publish  # noqa: E402
+from engine.bootstrap import prepare  # noqa: E402
+from engine.config import PROJECT_ROOT, Settings  # noqa: E402
+from engine.context import EngineContext, build_context  # noqa: E402
+from engine.models import Dossier, Task, WorkflowInstance  # noqa: E402
+from engine.runtime.specs import OUTBOX_REQUEST, OutboxServiceTask, ProcessSpecs, build_specs  # noqa: E402
+from engine.services import Actor, authenticate, complete_task, submit_dossier  # noqa: E402
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 HKD = "dang-ky-ho-kinh-doanh"
@@ -334,9 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(HTML if PATH ends in .html, else text)")
     args = parser.parse_args(argv)
     result = run(args)
-    print(render(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    publish(render(result), result, args.json)
     return 0
 
 

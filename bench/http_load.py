@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
@@ -48,6 +47,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import publish  # noqa: E402
 from bench.engine_overhead import HKD, PATH, start_form  # noqa: E402
 from bench.serve import ADMIN_URL, OFFICIAL_ROLES, REDIS_URL, Server, check, render_check, serve  # noqa: E402
 from engine.config import PROJECT_ROOT  # noqa: E402
@@ -411,9 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         result = {"benchmark": "http_load", "machine": info, "args": public_args(args),
                   "describe": describe(server, info, args.celery_workers), "load": load,
                   "consistency": consistency}
-    print(render(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    publish(render(result), result, args.json)
     return 0 if consistency["ok"] else 1
 
 

@@ -23,7 +23,6 @@ processes are stopped and the Redis queue deleted, even on error or Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import signal
@@ -45,7 +44,7 @@ from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/outbox.py` from anywhere
 
-from bench.common import ADMIN_URL, bench_database  # noqa: E402
+from bench.common import ADMIN_URL, bench_database, publish  # noqa: E402
 from engine.config import ENV_PREFIX, PROJECT_ROOT, Settings  # noqa: E402
 from engine.context import EngineContext, build_context
 from engine.db import transaction, upgrade
@@ -348,9 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on `kill` as on Ctrl-C
     result = run(args)
-    print(render(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    publish(render(result), result, args.json)
     return 0
 
 
