@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/engine_overhead.py` from anywhere
 
-from bench.common import publish  # noqa: E402
+from bench.common import git_revision, publish  # noqa: E402
 from engine.bootstrap import prepare  # noqa: E402
 from engine.config import PROJECT_ROOT, Settings  # noqa: E402
 from engine.context import EngineContext, build_context  # noqa: E402
@@ -245,19 +244,13 @@ def summarize(samples: list[Sample], key: str = "ms") -> dict[str, Any]:
 def machine_info(floor: Floor) -> dict[str, Any]:
     cpuinfo = Path("/proc/cpuinfo")
     lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
-    git = ["git", "-C", str(PROJECT_ROOT), "--no-optional-locks"]  # read-only queries
-    try:
-        revision = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
-        dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "engine", "forms"]).returncode != 0
-    except OSError:
-        revision, dirty = "unknown", False
     return {"date": datetime.now(UTC).isoformat(timespec="seconds"),
             "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "cpu": next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""),
             "platform": platform.platform(), "python": platform.python_version(),
             "postgresql": floor.conn.execute(text("SHOW server_version")).scalar_one(),
             "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy"),
-            "revision": revision.strip() + (" + uncommitted engine/forms changes" if dirty else "")}
+            "revision": git_revision(("engine", "forms"), " + uncommitted engine/forms changes")}
 
 
 def render(result: dict[str, Any]) -> str:

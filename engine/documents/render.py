@@ -173,16 +173,16 @@ def html_to_pdf(html: str, stylesheets: Iterable[CSS] = ()) -> bytes:
         font_config=font_config(), stylesheets=list(stylesheets))
 
 
-_FONTS = threading.local()
+_PER_THREAD = threading.local()
 
 
 def font_config() -> FontConfiguration:
     """This thread's WeasyPrint font configuration, made once. A new one per document (WeasyPrint's
     default) builds a fontconfig configuration that is never freed: a Celery worker grew by about
     220 KB per rendered PDF, 300 MiB over 10,000 task completions (bench/memory.py)."""
-    config = getattr(_FONTS, "config", None)
+    config = getattr(_PER_THREAD, "config", None)
     if config is None:
-        config = _FONTS.config = FontConfiguration()
+        config = _PER_THREAD.config = FontConfiguration()
     return config
 
 
@@ -191,9 +191,9 @@ def _stylesheet(search_path: tuple[str, ...]) -> CSS:
     thread and text: parsing it again for every PDF cost about a twentieth of the rendering."""
     env = _environment(search_path)
     source, _filename, _uptodate = env.loader.get_source(env, STYLESHEET)
-    parsed = getattr(_FONTS, "stylesheets", None)
+    parsed = getattr(_PER_THREAD, "stylesheets", None)
     if parsed is None:
-        parsed = _FONTS.stylesheets = {}
+        parsed = _PER_THREAD.stylesheets = {}
     if source not in parsed:
         parsed[source] = CSS(string=source, font_config=font_config())
     return parsed[source]

@@ -182,7 +182,7 @@ class Runner:
         return report
 
     def open_human_tasks(self) -> list[HumanTask]:
-        return _human_tasks(self.workflow.get_tasks(state=TaskState.READY, manual=True))
+        return _human_tasks(self.workflow.get_tasks(state=TaskState.READY))
 
     @property
     def data(self) -> dict[str, Any]:

@@ -3,7 +3,6 @@ task, event and outbox rows that changed, in the caller's transaction."""
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,13 +165,13 @@ def apply_report(ctx: EngineContext, session: Session, dossier: Dossier, instanc
                 reports.append(runner.complete_service_task(request.task_id, {"queued": True}))
         index += 1
     meta = ctx.versions.get(session, dossier.procedure_version_id).meta
-    data = functools.cache(lambda: runner.data)  # the workflow has run all it will: read once, if needed
+    data = runner.data  # the workflow has run all it will: read once
     for step in reports:
         changed = _apply_entered(session, dossier, meta, step, actor, calendar, now)
-        outbox += [paperwork.request(ctx, session, dossier, meta, kind.strip(), data(), actor, now)
+        outbox += [paperwork.request(ctx, session, dossier, meta, kind.strip(), data, actor, now)
                    for element in step.entered if element.document for kind in element.document.split(",")]
         available = set(ctx.connectors.available())
-        outbox += [row for status in changed for row in _notify(ctx, dossier, meta, status, data(), now)]
+        outbox += [row for status in changed for row in _notify(ctx, dossier, meta, status, data, now)]
         outbox += [row for status in changed
                    for row in portal_sync.status_rows(ctx, session, dossier, meta, status, actor, now, available)]
     _sync_tasks(session, dossier, meta, reports[-1], now, runner.initially_open, completed, calendar)
