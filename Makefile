@@ -15,7 +15,7 @@ FRONTEND_STAMP := $(VENDOR)/.built-$(shell cat $(FRONTEND)/package.json $(FRONTE
 # The browser tests drive Debian's Chromium through Playwright (never Playwright's own browser builds).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint bench chaos audit worker simulators clean browser
+.PHONY: install run test lint bench chaos audit worker simulators clean browser system-libs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,20 @@ $(FRONTEND_STAMP): $(FRONTEND_MODULES) $(FRONTEND)/build.mjs $(STUDIO_SOURCES)
 	cd $(FRONTEND) && npm run --silent build
 	touch $(FRONTEND_STAMP)
 
-install: $(STAMP) $(FRONTEND_STAMP)
+install: $(STAMP) $(FRONTEND_STAMP) system-libs
+
+# WeasyPrint cuts the PDFs' fonts down with HarfBuzz's subsetter when the system has it, with fontTools
+# (about four times the CPU of a whole document) when not: engine/documents/README.md.
+system-libs:  ## libharfbuzz-subset for fast PDFs (installed when missing and we are root)
+	@if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0'; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's libharfbuzz-subset0 (fast font subsetting for the PDFs)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0 >/dev/null; \
+		else \
+			echo "NOTE: PDFs render about four times faster with libharfbuzz-subset: run 'sudo apt-get install libharfbuzz-subset0'."; \
+			echo "      Without it its test is skipped (and fails when CI=true)."; \
+		fi; \
+	fi
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then \

@@ -10,7 +10,14 @@ from engine.documents.errors import (
     UnknownDocumentKind,
 )
 from engine.documents.qr import qr_matrix, qr_png_data_uri, tracking_url
-from engine.documents.render import KINDS, NoNetworkFetcher, html_to_pdf, render_html, render_pdf
+from engine.documents.render import (
+    KINDS,
+    NoNetworkFetcher,
+    font_subsetter,
+    html_to_pdf,
+    render_html,
+    render_pdf,
+)
 from engine.documents.samples import render_samples, sample_context
 from engine.documents.store import FileStore
 
@@ -24,6 +31,7 @@ __all__ = [
     "StoredFileCorrupt",
     "StoredFileNotFound",
     "UnknownDocumentKind",
+    "font_subsetter",
     "html_to_pdf",
     "qr_matrix",
     "qr_png_data_uri",

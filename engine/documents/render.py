@@ -6,6 +6,7 @@ passes are searched before the built-in ones. Rendering never touches the networ
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -17,11 +18,14 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, Undefined, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from weasyprint import CSS, HTML, URLFetcher
+from weasyprint.pdf import fonts as pdf_fonts
 from weasyprint.text.fonts import FontConfiguration
 
 from engine.calendar import VN_TZ
 from engine.documents.errors import DocumentContextError, UnknownDocumentKind
 from engine.documents.qr import qr_png_data_uri, tracking_url
+
+log = logging.getLogger(__name__)
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The forms shipped with the engine (one template each in templates/).
@@ -166,9 +170,31 @@ def _render_html(kind: str, context: Mapping[str, Any], search_path: tuple[str, 
         raise DocumentContextError(f"{kind}: {exc.message}") from exc
 
 
+def font_subsetter() -> str:
+    """How WeasyPrint cuts the embedded fonts down to the glyphs a document uses: "harfbuzz" when the
+    system library libharfbuzz-subset (Debian: libharfbuzz-subset0) is there, else "fonttools".
+    Both give the same pages (at most 13 grey levels apart on anti-aliased edges at 200 dpi), but
+    fontTools decompiles each font's layout tables in Python for every PDF: about four times the CPU of
+    the whole document (bench/RESULTS.md, documents)."""
+    has_library = pdf_fonts.harfbuzz_subset is not None and pdf_fonts.harfbuzz.hb_version_atleast(4, 1, 0)
+    return "harfbuzz" if has_library else "fonttools"
+
+
+@lru_cache(maxsize=1)
+def _checked_subsetter() -> str:
+    """`font_subsetter()`, with a warning in the log the first time a process renders on the slow one."""
+    subsetter = font_subsetter()
+    if subsetter == "fonttools":
+        log.warning("PDF fonts are subset by fontTools, about four times slower than HarfBuzz: install the "
+                    "system library libharfbuzz-subset (Debian/Ubuntu: apt-get install libharfbuzz-subset0) "
+                    "and restart the workers")
+    return subsetter
+
+
 def html_to_pdf(html: str, stylesheets: Iterable[CSS] = ()) -> bytes:
     """PDF bytes for an HTML string, fetching nothing but data: URIs; fonts come from fontconfig.
     `stylesheets` apply under the document's own (parsed already: see `_stylesheet`)."""
+    _checked_subsetter()
     return HTML(string=html, base_url=None, url_fetcher=NoNetworkFetcher()).write_pdf(
         font_config=font_config(), stylesheets=list(stylesheets))
 
