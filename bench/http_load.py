@@ -43,14 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import publish  # noqa: E402
+from bench.common import git_revision, publish  # noqa: E402
 from bench.engine_overhead import HKD, PATH, start_form  # noqa: E402
 from bench.serve import ADMIN_URL, OFFICIAL_ROLES, REDIS_URL, Server, check, render_check, serve  # noqa: E402
-from engine.config import PROJECT_ROOT  # noqa: E402
+from engine.models import OutboxMessage  # noqa: E402
 
 ACTIONS = ("submit", "inbox", "complete", "track")
 DEFAULT_MIX = "submit=1,inbox=2,complete=4,track=2"
@@ -282,28 +282,31 @@ def run_generator(plan: dict[str, Any]) -> dict[str, Any]:
 # -- the report ---------------------------------------------------------------------------------
 
 
-def revision() -> str:
-    """The checked-out commit, read from .git without running git."""
-    head = PROJECT_ROOT / ".git" / "HEAD"
-    try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            name = ref[5:]
-            loose = PROJECT_ROOT / ".git" / name
-            if loose.exists():
-                return loose.read_text().strip()[:10]
-            packed = (PROJECT_ROOT / ".git" / "packed-refs").read_text().splitlines()
-            return next(line.split()[0][:10] for line in packed if line.endswith(" " + name))
-        return ref[:10]
-    except (OSError, StopIteration):
-        return "unknown"
+def celery_cpu(server: Server) -> float:
+    return sum(process_cpu(pid) for pid in server.celery_pids)
+
+
+def outbox_cost(server: Server, cpu_seconds: float, completions: int) -> dict[str, Any]:
+    """What the Celery workers spent from the start of the load until the outbox drained (or the drain
+    gave up): CPU seconds, the calls they made by connector and operation, and the CPU per completion."""
+    with server.ctx.sessions() as session:
+        done = session.execute(select(OutboxMessage.connector, OutboxMessage.operation, func.count())
+                               .where(OutboxMessage.state == "done")
+                               .group_by(OutboxMessage.connector, OutboxMessage.operation)).all()
+        left = session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.state.in_(("pending", "running"))))
+    calls = sum(n for _c, _o, n in done)
+    return {"cpu_s": cpu_seconds, "calls_done": calls, "calls_left": left,
+            "by_operation": {f"{connector}/{operation}": n for connector, operation, n in sorted(done)},
+            "cpu_ms_per_call": 1000 * cpu_seconds / calls if calls else None,
+            "cpu_ms_per_completion": 1000 * cpu_seconds / completions if completions and not left else None}
 
 
 def machine_info(server: Server) -> dict[str, Any]:
     lines = Path("/proc/cpuinfo").read_text().splitlines()
     with server.ctx.db.connect() as conn:
         postgresql = conn.execute(text("SHOW server_version")).scalar_one()
-    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "revision": revision(),
+    return {"date": datetime.now(UTC).isoformat(timespec="seconds"), "revision": git_revision(("engine", "web", "integrations")),
             "nproc": len(os.sched_getaffinity(0)),
             "cpu": next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), ""),
             "platform": platform.platform(), "python": platform.python_version(), "postgresql": postgresql,
@@ -348,8 +351,19 @@ def render(result: dict[str, Any]) -> str:
               f"{cpu['rest']:.2f} (PostgreSQL, Redis, anything else running)",
               f"work queued but not done at the end: {r['queued_left']}"
               + (f"; tasks of steps the load does not work: {r['unknown_tasks']}" if r["unknown_tasks"] else ""),
-              *render_check(result["consistency"])]
+              *render_check(result["consistency"]), *render_outbox_cost(r["outbox_cost"])]
     return "\n".join(lines)
+
+
+def render_outbox_cost(cost: dict[str, Any]) -> list[str]:
+    if not cost["calls_done"]:
+        return ["outbox cost: no call made (no Celery worker?)"]
+    per_completion = (f"{cost['cpu_ms_per_completion']:.1f} ms of Celery CPU per task completion" if
+                      cost["cpu_ms_per_completion"] is not None else
+                      f"{cost['calls_left']} calls still pending: per completion unknown (a longer --drain tells)")
+    return [f"outbox cost, from the start of the load until drained: {cost['cpu_s']:.1f} Celery CPU-seconds for "
+            f"{cost['calls_done']} calls, {cost['cpu_ms_per_call']:.1f} ms each; {per_completion}",
+            "  calls: " + ", ".join(f"{name} {n}" for name, n in cost["by_operation"].items())]
 
 
 def parse_mix(text_: str) -> dict[str, float]:
@@ -405,9 +419,12 @@ def main(argv: list[str] | None = None) -> int:
         info = machine_info(server)
         print(f"serving on {server.url}; {args.warmup:g} s warm-up + {args.duration:g} s of load ...",
               file=sys.stderr, flush=True)
+        celery_before = celery_cpu(server)
         load = run_generator(plan_for(server, clients=args.clients, mix=args.mix, warmup=args.warmup,
                                       duration=args.duration, seed=args.seed))
+        completions = len(load["completed"])
         consistency = check(server, load.pop("codes"), load.pop("completed"), args.drain)
+        load["outbox_cost"] = outbox_cost(server, celery_cpu(server) - celery_before, completions)
         result = {"benchmark": "http_load", "machine": info, "args": public_args(args),
                   "describe": describe(server, info, args.celery_workers), "load": load,
                   "consistency": consistency}
