@@ -16,9 +16,10 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, or_, select, true
+from sqlalchemy import bindparam, exists, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from engine import history, paperwork
@@ -79,29 +80,50 @@ def _not_suspended():
 def _in_pool(ctx: EngineContext, queue: str | None):
     """Rows whose connector the settings route to `queue` (engine/jobs.py): a worker pool executes only
     its own calls, whatever message reached it. None: every row (the embedded worker, tests)."""
+    return _pool_clause(queue, _routes(ctx))
+
+
+def _routes(ctx: EngineContext) -> tuple[tuple[str, str], ...]:
+    """The settings' connector -> queue table, "*" (the fallback queue) included, hashable."""
+    return (("*", ctx.settings.outbox_queue("*")),
+            *sorted((c, q) for c, q in ctx.settings.outbox_queues.items() if c != "*"))
+
+
+def _pool_clause(queue: str | None, routes: tuple[tuple[str, str], ...]):
     if queue is None:
         return true()
-    table = {c: q for c, q in ctx.settings.outbox_queues.items() if c != "*"}
-    own = OutboxMessage.connector.in_(sorted(c for c, q in table.items() if q == queue))
-    if queue != ctx.settings.outbox_queue("*"):
+    (_star, fallback), *table = routes
+    own = OutboxMessage.connector.in_([c for c, q in table if q == queue])
+    if queue != fallback:
         return own
-    return own | OutboxMessage.connector.not_in(sorted(table))
+    return own | OutboxMessage.connector.not_in([c for c, _q in table])
+
+
+@lru_cache(maxsize=64)
+def _claim_statement(queue: str | None, routes: tuple[tuple[str, str], ...]):
+    """The claim as one conditional UPDATE ... RETURNING, built once per pool: the row, if it is still
+    due (not done, not leased by a live worker), not held back by an earlier call of an ordered
+    connector or a suspended dossier, and of this pool, becomes `running` with a lease. Two workers
+    handed the same row: the second waits for the first's COMMIT (a few milliseconds), then PostgreSQL
+    re-checks the row, finds the lease and updates nothing."""
+    now = bindparam("now", type_=OutboxMessage.__table__.c.next_attempt_at.type)
+    return (update(OutboxMessage)
+            .where(OutboxMessage.id == bindparam("message_id"), _due_clause(now), _not_suspended(),
+                   _pool_clause(queue, routes))
+            .values(state="running", attempts=OutboxMessage.attempts + 1, locked_until=bindparam("lease"))
+            .returning(OutboxMessage))
 
 
 def _claim(ctx: EngineContext, message_id: int, now: datetime, queue: str | None = None) -> OutboxMessage | None:
-    with transaction(ctx.sessions) as session:
-        query = select(OutboxMessage).where(OutboxMessage.id == message_id, _due_clause(now), _not_suspended(),
-                                            _in_pool(ctx, queue))
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        message = session.scalar(query)
-        if message is None:
-            return None
-        message.state = "running"
-        message.attempts += 1
-        message.locked_until = now + timedelta(seconds=ctx.settings.outbox_lease_seconds)
-        session.flush()
-        session.expunge(message)
+    """Lease the row to this worker, in one statement and one round trip before the COMMIT; the row
+    comes back detached, with every column."""
+    lease = now + timedelta(seconds=ctx.settings.outbox_lease_seconds)
+    with transaction(ctx.sessions, pipelined=True) as session:
+        message = session.scalar(_claim_statement(queue, _routes(ctx)),
+                                 {"message_id": message_id, "now": now, "lease": lease},
+                                 execution_options={"synchronize_session": False})
+        if message is not None:
+            session.expunge(message)
         return message
 
 
@@ -230,9 +252,11 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
                     hold: bool = False) -> list[OutboxMessage]:
     """The call's result: its follow-up (store a signed file, record a payment...), then the waiting
     service task completes with it, or it is held on the instance (suspended, or `hold` after the
-    workflow failed on it). Returns the calls the resumed workflow decided, to announce."""
+    workflow failed on it). Returns the calls the resumed workflow decided, to announce. Pipelined: the
+    row's read carries the BEGIN, its UPDATE goes out with the COMMIT (one statement, engine/db.py); a
+    resumed workflow's dossier and instance, not locked here, are still written statement by statement."""
     now = datetime.now(UTC)
-    with transaction(ctx.sessions) as session:
+    with transaction(ctx.sessions, pipelined=True) as session:
         row = session.get(OutboxMessage, message.id)
         if row.state == "done":
             return []

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from engine.models import OutboxMessage
-from engine.outbox import deliver, drain, incidents, retry_incident
+from engine.outbox import _claim, deliver, drain, incidents, retry_incident
 from engine.services import get_dossier
 from engine.worker import InProcessWorker
 from tests.factories import submit, work
@@ -104,8 +108,6 @@ def test_in_process_worker_delivers_right_after_commit(ctx, actors, smtp):
 
 def test_calls_to_an_ordered_connector_leave_in_order_per_dossier(ctx, actors):
     """A later portal update for a dossier waits while an earlier one is retrying or in incident."""
-    from datetime import UTC, datetime, timedelta
-
     from engine.models import Dossier
     from engine.outbox import ORDERED, due_ids
 
@@ -126,3 +128,77 @@ def test_calls_to_an_ordered_connector_leave_in_order_per_dossier(ctx, actors):
         session.get(OutboxMessage, first).state = "done"
         session.commit()
     assert second in due_ids(ctx) and third not in due_ids(ctx)
+
+
+def pending_email(ctx, actors, smtp) -> int:
+    to_result(ctx, actors, smtp)
+    with ctx.sessions() as session:
+        return session.scalar(select(OutboxMessage.id).where(OutboxMessage.connector == "email",
+                                                             OutboxMessage.state == "pending"))
+
+
+def test_a_claim_leases_the_row_in_one_statement(ctx, actors, smtp):
+    row_id = pending_email(ctx, actors, smtp)
+    now = datetime.now(UTC)
+    statements = []
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    event.listen(ctx.db, "before_cursor_execute", seen)
+    try:
+        message = _claim(ctx, row_id, now)
+    finally:
+        event.remove(ctx.db, "before_cursor_execute", seen)
+    assert [s for s in statements if s != "BEGIN"] == ["UPDATE"]  # SQLite: its explicit BEGIN
+    assert (message.id, message.state, message.attempts, message.operation) == (row_id, "running", 1, "send")
+    assert message.locked_until > now and message.payload["to"] == "congdan@example.vn"
+    assert _claim(ctx, row_id, now) is None  # leased: no second worker gets it
+    with ctx.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert (row.state, row.attempts) == ("running", 1)
+
+
+def test_two_workers_handed_one_row_make_one_call(ctx, actors, smtp):
+    """On PostgreSQL the second claim waits for the first's COMMIT, then finds the lease; on SQLite the
+    writes are serialized anyway. Either way one worker calls, the other is told nothing is due."""
+    row_id = pending_email(ctx, actors, smtp)
+    barrier = threading.Barrier(4)
+
+    def one(_):
+        barrier.wait()
+        return deliver(ctx, row_id)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(one, range(4)))
+    assert sorted(o.state for o in outcomes if o is not None) == ["done"]
+    assert outcomes.count(None) == 3
+    assert len(smtp.messages) == 1 and smtp.duplicates == 0
+
+
+def test_a_claim_waits_for_a_lock_on_the_row_and_rechecks_it(ctx, actors, smtp):
+    """Someone holds the row (another worker's claim, an admin's retry) when the claim arrives: it waits
+    for their COMMIT and claims only if the row is still due then."""
+    if ctx.db.dialect.name != "postgresql":
+        pytest.skip("row locks and their waits: PostgreSQL")
+    row_id = pending_email(ctx, actors, smtp)
+    result = {}
+
+    def claim():
+        result["m"] = _claim(ctx, row_id, datetime.now(UTC))
+
+    for still_due, expected in ((False, None), (True, row_id)):
+        with ctx.sessions() as session:  # due
+            session.get(OutboxMessage, row_id).state = "pending"
+            session.get(OutboxMessage, row_id).locked_until = None
+            session.commit()
+        with ctx.sessions() as holder:
+            row = holder.scalar(select(OutboxMessage).where(OutboxMessage.id == row_id).with_for_update())
+            claimer = threading.Thread(target=claim)
+            claimer.start()
+            claimer.join(0.3)
+            assert claimer.is_alive()  # waiting for the holder
+            if not still_due:  # another worker's claim
+                row.state, row.locked_until = "running", datetime.now(UTC) + timedelta(minutes=5)
+            holder.commit()
+        claimer.join(10)
+        assert (result["m"].id if result["m"] is not None else None) == expected
