@@ -7,12 +7,11 @@ Vietnamese message (``invalid_grant`` for the citizen, ``invalid_client`` for th
 
 from __future__ import annotations
 
-import functools
-import ssl
 from typing import Any
 
 import httpx
 
+from ..tls import system_context
 from .claims import IdentityError, IdentityUnavailable
 
 __all__ = ["PROVIDER", "error_code", "json_object", "refusal", "send"]
@@ -21,19 +20,13 @@ __all__ = ["PROVIDER", "error_code", "json_object", "refusal", "send"]
 PROVIDER = "Hệ thống xác thực tài khoản định danh"
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one costs tens of milliseconds."""
-    return ssl.create_default_context()
-
-
 def send(
     method: str, url: str, what_vi: str, *, timeout: float, verify_tls: bool = True, **kwargs: Any
 ) -> httpx.Response:
     """One HTTP exchange; network trouble, 5xx and 429 become :class:`IdentityUnavailable`."""
     seconds = timeout
     try:
-        with httpx.Client(timeout=seconds, verify=_tls_context() if verify_tls else False) as client:
+        with httpx.Client(timeout=seconds, verify=system_context() if verify_tls else False) as client:
             response = client.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
         raise IdentityUnavailable(

@@ -27,6 +27,7 @@ from typing import Any
 
 from ..base import Connector, ConnectorError, ConnectorRejected, ConnectorUnavailable, HealthReport, operation
 from ..registry import register
+from ..tls import system_context
 
 __all__ = ["EmailConnector", "message_id_for"]
 
@@ -235,7 +236,7 @@ class EmailConnector(Connector):
                     self.port,
                     local_hostname=self.helo_name,
                     timeout=self.timeout,
-                    context=ssl.create_default_context(),
+                    context=system_context(),
                 )
             else:
                 smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.helo_name, timeout=self.timeout)
@@ -244,7 +245,7 @@ class EmailConnector(Connector):
         try:
             smtp.ehlo()
             if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=system_context())
                 smtp.ehlo()
             if self.username:
                 smtp.login(self.username, self.password)

@@ -20,11 +20,9 @@ Why the details below matter:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
-import ssl
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +40,7 @@ from ..base import (
     operation,
 )
 from ..registry import register
+from ..tls import system_context
 
 __all__ = [
     "MAX_SEGMENTS",
@@ -99,12 +98,6 @@ _GATEWAY_CODES: dict[str, tuple[bool, str]] = {
     "08": (False, "không tìm thấy tin nhắn"),
     "99": (True, "hệ thống SMS đang bận"),
 }
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one costs tens of milliseconds."""
-    return ssl.create_default_context()
 
 
 def normalise_phone(value: Any) -> str:
@@ -347,7 +340,7 @@ class SmsConnector(Connector):
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
-            with httpx.Client(timeout=timeout or self.timeout, verify=_tls_context()) as client:
+            with httpx.Client(timeout=timeout or self.timeout, verify=system_context()) as client:
                 response = client.request(method, url, json=json, headers=headers)
         except httpx.TimeoutException as exc:
             raise ConnectorUnavailable(

@@ -8,9 +8,7 @@ failures the same way. Server side: :class:`HttpSimulator`, the shared loopback 
 
 from __future__ import annotations
 
-import functools
 import re
-import ssl
 from typing import Any
 
 import httpx
@@ -18,6 +16,7 @@ from flask import Flask, Response, jsonify
 
 from ..base import ConnectorRejected, ConnectorUnavailable
 from ..simulation import FaultInjectingServer, ReceivedRequest
+from ..tls import system_context
 
 __all__ = [
     "HttpSimulator",
@@ -50,15 +49,9 @@ def check_timeout(config: dict[str, Any], default: float = 10) -> float:
     return float(value)
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one costs tens of milliseconds."""
-    return ssl.create_default_context()
-
-
 def new_client(timeout: float, *, verify_tls: bool = True) -> httpx.Client:
     """An ``httpx`` client for one operation (connections reused within it, not across calls)."""
-    return httpx.Client(timeout=timeout, verify=_tls_context() if verify_tls else False)
+    return httpx.Client(timeout=timeout, verify=system_context() if verify_tls else False)
 
 
 def post(

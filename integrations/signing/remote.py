@@ -41,6 +41,7 @@ from ..base import (
     operation,
 )
 from ..registry import register
+from ..tls import httpx_context
 from .certs import load_certificate
 from .common import (
     ResultStore,
@@ -275,7 +276,8 @@ class RemoteSigningConnector(Connector):
         headers = {"Accept": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        return httpx.Client(base_url=self.base_url, timeout=timeout or self.timeout, headers=headers)
+        return httpx.Client(base_url=self.base_url, timeout=timeout or self.timeout, headers=headers,
+                            verify=httpx_context())
 
     def _request(self, client: httpx.Client, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """One HTTP exchange, with every failure mapped to the outbox contract."""
