@@ -49,7 +49,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import git_revision, publish  # noqa: E402
 from bench.engine_overhead import HKD, PATH, start_form  # noqa: E402
-from bench.serve import ADMIN_URL, OFFICIAL_ROLES, REDIS_URL, Server, check, render_check, serve  # noqa: E402
+from bench.serve import (  # noqa: E402
+    ADMIN_URL,
+    OFFICIAL_ROLES,
+    REDIS_URL,
+    Server,
+    check,
+    due_or_running,
+    render_check,
+    serve,
+)
 from engine.models import OutboxMessage  # noqa: E402
 
 ACTIONS = ("submit", "inbox", "complete", "track")
@@ -293,10 +302,11 @@ def outbox_cost(server: Server, cpu_seconds: float, completions: int) -> dict[st
         done = session.execute(select(OutboxMessage.connector, OutboxMessage.operation, func.count())
                                .where(OutboxMessage.state == "done")
                                .group_by(OutboxMessage.connector, OutboxMessage.operation)).all()
-        left = session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.state.in_(("pending", "running"))))
+        left = session.scalar(select(func.count()).select_from(OutboxMessage).where(due_or_running()))
+        incidents = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                   .where(OutboxMessage.state == "incident"))
     calls = sum(n for _c, _o, n in done)
-    return {"cpu_s": cpu_seconds, "calls_done": calls, "calls_left": left,
+    return {"cpu_s": cpu_seconds, "calls_done": calls, "calls_left": left, "incidents": incidents,
             "by_operation": {f"{connector}/{operation}": n for connector, operation, n in sorted(done)},
             "cpu_ms_per_call": 1000 * cpu_seconds / calls if calls else None,
             "cpu_ms_per_completion": 1000 * cpu_seconds / completions if completions and not left else None}
@@ -361,8 +371,9 @@ def render_outbox_cost(cost: dict[str, Any]) -> list[str]:
     per_completion = (f"{cost['cpu_ms_per_completion']:.1f} ms of Celery CPU per task completion" if
                       cost["cpu_ms_per_completion"] is not None else
                       f"{cost['calls_left']} calls still pending: per completion unknown (a longer --drain tells)")
+    incidents = f" (and {cost['incidents']} that became incidents)" if cost.get("incidents") else ""
     return [f"outbox cost, from the start of the load until drained: {cost['cpu_s']:.1f} Celery CPU-seconds for "
-            f"{cost['calls_done']} calls, {cost['cpu_ms_per_call']:.1f} ms each; {per_completion}",
+            f"{cost['calls_done']} calls{incidents}, {cost['cpu_ms_per_call']:.1f} ms each; {per_completion}",
             "  calls: " + ", ".join(f"{name} {n}" for name, n in cost["by_operation"].items())]
 
 

@@ -241,14 +241,18 @@ def outbox_states(server: Server) -> dict[str, int]:
         return dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
 
 
+def due_or_running():
+    """Outbox rows the workers must still do: running, or pending and due."""
+    return (OutboxMessage.state == "running") | ((OutboxMessage.state == "pending")
+                                                 & (OutboxMessage.next_attempt_at <= func.now()))
+
+
 def wait_outbox(server: Server, timeout: float) -> float:
     """Until no outbox row is due or running (what the workers must still do); returns the wait."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         with server.ctx.sessions() as session:
-            left = session.scalar(select(func.count()).select_from(OutboxMessage).where(
-                (OutboxMessage.state == "running")
-                | ((OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= func.now()))))
+            left = session.scalar(select(func.count()).select_from(OutboxMessage).where(due_or_running()))
         if not left:
             break
         time.sleep(0.5)

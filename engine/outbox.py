@@ -257,7 +257,9 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
     resumed workflow's dossier and instance, not locked here, are still written statement by statement."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions, pipelined=True) as session:
-        row = session.get(OutboxMessage, message.id)
+        # locked: a worker whose lease ran out and the one that claimed the row after it may both finish
+        # the call; the second waits here, finds it done, and its follow-up does not run twice
+        row = session.get(OutboxMessage, message.id, with_for_update=True)
         if row.state == "done":
             return []
         row.state = "done"

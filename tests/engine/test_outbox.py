@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from engine.models import OutboxMessage
-from engine.outbox import _claim, deliver, drain, incidents, retry_incident
+from engine.outbox import _claim, _record_success, deliver, drain, incidents, retry_incident
 from engine.services import get_dossier
 from engine.worker import InProcessWorker
 from tests.factories import submit, work
@@ -175,30 +175,53 @@ def test_two_workers_handed_one_row_make_one_call(ctx, actors, smtp):
     assert len(smtp.messages) == 1 and smtp.duplicates == 0
 
 
+def waiting_on_a_lock(ctx, timeout: float = 10.0) -> None:
+    """Until a backend of this database waits for a row lock (the call under test reached it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with ctx.db.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar():
+                return
+        time.sleep(0.02)
+    raise AssertionError("nothing waited for the row lock")
+
+
 def test_a_claim_waits_for_a_lock_on_the_row_and_rechecks_it(ctx, actors, smtp):
     """Someone holds the row (another worker's claim, an admin's retry) when the claim arrives: it waits
     for their COMMIT and claims only if the row is still due then."""
     if ctx.db.dialect.name != "postgresql":
         pytest.skip("row locks and their waits: PostgreSQL")
     row_id = pending_email(ctx, actors, smtp)
-    result = {}
-
-    def claim():
-        result["m"] = _claim(ctx, row_id, datetime.now(UTC))
-
     for still_due, expected in ((False, None), (True, row_id)):
         with ctx.sessions() as session:  # due
             session.get(OutboxMessage, row_id).state = "pending"
             session.get(OutboxMessage, row_id).locked_until = None
             session.commit()
-        with ctx.sessions() as holder:
+        with ThreadPoolExecutor(max_workers=1) as pool, ctx.sessions() as holder:
             row = holder.scalar(select(OutboxMessage).where(OutboxMessage.id == row_id).with_for_update())
-            claimer = threading.Thread(target=claim)
-            claimer.start()
-            claimer.join(0.3)
-            assert claimer.is_alive()  # waiting for the holder
+            claimed = pool.submit(_claim, ctx, row_id, datetime.now(UTC))
+            waiting_on_a_lock(ctx)
             if not still_due:  # another worker's claim
                 row.state, row.locked_until = "running", datetime.now(UTC) + timedelta(minutes=5)
             holder.commit()
-        claimer.join(10)
-        assert (result["m"].id if result["m"] is not None else None) == expected
+            message = claimed.result(timeout=10)
+        assert (message.id if message is not None else None) == expected
+
+
+def test_two_workers_finishing_one_call_record_it_once(ctx, actors, smtp):
+    """A worker whose lease ran out and the one that claimed the row after it both finish the call: the
+    second waits for the first's COMMIT, finds the row done and records nothing."""
+    if ctx.db.dialect.name != "postgresql":
+        pytest.skip("row locks and their waits: PostgreSQL")
+    row_id = pending_email(ctx, actors, smtp)
+    message = _claim(ctx, row_id, datetime.now(UTC))
+    with ThreadPoolExecutor(max_workers=1) as pool, ctx.sessions() as first:
+        row = first.get(OutboxMessage, row_id, with_for_update=True)
+        second = pool.submit(_record_success, ctx, message, {"message_id": "<second@relay>"})
+        waiting_on_a_lock(ctx)
+        row.state, row.result = "done", {"message_id": "<first@relay>"}
+        first.commit()
+        assert second.result(timeout=10) == []
+    with ctx.sessions() as session:
+        assert session.get(OutboxMessage, row_id).result == {"message_id": "<first@relay>"}

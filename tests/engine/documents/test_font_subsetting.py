@@ -53,7 +53,15 @@ def test_both_subsetters_draw_the_same_page(harfbuzz_subset, monkeypatch):
     context = sample_context(KIND)
     fast = first_page(render_pdf(KIND, context))
     monkeypatch.setattr(pdf_fonts, "harfbuzz_subset", None)
+    fonttools, calls = pdf_fonts.Font._fonttools_subset, []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return fonttools(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_fonts.Font, "_fonttools_subset", counted)
     slow = first_page(render_pdf(KIND, context))
+    assert calls  # the slow path really ran
     assert fast.size == slow.size
     # the glyph outlines are the same; only anti-aliased edges may differ by a few grey levels
     assert ImageChops.difference(fast, slow).getextrema()[1] <= 32
