@@ -78,6 +78,8 @@ class ServiceHealth:
     names: list[str] = field(default_factory=list)
     #: when the in-process worker last came round its loop (None with Celery: ping answers instead)
     last_sweep_at: datetime | None = None
+    #: Celery queues of the settings' table that no answering worker consumes: calls routed there wait
+    missing_queues: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def redis_health(ctx: EngineContext) -> ServiceHealth:
 
 #: seconds to wait for Celery workers' answers to a ping, first and second try (within CHECK_DEADLINE)
 CELERY_PING_TIMEOUTS = (1.0, 3.0)
+#: seconds to wait for the answering workers to list the queues they consume
+CELERY_QUEUES_TIMEOUT = 1.0
 
 
 def worker_health(ctx: EngineContext) -> ServiceHealth:
@@ -185,21 +189,43 @@ def _celery_workers(ctx: EngineContext) -> ServiceHealth:
 
     started = time.monotonic()
     replies: list = []
+    app = configure(ctx.settings)
     try:
         # a worker busy or a machine under load may miss a short ping: ask once more, longer, before
         # telling the admin that no worker runs
         for timeout in CELERY_PING_TIMEOUTS:
-            replies = configure(ctx.settings).control.ping(timeout=timeout)
+            replies = app.control.ping(timeout=timeout)
             if replies:
                 break
     except Exception as exc:  # broker down or refusing: reported on the page, never raised
         log.warning("celery ping failed: %s", exc)
         return ServiceHealth(True, False, f"Không hỏi được các worker Celery: {type(exc).__name__}")
-    seconds = round(time.monotonic() - started, 3)
     names = sorted(name for reply in replies or [] for name in reply)
     if not names:
-        return ServiceHealth(True, False, "Không có worker Celery nào trả lời", seconds)
+        return ServiceHealth(True, False, "Không có worker Celery nào trả lời", round(time.monotonic() - started, 3))
+    missing = _queues_without_consumers(app, ctx.settings.outbox_queue_names, names)
+    seconds = round(time.monotonic() - started, 3)
+    if missing:
+        return ServiceHealth(True, False, f"{len(names)} worker Celery trả lời, nhưng không worker nào nhận hàng đợi "
+                                          f"{', '.join(missing)}: các lời gọi xếp vào đó đang không được thực hiện",
+                             seconds, names, missing_queues=missing)
     return ServiceHealth(True, True, f"{len(names)} worker Celery trả lời", seconds, names)
+
+
+def _queues_without_consumers(app, queues: list[str], names: list[str]) -> list[str]:
+    """The queues of the table (`Settings.outbox_queue_names`) that none of the workers `names` consumes.
+    Told only when every one of them listed its queues: a worker too busy to answer in time is not taken
+    for one that consumes nothing."""
+    try:
+        listed = app.control.inspect(timeout=CELERY_QUEUES_TIMEOUT, destination=names,
+                                     limit=len(names)).active_queues() or {}
+    except Exception as exc:  # reported as unknown, never raised
+        log.warning("celery active_queues failed: %s", exc)
+        return []
+    if set(listed) != set(names):
+        return []
+    consumed = {queue["name"] for per_worker in listed.values() for queue in per_worker or ()}
+    return [queue for queue in queues if queue not in consumed]
 
 
 def connector_health(ctx: EngineContext, actor: Actor) -> list[HealthView]:

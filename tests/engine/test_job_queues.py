@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from engine.jobs import app as celery_app
 from engine.jobs import configure, enqueue_after_commit, sweep
 from engine.models import OutboxMessage
 from engine.outbox import deliver, drain, due_ids
+from engine.services.health import worker_health
 from integrations import registry
 from tests.child_processes import stop_group
 from tests.factories import submit, work
@@ -299,3 +301,19 @@ def test_rows_whose_messages_were_lost_are_drained_by_their_own_pool_only(ctx, a
 
     pools.start("documents")
     wait_until(lambda: all_done(ctx), 60, "the receipt rendered by the documents pool", pools.logs)
+
+
+@ON_POSTGRESQL
+def test_the_health_page_names_the_queues_no_worker_consumes(ctx, pools):
+    """A pool nobody started leaves its calls waiting in silence: the workers' health says which."""
+    # what worker_health reads of the context: the web process's settings in Celery mode
+    checked = SimpleNamespace(settings=replace(ctx.settings, worker="celery", redis_url=pools.redis_url))
+    pools.start("default,notify")
+    health = worker_health(checked)
+    assert not health.ok and health.names
+    assert health.missing_queues == ["documents", "exchange", "portal", "signing"]
+    assert "documents, exchange, portal, signing" in health.detail
+
+    pools.start("documents,exchange,portal,signing")
+    health = worker_health(checked)
+    assert health.ok and health.missing_queues == [] and len(health.names) == 2, health

@@ -39,7 +39,7 @@ def test_an_admin_sees_connectors_database_and_outbox(api, ctx):
     assert body["database"]["ok"] and body["database"]["dialect"] in ("sqlite", "postgresql")
     assert body["outbox"]["counts"]["incident"] == 0 and body["outbox"]["ok"] and body["ok"] is True
     assert body["redis"] == {"enabled": False, "ok": True, "detail": "Không dùng (chế độ nhúng)", "seconds": None,
-                             "names": [], "last_sweep_at": None}
+                             "names": [], "last_sweep_at": None, "missing_queues": []}
     assert body["workers"]["ok"] and body["workers"]["names"] == ["motcua-outbox"] and body["workers"]["last_sweep_at"]
     stopped = api.get("/api/v1/admin/health", user="quantri").get_json()
     assert stopped["ok"] is False and stopped["workers"]["ok"] is False  # the worker thread is gone

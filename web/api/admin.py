@@ -50,6 +50,8 @@ class ServiceHealthOut(Schema):
     detail = fields.String(required=True)
     seconds = fields.Float(allow_none=True)
     names = fields.List(fields.String(), required=True, metadata={"description": "workers that answered"})
+    missing_queues = fields.List(fields.String(), required=True, metadata={
+        "description": "Celery queues of the routing table that no answering worker consumes"})
     last_sweep_at = fields.DateTime(allow_none=True, metadata={"description": "in-process worker's heartbeat"})
 
 
