@@ -38,7 +38,7 @@ from engine.incidents import record_instance_error, require_admin, skip_reason
 from engine.models import Dossier, OutboxMessage, WorkflowInstance
 from engine.services import exchange, notices, payments
 from engine.services.accounts import SYSTEM, Actor
-from engine.services.instances import apply_report, hold_input, load_runner
+from engine.services.instances import apply_report, hold_input, load_runner, lock_workflow
 
 if TYPE_CHECKING:
     from integrations import ConnectorPending
@@ -253,8 +253,8 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
     """The call's result: its follow-up (store a signed file, record a payment...), then the waiting
     service task completes with it, or it is held on the instance (suspended, or `hold` after the
     workflow failed on it). Returns the calls the resumed workflow decided, to announce. Pipelined: the
-    row's read carries the BEGIN, its UPDATE goes out with the COMMIT (one statement, engine/db.py); a
-    resumed workflow's dossier and instance, not locked here, are still written statement by statement."""
+    row's read carries the BEGIN, and what the transaction changes goes out with the COMMIT (one
+    statement, engine/db.py) when the dossier and instance it resumes are the only versioned rows."""
     now = datetime.now(UTC)
     with transaction(ctx.sessions, pipelined=True) as session:
         # locked: a worker whose lease ran out and the one that claimed the row after it may both finish
@@ -277,10 +277,10 @@ def _record_success(ctx: EngineContext, message: OutboxMessage, result: dict, *,
             notices.record_sent(session, row, result, now)
         if not (row.waits and row.dossier_id is not None):
             return []
-        dossier = session.get(Dossier, row.dossier_id)
+        dossier, instance = lock_workflow(session, dossier_id=row.dossier_id)  # a completion goes first
         history.record(session, dossier, "connector_done", actor=SYSTEM, status=dossier.status,
                        data={"outbox": row.id, "operation": f"{row.connector}/{row.operation}"}, at=now)
-        instance, runner = load_runner(ctx, session, dossier)
+        instance, runner = load_runner(ctx, session, dossier, instance)
         if hold or instance.suspended_at is not None:  # the result waits on the instance (resume, retry)
             hold_input(instance, {"service_task": row.task_id, "result": result})
             return []

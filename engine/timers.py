@@ -13,9 +13,9 @@ from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import Conflict, WorkflowError
 from engine.incidents import record_instance_error
-from engine.models import Dossier, WorkflowInstance
+from engine.models import WorkflowInstance
 from engine.services.accounts import SYSTEM
-from engine.services.instances import apply_report, load_runner
+from engine.services.instances import apply_report, load_runner, lock_workflow
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +50,15 @@ def fire_due_timers(ctx: EngineContext, *, now: datetime | None = None, limit: i
 
 
 def _fire(ctx: EngineContext, instance_id: int, now: datetime) -> str | None:
-    with transaction(ctx.sessions) as session:
-        instance = session.get(WorkflowInstance, instance_id)
-        if instance is None or instance.next_timer_at is None or instance.next_timer_at > now:
+    with transaction(ctx.sessions, pipelined=True) as session:
+        locked = lock_workflow(session, instance_id=instance_id)  # an official's completion goes first
+        if locked is None:
+            return None
+        dossier, instance = locked
+        if instance.next_timer_at is None or instance.next_timer_at > now:
             return None
         if instance.error is not None and (instance.held_inputs or instance.next_timer_at <= instance.error_at):
             return None  # the incident's own timer, or input held for it: an admin retries or skips
-        dossier = session.get(Dossier, instance.dossier_id)
         instance, runner = load_runner(ctx, session, dossier, instance)
         report = runner.fire_timers(now)
         outbox = apply_report(ctx, session, dossier, instance, runner, report, SYSTEM, now=now)

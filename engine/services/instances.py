@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import history, notifications, paperwork, portal_sync
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
+from engine.db import hold_locks
 from engine.documents.qr import tracking_url
 from engine.errors import TaskConflict, TaskNotFound, WorkflowError
 from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
@@ -39,6 +40,34 @@ def ensure_running(instance: WorkflowInstance) -> None:
     """Refuse to move a suspended instance (a column of the row the caller already holds: no query)."""
     if instance.suspended_at is not None:
         raise InstanceSuspended(f"workflow instance {instance.id} is suspended")
+
+
+def _locking(where) -> Any:
+    return (select(Dossier, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
+            .where(where).with_for_update(key_share=True)
+            .execution_options(populate_existing=True))  # the versions as locked, whatever the session held
+
+
+#: built once: a dossier and its workflow instance, by the dossier's or the instance's id
+_LOCK_BY_DOSSIER = _locking(Dossier.id == bindparam("dossier_id"))
+_LOCK_BY_INSTANCE = _locking(WorkflowInstance.id == bindparam("instance_id"))
+
+
+def lock_workflow(session: Session, *, dossier_id: int | None = None,
+                  instance_id: int | None = None) -> tuple[Dossier, WorkflowInstance] | None:
+    """The dossier and its workflow instance in one round trip, locked until the transaction ends, in
+    the order every flush writes them (as a completion locks them: engine/services/tasks.py). What
+    moves a workflow without a person (a timer, a connector's result) then waits for an official's
+    completion of the same dossier instead of losing to it with a Conflict, and its own writes can go
+    out with the COMMIT (engine/db.py). None when there is no such dossier."""
+    if dossier_id is not None:
+        row = session.execute(_LOCK_BY_DOSSIER, {"dossier_id": dossier_id}).first()
+    else:
+        row = session.execute(_LOCK_BY_INSTANCE, {"instance_id": instance_id}).first()
+    if row is None:
+        return None
+    hold_locks(session, row[0], row[1])
+    return row[0], row[1]
 
 
 def load_runner(ctx: EngineContext, session: Session, dossier: Dossier,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +14,13 @@ from engine.db import transaction
 from engine.errors import Conflict, TaskConflict
 from engine.models import Dossier, Event, Task
 from engine.services import claim_task, complete_task, get_dossier
+from engine.services.instances import lock_workflow
+from engine.timers import fire_due_timers
 from tests.engine.services.workspace import colleague
-from tests.factories import open_task, submit
+from tests.factories import open_task, submit, work
+from tests.locks import waiting_on_a_lock
+from tests.processes.test_dang_ky_ket_hon import APPROVE, RECEIVE, SIGN
+from tests.processes.test_dang_ky_ket_hon import submit as submit_marriage
 
 
 def _parallel(n: int, fn):
@@ -139,3 +145,25 @@ def test_a_document_stored_during_a_completion_waits_for_it(ctx, actors, monkeyp
     with ctx.sessions() as session:
         assert history.verify_chain(session, session.scalar(select(Dossier.id).where(Dossier.code == dossier.code))) \
             is None
+
+
+def test_a_timer_due_while_an_official_holds_the_dossier_waits_for_them_and_fires(ctx, actors):
+    """The sweep locks the dossier and its workflow before it runs a timer, as a completion does: it waits
+    for the official's transaction and fires on what they committed, instead of losing to it with a
+    Conflict and skipping the timer until the next sweep."""
+    if ctx.db.dialect.name != "postgresql":
+        pytest.skip("row locks and their waits: PostgreSQL")
+    code = submit_marriage(ctx, actors["congdan"]).code
+    work(ctx, actors["tiepnhan"], code, RECEIVE)
+    work(ctx, actors["chuyenvien"], code, APPROVE)
+    work(ctx, actors["lanhdao"], code, SIGN)
+    later = datetime.now(UTC) + timedelta(days=75)  # the certificate was never collected: its timer is due
+    with ctx.sessions() as session:
+        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == code))
+    with ThreadPoolExecutor(max_workers=1) as pool, ctx.sessions() as official:
+        _dossier, instance = lock_workflow(official, dossier_id=dossier_id)
+        fired = pool.submit(fire_due_timers, ctx, now=later)
+        waiting_on_a_lock(ctx)
+        instance.updated_at = datetime.now(UTC)  # the official's own write: a new version of the row
+        official.commit()
+        assert fired.result(timeout=30) == [code]

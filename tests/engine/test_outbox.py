@@ -8,13 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 from engine.models import OutboxMessage
 from engine.outbox import _claim, _record_success, deliver, drain, incidents, retry_incident
 from engine.services import get_dossier
 from engine.worker import InProcessWorker
 from tests.factories import submit, work
+from tests.locks import waiting_on_a_lock
 
 
 def to_result(ctx, actors, smtp=None):
@@ -173,18 +174,6 @@ def test_two_workers_handed_one_row_make_one_call(ctx, actors, smtp):
     assert sorted(o.state for o in outcomes if o is not None) == ["done"]
     assert outcomes.count(None) == 3
     assert len(smtp.messages) == 1 and smtp.duplicates == 0
-
-
-def waiting_on_a_lock(ctx, timeout: float = 10.0) -> None:
-    """Until a backend of this database waits for a row lock (the call under test reached it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with ctx.db.connect() as conn:
-            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock'")).scalar():
-                return
-        time.sleep(0.02)
-    raise AssertionError("nothing waited for the row lock")
 
 
 def test_a_claim_waits_for_a_lock_on_the_row_and_rechecks_it(ctx, actors, smtp):
