@@ -292,21 +292,20 @@ def run_generator(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def celery_cpu(server: Server) -> float:
-    return sum(process_cpu(pid) for pid in server.celery_pids)
+    return cpu_snapshot({"celery": server.celery_pids})["celery"]
 
 
-def outbox_cost(server: Server, cpu_seconds: float, completions: int) -> dict[str, Any]:
+def outbox_cost(server: Server, cpu_seconds: float, completions: int, states: dict[str, int]) -> dict[str, Any]:
     """What the Celery workers spent from the start of the load until the outbox drained (or the drain
-    gave up): CPU seconds, the calls they made by connector and operation, and the CPU per completion."""
+    gave up): CPU seconds, the calls they made by connector and operation, and the CPU per completion.
+    `states`: the rows per state after the drain (the consistency check's)."""
     with server.ctx.sessions() as session:
         done = session.execute(select(OutboxMessage.connector, OutboxMessage.operation, func.count())
                                .where(OutboxMessage.state == "done")
                                .group_by(OutboxMessage.connector, OutboxMessage.operation)).all()
         left = session.scalar(select(func.count()).select_from(OutboxMessage).where(due_or_running()))
-        incidents = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                   .where(OutboxMessage.state == "incident"))
     calls = sum(n for _c, _o, n in done)
-    return {"cpu_s": cpu_seconds, "calls_done": calls, "calls_left": left, "incidents": incidents,
+    return {"cpu_s": cpu_seconds, "calls_done": calls, "calls_left": left, "incidents": states.get("incident", 0),
             "by_operation": {f"{connector}/{operation}": n for connector, operation, n in sorted(done)},
             "cpu_ms_per_call": 1000 * cpu_seconds / calls if calls else None,
             "cpu_ms_per_completion": 1000 * cpu_seconds / completions if completions and not left else None}
@@ -435,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                                       duration=args.duration, seed=args.seed))
         completions = len(load["completed"])
         consistency = check(server, load.pop("codes"), load.pop("completed"), args.drain)
-        load["outbox_cost"] = outbox_cost(server, celery_cpu(server) - celery_before, completions)
+        load["outbox_cost"] = outbox_cost(server, celery_cpu(server) - celery_before, completions,
+                                          consistency["outbox"])
         result = {"benchmark": "http_load", "machine": info, "args": public_args(args),
                   "describe": describe(server, info, args.celery_workers), "load": load,
                   "consistency": consistency}

@@ -189,8 +189,8 @@ def _celery_workers(ctx: EngineContext) -> ServiceHealth:
 
     started = time.monotonic()
     replies: list = []
-    app = configure(ctx.settings)
     try:
+        app = configure(ctx.settings)
         # a worker busy or a machine under load may miss a short ping: ask once more, longer, before
         # telling the admin that no worker runs
         for timeout in CELERY_PING_TIMEOUTS:
