@@ -22,6 +22,7 @@ from kombu import Exchange, Queue
 
 from engine.config import Settings
 from engine.context import EngineContext, build_context
+from engine.job_messages import publish
 from engine.models import OutboxMessage
 from engine.origin import origin_scope
 from engine.privacy import install_log_masking
@@ -130,11 +131,9 @@ def clock() -> dict[str, int]:
 
 def enqueue_after_commit(messages: Sequence[OutboxMessage]) -> None:
     """Outbox listener in Celery mode (web processes, workers): each committed row to its connector's
-    queue. A broker failure only delays delivery."""
-    for index, message in enumerate(messages):
-        queue = _settings.outbox_queue(message.connector)
-        try:
-            deliver.apply_async((message.id, queue), queue=queue, retry=False)
-        except Exception:  # Redis down: the sweep will deliver the rows from the database later
-            log.warning("could not enqueue outbox %s; the sweep will pick them up", [m.id for m in messages[index:]])
-            return
+    queue, all in one round trip (engine.job_messages). A broker failure only delays delivery."""
+    routed = [(message.id, _settings.outbox_queue(message.connector)) for message in messages]
+    try:
+        publish(app, deliver, [(args, args[1]) for args in routed])  # deliver(id, queue) to that queue
+    except Exception:  # Redis down: the sweep will deliver the rows from the database later
+        log.warning("could not enqueue outbox %s; the sweep will pick them up", [m.id for m in messages])
