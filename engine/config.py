@@ -215,7 +215,8 @@ class Settings:
         data_dir = Path(env.get("MOTCUA_DATA_DIR", str(defaults.data_dir)))
         mode = env.get("MOTCUA_MODE", defaults.mode)
         public_url = env.get("MOTCUA_PUBLIC_URL", defaults.public_url)
-        ports = {cid: _int(env, f"MOTCUA_{ENV_PREFIX[cid]}_PORT", port) for cid, port in DEFAULT_SIMULATOR_PORTS.items()}
+        ports = {cid: _env_number(env, f"MOTCUA_{ENV_PREFIX[cid]}_PORT", port, int)
+                 for cid, port in DEFAULT_SIMULATOR_PORTS.items()}
         values: dict[str, Any] = {
             "database_url": env.get("MOTCUA_DATABASE_URL", f"sqlite:///{data_dir / 'motcua.db'}"),
             "redis_url": env.get("MOTCUA_REDIS_URL", defaults.redis_url),
@@ -225,18 +226,18 @@ class Settings:
             "processes_dir": Path(env.get("MOTCUA_PROCESSES_DIR", str(defaults.processes_dir))),
             "data_dir": data_dir,
             "public_url": public_url,
-            "proxy_hops": _number("MOTCUA_PROXY_HOPS", env.get("MOTCUA_PROXY_HOPS", defaults.proxy_hops), int),
-            "outbox_max_attempts": int(env.get("MOTCUA_OUTBOX_MAX_ATTEMPTS", defaults.outbox_max_attempts)),
-            "outbox_backoff_base": float(env.get("MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base)),
-            "outbox_backoff_cap": float(env.get("MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap)),
-            "outbox_lease_seconds": float(env.get("MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds)),
+            "proxy_hops": _env_number(env, "MOTCUA_PROXY_HOPS", defaults.proxy_hops, int),
+            "outbox_max_attempts": _env_number(env, "MOTCUA_OUTBOX_MAX_ATTEMPTS", defaults.outbox_max_attempts, int),
+            "outbox_backoff_base": _env_number(env, "MOTCUA_OUTBOX_BACKOFF_BASE", defaults.outbox_backoff_base),
+            "outbox_backoff_cap": _env_number(env, "MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap),
+            "outbox_lease_seconds": _env_number(env, "MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds),
             "outbox_queues": _outbox_queues(env.get("MOTCUA_OUTBOX_QUEUES")),
-            "sms_status_window_hours": _number("MOTCUA_SMS_STATUS_WINDOW_HOURS", env.get(
-                "MOTCUA_SMS_STATUS_WINDOW_HOURS", defaults.sms_status_window_hours), float),
-            "sms_status_interval_seconds": _number("MOTCUA_SMS_STATUS_INTERVAL_SECONDS", env.get(
-                "MOTCUA_SMS_STATUS_INTERVAL_SECONDS", defaults.sms_status_interval_seconds), float),
-            "outbox_pending_hours": float(env.get("MOTCUA_OUTBOX_PENDING_HOURS", defaults.outbox_pending_hours)),
-            "script_time_limit": float(env.get("MOTCUA_SCRIPT_TIME_LIMIT", defaults.script_time_limit)),
+            "sms_status_window_hours": _env_number(env, "MOTCUA_SMS_STATUS_WINDOW_HOURS",
+                                                   defaults.sms_status_window_hours),
+            "sms_status_interval_seconds": _env_number(env, "MOTCUA_SMS_STATUS_INTERVAL_SECONDS",
+                                                       defaults.sms_status_interval_seconds),
+            "outbox_pending_hours": _env_number(env, "MOTCUA_OUTBOX_PENDING_HOURS", defaults.outbox_pending_hours),
+            "script_time_limit": _env_number(env, "MOTCUA_SCRIPT_TIME_LIMIT", defaults.script_time_limit),
             "office_morning": env.get("MOTCUA_OFFICE_MORNING", defaults.office_morning),
             "office_afternoon": env.get("MOTCUA_OFFICE_AFTERNOON", defaults.office_afternoon),
             "same_day_cutoff": env.get("MOTCUA_SAME_DAY_CUTOFF", defaults.same_day_cutoff),
@@ -246,8 +247,8 @@ class Settings:
             "remote_signing_auto_approve": _flag("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE",
                                                  env.get("MOTCUA_REMOTE_SIGNING_AUTO_APPROVE") or None,
                                                  defaults.remote_signing_auto_approve),
-            "retention_years": _int(env, "MOTCUA_RETENTION_YEARS", defaults.retention_years),
-            "max_request_mb": _int(env, "MOTCUA_MAX_REQUEST_MB", defaults.max_request_mb),
+            "retention_years": _env_number(env, "MOTCUA_RETENTION_YEARS", defaults.retention_years, int),
+            "max_request_mb": _env_number(env, "MOTCUA_MAX_REQUEST_MB", defaults.max_request_mb, int),
             **_session_values(env, defaults),
         }
         values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
@@ -360,7 +361,7 @@ def _connector_config(env: Mapping[str, str], *, embedded: bool = True, data_dir
     v = _Vars(env, "email", embedded)
     configs["email"] = {
         "enabled": v.enabled(), "host": v.demo("HOST", LOOPBACK),
-        "port": _int(env, v.name("PORT"), ports["email"] if embedded else None),
+        "port": _env_number(env, v.name("PORT"), ports["email"] if embedded else None, int),
         "sender": v.get("SENDER", "motcua@ubnd.demo.gov.vn"), "timeout": v.number("TIMEOUT", 10),
         "starttls": v.flag("STARTTLS", False), "ssl": v.flag("SSL", False),
         "username": v.get("USERNAME"), "password": v.get("PASSWORD"),
@@ -481,19 +482,15 @@ def _check_outbox_queues(table: Mapping[str, str]) -> None:
 def _session_values(env: Mapping[str, str], defaults: Settings) -> dict[str, Any]:
     """Sessions, login throttling and rate limits (web/security.py, engine/services/login_throttle.py,
     web/rate_limits.py)."""
-
-    def number(name: str, default: Any, kind: type) -> Any:
-        return _number(name, env.get(name) or default, kind)
-
     return {
         "secure_cookies": _flag("MOTCUA_SECURE_COOKIES", secure, True) if (secure := env.get(
             "MOTCUA_SECURE_COOKIES")) else None,
-        "session_idle_minutes": number("MOTCUA_SESSION_IDLE_MINUTES", defaults.session_idle_minutes, int),
-        "session_lifetime_hours": number("MOTCUA_SESSION_LIFETIME_HOURS", defaults.session_lifetime_hours, float),
-        "login_max_failures": number("MOTCUA_LOGIN_MAX_FAILURES", defaults.login_max_failures, int),
-        "login_ip_max_failures": number("MOTCUA_LOGIN_IP_MAX_FAILURES", defaults.login_ip_max_failures, int),
-        "login_window_minutes": number("MOTCUA_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes, float),
-        "login_lockout_minutes": number("MOTCUA_LOGIN_LOCKOUT_MINUTES", defaults.login_lockout_minutes, float),
+        "session_idle_minutes": _env_number(env, "MOTCUA_SESSION_IDLE_MINUTES", defaults.session_idle_minutes, int),
+        "session_lifetime_hours": _env_number(env, "MOTCUA_SESSION_LIFETIME_HOURS", defaults.session_lifetime_hours),
+        "login_max_failures": _env_number(env, "MOTCUA_LOGIN_MAX_FAILURES", defaults.login_max_failures, int),
+        "login_ip_max_failures": _env_number(env, "MOTCUA_LOGIN_IP_MAX_FAILURES", defaults.login_ip_max_failures, int),
+        "login_window_minutes": _env_number(env, "MOTCUA_LOGIN_WINDOW_MINUTES", defaults.login_window_minutes),
+        "login_lockout_minutes": _env_number(env, "MOTCUA_LOGIN_LOCKOUT_MINUTES", defaults.login_lockout_minutes),
         "tracking_rate_limit": env.get("MOTCUA_TRACKING_RATE_LIMIT", defaults.tracking_rate_limit),
         "rate_limit_storage": env.get("MOTCUA_RATE_LIMIT_STORAGE", defaults.rate_limit_storage),
         "rate_limit_prefix": env.get("MOTCUA_RATE_LIMIT_PREFIX", defaults.rate_limit_prefix),
@@ -514,9 +511,11 @@ def _number(name: str, value: Any, kind: type) -> Any:
         raise ValueError(f"{name} must be a number, got {value!r}") from None
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _env_number(env: Mapping[str, str], name: str, default: Any, kind: type = float) -> Any:
+    """The variable `name` as a `kind`; unset or empty gives `default`, anything else that is not a
+    number is refused naming the variable."""
     value = env.get(name)
-    return default if value in (None, "") else _number(name, value, int)
+    return default if value in (None, "") else _number(name, value, kind)
 
 
 def _flag(name: str, value: str | None, default: bool) -> bool:
