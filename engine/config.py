@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,13 @@ class Settings:
         """The Celery queue of a connector's calls: its own entry, else the "*" (fallback) queue."""
         queues = self.outbox_queues
         return queues.get(connector) or queues.get("*") or DEFAULT_OUTBOX_QUEUES["*"]
+
+    @cached_property
+    def outbox_routes(self) -> tuple[tuple[str, str], ...]:
+        """The connector -> queue table, the "*" (fallback) entry first and the rest sorted, hashable:
+        the key of the outbox's statements built once per pool (engine/outbox.py)."""
+        return (("*", self.outbox_queue("*")),
+                *sorted((c, q) for c, q in self.outbox_queues.items() if c != "*"))
 
     @property
     def outbox_queue_names(self) -> list[str]:

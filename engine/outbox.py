@@ -80,13 +80,7 @@ def _not_suspended():
 def _in_pool(ctx: EngineContext, queue: str | None):
     """Rows whose connector the settings route to `queue` (engine/jobs.py): a worker pool executes only
     its own calls, whatever message reached it. None: every row (the embedded worker, tests)."""
-    return _pool_clause(queue, _routes(ctx))
-
-
-def _routes(ctx: EngineContext) -> tuple[tuple[str, str], ...]:
-    """The settings' connector -> queue table, "*" (the fallback queue) included, hashable."""
-    return (("*", ctx.settings.outbox_queue("*")),
-            *sorted((c, q) for c, q in ctx.settings.outbox_queues.items() if c != "*"))
+    return _pool_clause(queue, ctx.settings.outbox_routes)
 
 
 def _pool_clause(queue: str | None, routes: tuple[tuple[str, str], ...]):
@@ -119,7 +113,7 @@ def _claim(ctx: EngineContext, message_id: int, now: datetime, queue: str | None
     comes back detached, with every column."""
     lease = now + timedelta(seconds=ctx.settings.outbox_lease_seconds)
     with transaction(ctx.sessions, pipelined=True) as session:
-        message = session.scalar(_claim_statement(queue, _routes(ctx)),
+        message = session.scalar(_claim_statement(queue, ctx.settings.outbox_routes),
                                  {"message_id": message_id, "now": now, "lease": lease},
                                  execution_options={"synchronize_session": False})
         if message is not None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def celery_worker(ctx, redis_url, smtp, tmp_path):
          f"--schedule={tmp_path / 'beat'}", "--loglevel=INFO", "--without-gossip", "--without-mingle"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
     )
-    configure(ctx.settings.__class__(**{**ctx.settings.__dict__, "redis_url": redis_url}))
+    configure(replace(ctx.settings, redis_url=redis_url))
     ctx.outbox_listeners.append(enqueue_after_commit)
     yield process
     process.terminate()
