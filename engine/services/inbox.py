@@ -187,10 +187,7 @@ def tasks_query(actor: Actor, absent: list[int], filters: InboxFilter, bounds: B
     and every refresh reads again, is built once per shape (`_unfiltered_page`)."""
     text = (filters.search or "").strip()
     if not (filters.procedure or filters.status or filters.due or text):
-        params = {"lane_actor": actor.id, "lane_role": actor.role, "lane_agency": actor.agency_code,
-                  "page_limit": filters.limit, "page_offset": filters.offset}
-        if absent:
-            params["lane_absent"] = list(absent)
+        params = {**_lane_params(actor, absent), "page_limit": filters.limit, "page_offset": filters.offset}
         return _unfiltered_page(_lane_kind(actor.role), bool(absent), filters.sort), params
     condition, _ = lane(actor, absent)
     query = _page(condition)
@@ -216,10 +213,22 @@ def _page(condition: Any) -> Select:
 def _unfiltered_page(kind: str, covering: bool, sort: str) -> Select:
     """The unfiltered inbox page of a kind of actor, the actor and the page as bound parameters:
     building the statement cost about as much as PostgreSQL spent running it."""
-    condition, _ = _lane(kind, bindparam("lane_actor"), bindparam("lane_role"), bindparam("lane_agency"),
-                         bindparam("lane_absent", expanding=True) if covering else None)
+    condition, _ = _bound_lane(kind, covering)
     return (_page(condition).order_by(*_order(sort))
             .limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer)))
+
+
+def _bound_lane(kind: str, covering: bool) -> tuple[Any, bool]:
+    """`lane` of a kind of actor with the actor as bound parameters (`_lane_params`)."""
+    return _lane(kind, bindparam("lane_actor"), bindparam("lane_role"), bindparam("lane_agency"),
+                 bindparam("lane_absent", expanding=True) if covering else None)
+
+
+def _lane_params(actor: Actor, absent: list[int]) -> dict[str, Any]:
+    params = {"lane_actor": actor.id, "lane_role": actor.role, "lane_agency": actor.agency_code}
+    if absent:
+        params["lane_absent"] = list(absent)
+    return params
 
 
 @dataclass(frozen=True)
@@ -238,19 +247,31 @@ def _count(condition: Any) -> Any:
 
 
 def inbox_summary(ctx: EngineContext, actor: Actor, *, now: datetime | None = None) -> InboxSummary:
-    """Counts for the notification badge, in one aggregate statement over the inbox's tasks."""
+    """Counts for the notification badge, in one aggregate statement over the inbox's tasks (built once
+    per shape: every page an official opens shows the badge)."""
     with read_only(ctx.sessions) as session:
-        bounds = due_bounds(ctx, session, now)
+        now, soon = due_bounds(ctx, session, now)
         reading = reader(session, actor, any_role=True)
-        condition, uses_dossier = lane(actor, reading.absent)
         seen_at = reading.seen_at
-        is_new = Task.created_at > seen_at if seen_at is not None else Task.id.is_not(None)
-        query = select(func.count(Task.id), _count(is_new), _count(_due_condition("overdue", bounds)),
-                       _count(_due_condition("due_soon", bounds))).select_from(Task)
-        if uses_dossier:
-            query = query.join(Dossier, Dossier.id == Task.dossier_id)
-        total, new, overdue, soon = session.execute(query.where(Task.state == "open", condition)).one()
-        return InboxSummary(int(total), int(new), int(overdue), int(soon), seen_at)
+        params = {**_lane_params(actor, reading.absent), "due_now": now, "due_soon": soon}
+        if seen_at is not None:
+            params["seen_at"] = seen_at
+        statement = _summary(_lane_kind(actor.role), bool(reading.absent), seen_at is not None)
+        total, new, overdue, soon_count = session.execute(statement, params).one()
+        return InboxSummary(int(total), int(new), int(overdue), int(soon_count), seen_at)
+
+
+@lru_cache(maxsize=16)
+def _summary(kind: str, covering: bool, seen: bool) -> Select:
+    """The badge's counts for a kind of actor: the actor, the due bounds and the seen time bound."""
+    condition, uses_dossier = _bound_lane(kind, covering)
+    bounds = (bindparam("due_now"), bindparam("due_soon"))
+    is_new = Task.created_at > bindparam("seen_at") if seen else Task.id.is_not(None)
+    query = select(func.count(Task.id), _count(is_new), _count(_due_condition("overdue", bounds)),
+                   _count(_due_condition("due_soon", bounds))).select_from(Task)
+    if uses_dossier:
+        query = query.join(Dossier, Dossier.id == Task.dossier_id)
+    return query.where(Task.state == "open", condition)
 
 
 def mark_inbox_seen(ctx: EngineContext, actor: Actor, until: datetime | None = None) -> InboxSummary:
