@@ -1,0 +1,246 @@
+"""Web CPU per API request: what each request of the HTTP benchmark's mix costs a web process, in
+process CPU time, optionally against another revision measured in the same run.
+
+    .venv/bin/python bench/web_cpu.py                                   # this tree, 3 rounds
+    .venv/bin/python bench/web_cpu.py --against 629ca85 --rounds 4      # A/B, rounds alternating
+    .venv/bin/python bench/web_cpu.py --dossiers 200 --json /tmp/web_cpu.json
+
+Why it exists: bench/http_load.py's throughput moves by a third between runs of the same code on a
+shared 2-vCPU VM (steal time, neighbours, which gunicorn worker got the keep-alive connections), so a
+change that saves 15 % of a request's CPU cannot be seen there. Here each round is one fresh process
+per side, serving the requests one at a time through Flask's test client (no sockets, no threads), and
+every request is timed with `time.process_time`. With --against the two sides of a round run at the
+same time (one process each on the 2 vCPUs, sharing PostgreSQL), so that the machine's drift, which
+moves a whole round by a third, hits both alike; sequential rounds showed it flipping the verdict.
+
+Each process sets up what bench/serve.py sets up for gunicorn (a scratch PostgreSQL database migrated
+and loaded by `engine.bootstrap.prepare`, production mode, Celery mode publishing to a Redis queue of
+its own, the SMTP simulator, one account per official role and citizens with API tokens), creates the
+app with `web.create_app()`, and then, once untimed and once timed:
+
+* submit: --dossiers household-business submissions (POST /api/v1/dossiers);
+* inbox, claim, complete: each official role reads its inbox (GET /api/v1/tasks, 50 lines) and claims
+  and completes every open task in it with http_load's form data, until no task is left;
+* badge: the notification badge of the desk (GET /api/v1/inbox/summary), --dossiers times;
+* track: public tracking of each dossier by code and phone (GET /api/v1/track/{code}).
+
+Printed: per request kind the median CPU ms of each side (the median of the rounds' medians) and the
+ratio; and the web CPU per task completion at http_load's default mix (submit=1, inbox=2, complete=4
+as claim + complete, track=2, per four completions), with what 200 completions/s would take in CPUs.
+The Celery workers, PostgreSQL and the HTTP server's own parsing are not in these figures.
+
+--against REV checks REV out in a scratch git worktree (removed at the end) and measures it with the
+same driver; REV must have bench/serve.py's `environment` and `make_accounts` (2026-12-01 or later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("submit", "inbox", "claim", "complete", "badge", "track")
+#: http_load's DEFAULT_MIX per four completions: 1 submit, 2 inbox reads, 4 x (claim + complete), 2 tracks
+MIX_PER_FOUR_COMPLETIONS = {"submit": 1, "inbox": 2, "claim": 4, "complete": 4, "track": 2}
+TARGET_COMPLETIONS_PER_S = 200
+#: the tree a measuring process imports (its engine, web and bench helpers)
+TREE_VARIABLE = "BENCH_WEB_CPU_TREE"
+
+
+# -- one side, one round (runs in a process of its own, importing the measured tree) -------------------
+
+
+def measure(dossiers: int, admin_url: str, redis_url: str) -> dict[str, list[float]]:
+    """CPU seconds of every timed request, by kind. The tree measured is the one first on sys.path."""
+    from bench.common import bench_database
+    from bench.engine_overhead import HKD, PATH, start_form
+    from bench.serve import environment, make_accounts
+    from engine.bootstrap import prepare
+    from engine.config import Settings
+    from engine.context import build_context
+    from integrations.notify.smtp_simulator import SmtpSimulator
+
+    forms = {bpmn_id: data for bpmn_id, _user, data in PATH}
+    queue = f"motcua_bench_webcpu_{uuid.uuid4().hex[:8]}"
+    with bench_database(admin_url, queue, keep=False) as url, tempfile.TemporaryDirectory() as tmp, \
+            SmtpSimulator() as smtp:
+        env = environment(url, redis_url, Path(tmp), smtp.port, "http://127.0.0.1:9", queue)
+        ctx = build_context(Settings.from_env(env))
+        try:
+            prepare(ctx, demo=False)
+            tokens, citizens = make_accounts(ctx, 1, 1)
+            os.environ.update({k: v for k, v in env.items() if k.startswith("MOTCUA_")})
+            from engine.jobs import app as celery_app
+            from web import create_app
+
+            app = create_app()
+            celery_app.conf.task_default_queue = queue
+            client = app.test_client()
+            cpu: dict[str, list[float]] = {}
+            for _round in ("warm-up", "timed"):
+                cpu = {kind: [] for kind in KINDS}
+                _round_of_requests(client, cpu, tokens, citizens[0], start_form(), forms, dossiers, HKD)
+            return cpu
+        finally:
+            ctx.db.dispose()
+            import redis
+
+            redis.Redis.from_url(redis_url).delete(queue, f"_kombu.binding.{queue}",
+                                                   f"_kombu.binding_permanent.{queue}")
+
+
+def _round_of_requests(client: Any, cpu: dict[str, list[float]], tokens: dict[str, list[str]], citizen: Any,
+                       form: dict[str, Any], forms: dict[str, dict[str, Any]], dossiers: int, procedure: str) -> None:
+    def timed(kind: str, expect: int, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        started = time.process_time()
+        response = client.open(path, method=method, headers=headers, **kw)
+        cpu[kind].append(time.process_time() - started)
+        if response.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+        return response.get_json()
+
+    applicant = {"name": citizen.name, "phone": citizen.phone, "id_number": citizen.id_number,
+                 "email": citizen.email, "kind": 1}
+    codes = [timed("submit", 201, "POST", "/api/v1/dossiers", citizen.token,
+                   json={"procedure": procedure, "applicant": applicant, "data": form})["code"]
+             for _ in range(dossiers)]
+    for role in ("desk", "specialist", "leader"):
+        token = tokens[role][0]
+        while True:
+            lines = timed("inbox", 200, "GET", "/api/v1/tasks", token)
+            work = [t for t in lines if t["assignee_id"] is None and t["role"] == role and t["bpmn_id"] in forms]
+            if not work:
+                break
+            for task in work:
+                timed("claim", 200, "POST", f"/api/v1/tasks/{task['id']}/claim", token)
+                timed("complete", 200, "POST", f"/api/v1/tasks/{task['id']}/complete", token,
+                      json={"data": forms[task["bpmn_id"]]})
+    for _ in range(dossiers):
+        timed("badge", 200, "GET", "/api/v1/inbox/summary", tokens["desk"][0])
+    for code in codes:
+        timed("track", 200, "GET", f"/api/v1/track/{code}", query_string={"secret": citizen.phone})
+
+
+# -- the harness -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def worktree(rev: str):
+    path = Path(tempfile.mkdtemp(prefix="motcua-webcpu-"))
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(path), rev],
+                   check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True)
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], capture_output=True)
+
+
+def start_side(tree: Path, args: argparse.Namespace) -> subprocess.Popen:
+    """One round of one side in a fresh process that imports `tree`'s code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
+    env[TREE_VARIABLE] = str(tree)
+    command = [sys.executable, str(Path(__file__).resolve()), "--measure", "--dossiers", str(args.dossiers),
+               "--database-url", args.database_url, "--redis-url", args.redis_url]
+    return subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_side(tree: Path, process: subprocess.Popen) -> dict[str, list[float]]:
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"measuring {tree} failed:\n{err[-3000:]}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def revision(tree: Path) -> str:
+    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def summary(rounds: list[dict[str, list[float]]]) -> dict[str, float]:
+    """Per kind the median (over rounds) of each round's median CPU ms, and the mix's CPU per completion."""
+    medians = {kind: statistics.median(1000 * statistics.median(r[kind]) for r in rounds) for kind in KINDS}
+    medians["per_completion"] = sum(medians[k] * n for k, n in MIX_PER_FOUR_COMPLETIONS.items()) / 4
+    return medians
+
+
+def report(sides: dict[str, dict[str, float]], counts: dict[str, int], args: argparse.Namespace) -> list[str]:
+    names = list(sides)
+    lines = [f"web_cpu  {datetime.now(UTC).isoformat(timespec='seconds')}  ({', '.join(names)})",
+             f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; "
+             f"{args.rounds} rounds, each a fresh process per side (the sides at the same time); "
+             f"{args.dossiers} dossiers per round (a warm-up pass untimed, then the timed one)", "",
+             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>16}" for n in names)
+             + ("       ratio" if len(names) == 2 else "")]
+    labels = {"submit": "POST /dossiers", "inbox": "GET /tasks (first page)", "claim": "POST /tasks/{id}/claim",
+              "complete": "POST /tasks/{id}/complete", "badge": "GET /inbox/summary", "track": "GET /track/{code}",
+              "per_completion": "per completion, http_load's mix"}
+    for kind in (*KINDS, "per_completion"):
+        values = [sides[n][kind] for n in names]
+        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>16.2f}" for v in values)
+        if len(values) == 2:
+            line += f"{values[0] / values[1]:>11.2f}x"
+        lines.append(line)
+    for name in names:
+        cpus = TARGET_COMPLETIONS_PER_S * sides[name]["per_completion"] / 1000
+        lines.append(f"{name}: {TARGET_COMPLETIONS_PER_S} completions/s would take {cpus:.2f} CPUs of web "
+                     "processes at this cost (before HTTP parsing, PostgreSQL, the documents)")
+    return lines
+
+
+def main() -> None:
+    from bench.common import ADMIN_URL
+    from bench.serve import REDIS_URL
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--against", metavar="REV", help="also measure this git revision, rounds alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per side (a fresh process each)")
+    parser.add_argument("--dossiers", type=int, default=100, help="dossiers submitted and worked per round")
+    parser.add_argument("--database-url", default=ADMIN_URL, help="admin URL of the PostgreSQL server")
+    parser.add_argument("--redis-url", default=REDIS_URL, help="broker; a queue of its own, deleted at the end")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.dossiers, args.database_url, args.redis_url)))
+        return
+    trees = {f"HEAD {revision(ROOT)}": ROOT}
+    with worktree(args.against) if args.against else _no_tree() as other:
+        if other is not None:
+            trees[f"{args.against} {revision(other)}"] = other
+        rounds: dict[str, list[dict[str, list[float]]]] = {name: [] for name in trees}
+        for n in range(args.rounds):
+            # the sides run at the same time, one process each: the machine's drift hits both alike
+            started = {name: start_side(tree, args) for name, tree in trees.items()}
+            for name, process in started.items():
+                rounds[name].append(finish_side(trees[name], process))
+            print(f"round {n + 1}/{args.rounds} measured", file=sys.stderr)
+    sides = {name: summary(r) for name, r in rounds.items()}
+    first = next(iter(rounds.values()))[0]
+    lines = report(sides, {kind: len(first[kind]) for kind in KINDS}, args)
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"sides": sides, "rounds": rounds}, indent=1))
+
+
+@contextmanager
+def _no_tree():
+    yield None
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.environ.get(TREE_VARIABLE) or str(ROOT))
+    main()
