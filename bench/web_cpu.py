@@ -25,7 +25,8 @@ app with `web.create_app()`, and then, once untimed and once timed:
 * track: public tracking of each dossier by code and phone (GET /api/v1/track/{code}).
 
 Printed: per request kind the median CPU ms of each side (the median of the rounds' medians) and the
-ratio; and the web CPU per task completion at http_load's default mix (submit=1, inbox=2, complete=4
+ratio of the sides, round by round (its median and range: a kind the change does not touch shows the
+noise); and the web CPU per task completion at http_load's default mix (submit=1, inbox=2, complete=4
 as claim + complete, track=2, per four completions), with what 200 completions/s would take in CPUs.
 The Celery workers, PostgreSQL and the HTTP server's own parsing are not in these figures.
 
@@ -169,29 +170,43 @@ def revision(tree: Path) -> str:
                           text=True).stdout.strip()
 
 
-def summary(rounds: list[dict[str, list[float]]]) -> dict[str, float]:
-    """Per kind the median (over rounds) of each round's median CPU ms, and the mix's CPU per completion."""
-    medians = {kind: statistics.median(1000 * statistics.median(r[kind]) for r in rounds) for kind in KINDS}
+def round_medians(one_round: dict[str, list[float]]) -> dict[str, float]:
+    """A round's median CPU ms per kind, and the mix's CPU per completion from them."""
+    medians = {kind: 1000 * statistics.median(one_round[kind]) for kind in KINDS}
     medians["per_completion"] = sum(medians[k] * n for k, n in MIX_PER_FOUR_COMPLETIONS.items()) / 4
     return medians
 
 
-def report(sides: dict[str, dict[str, float]], counts: dict[str, int], args: argparse.Namespace) -> list[str]:
+def summary(rounds: list[dict[str, list[float]]]) -> dict[str, float]:
+    """Per kind (and per completion) the median over the rounds of each round's median CPU ms."""
+    per_round = [round_medians(r) for r in rounds]
+    return {kind: statistics.median(r[kind] for r in per_round) for kind in per_round[0]}
+
+
+def paired_ratios(first: list[dict[str, list[float]]], second: list[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """Per kind the ratio first/second of each round: the two sides of a round ran at the same time."""
+    pairs = [(round_medians(a), round_medians(b)) for a, b in zip(first, second, strict=True)]
+    return {kind: [a[kind] / b[kind] for a, b in pairs] for kind in pairs[0][0]}
+
+
+def report(sides: dict[str, dict[str, float]], ratios: dict[str, list[float]] | None, counts: dict[str, int],
+           args: argparse.Namespace) -> list[str]:
     names = list(sides)
     lines = [f"web_cpu  {datetime.now(UTC).isoformat(timespec='seconds')}  ({', '.join(names)})",
              f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; "
              f"{args.rounds} rounds, each a fresh process per side (the sides at the same time); "
              f"{args.dossiers} dossiers per round (a warm-up pass untimed, then the timed one)", "",
-             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>16}" for n in names)
-             + ("       ratio" if len(names) == 2 else "")]
+             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>20}" for n in names)
+             + ("   ratio (rounds: median, min-max)" if ratios else "")]
     labels = {"submit": "POST /dossiers", "inbox": "GET /tasks (first page)", "claim": "POST /tasks/{id}/claim",
               "complete": "POST /tasks/{id}/complete", "badge": "GET /inbox/summary", "track": "GET /track/{code}",
               "per_completion": "per completion, http_load's mix"}
     for kind in (*KINDS, "per_completion"):
         values = [sides[n][kind] for n in names]
-        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>16.2f}" for v in values)
-        if len(values) == 2:
-            line += f"{values[0] / values[1]:>11.2f}x"
+        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>20.2f}" for v in values)
+        if ratios:
+            each = ratios[kind]
+            line += f"{statistics.median(each):>11.2f}x  {min(each):.2f}-{max(each):.2f}"
         lines.append(line)
     for name in names:
         cpus = TARGET_COMPLETIONS_PER_S * sides[name]["per_completion"] / 1000
@@ -220,7 +235,8 @@ def main() -> None:
     trees = {f"HEAD {revision(ROOT)}": ROOT}
     with worktree(args.against) if args.against else _no_tree() as other:
         if other is not None:
-            trees[f"{args.against} {revision(other)}"] = other
+            short = revision(other)
+            trees[short if args.against.startswith(short) else f"{args.against} ({short})"] = other
         rounds: dict[str, list[dict[str, list[float]]]] = {name: [] for name in trees}
         for n in range(args.rounds):
             # the sides run at the same time, one process each: the machine's drift hits both alike
@@ -230,7 +246,8 @@ def main() -> None:
             print(f"round {n + 1}/{args.rounds} measured", file=sys.stderr)
     sides = {name: summary(r) for name, r in rounds.items()}
     first = next(iter(rounds.values()))[0]
-    lines = report(sides, {kind: len(first[kind]) for kind in KINDS}, args)
+    ratios = paired_ratios(*rounds.values()) if len(rounds) == 2 else None
+    lines = report(sides, ratios, {kind: len(first[kind]) for kind in KINDS}, args)
     print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps({"sides": sides, "rounds": rounds}, indent=1))
