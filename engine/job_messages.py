@@ -9,10 +9,10 @@ task protocol 2 in kombu's Redis envelope, is built directly and all the message
 out in one LPUSH round trip, on a client kept per process and broker: about 60 µs a message.
 
 What a worker receives is what `apply_async` would have sent, but for the ids (the body byte for byte,
-the envelope as parsed); the test
-(tests/engine/test_job_messages.py) compares the two, so a Celery or kombu upgrade that changes the
-format fails there, not in production. A broker that is not a plain Redis URL goes through
-`apply_async`. Publishing gives up after one immediate retry (a pooled connection that Redis closed
+the envelope as parsed); tests/engine/test_job_messages.py compares the two, so a Celery or kombu
+upgrade that changes the format fails there, not in production. A broker that is not a plain Redis
+URL, or kombu transport options beyond the `max_retries` that engine.jobs.configure sets (a key
+prefix, priority steps), go through `apply_async`. Publishing gives up after one immediate retry (a pooled connection that Redis closed
 while idle reconnects once): the rows are in the database, and the sweep delivers what was not
 announced.
 """
@@ -36,6 +36,8 @@ from redis.retry import Retry
 
 #: the URL schemes whose messages are written here; others (sentinel, unix sockets) go through Celery
 DIRECT_SCHEMES = ("redis://", "rediss://")
+#: kombu transport options that leave the message and its key as written here
+PLAIN_OPTIONS = {"max_retries"}
 #: a broker that does not answer delays the request that publishes by at most about this (seconds)
 CONNECT_TIMEOUT = 1.0
 SOCKET_TIMEOUT = 2.0
@@ -49,7 +51,7 @@ def publish(app: Celery, task: Task, calls: Sequence[tuple[tuple[Any, ...], str]
     if not calls:
         return
     url = app.conf.broker_url
-    if not url.startswith(DIRECT_SCHEMES):
+    if not url.startswith(DIRECT_SCHEMES) or set(app.conf.broker_transport_options or {}) - PLAIN_OPTIONS:
         for args, queue in calls:
             task.apply_async(args, queue=queue, retry=False)
         return

@@ -77,11 +77,19 @@ def test_an_unreachable_broker_raises_for_the_caller_to_log(broker, ctx):
         configure(ctx.settings)
 
 
-def test_a_broker_that_is_not_plain_redis_goes_through_celery(monkeypatch):
+@pytest.mark.parametrize("url, options", [
+    ("redis+socket:///run/redis.sock", {"max_retries": 0}),
+    ("redis://127.0.0.1:6379/15", {"max_retries": 0, "global_keyprefix": "motcua:"}),
+])
+def test_a_broker_that_is_not_plain_redis_goes_through_celery(monkeypatch, url, options):
     sent = []
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis+socket:///run/redis.sock")
     monkeypatch.setattr(deliver, "apply_async", lambda args, **options: sent.append((args, options)))
-    publish(celery_app, deliver, [((5, "portal"), "portal")])
+    before = celery_app.conf.broker_url, dict(celery_app.conf.broker_transport_options or {})
+    celery_app.conf.broker_url, celery_app.conf.broker_transport_options = url, options
+    try:
+        publish(celery_app, deliver, [((5, "portal"), "portal")])
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.broker_transport_options = before
     assert sent == [((5, "portal"), {"queue": "portal", "retry": False})]
 
 
