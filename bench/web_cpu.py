@@ -158,11 +158,13 @@ def start_side(tree: Path, args: argparse.Namespace) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish_side(tree: Path, process: subprocess.Popen) -> dict[str, list[float]]:
-    out, err = process.communicate()
-    if process.returncode != 0:
-        raise SystemExit(f"measuring {tree} failed:\n{err[-3000:]}")
-    return json.loads(out.strip().splitlines()[-1])
+def finish_round(trees: dict[str, Path], started: dict[str, subprocess.Popen]) -> dict[str, dict[str, list[float]]]:
+    """Wait for every side of the round (none is left running behind a failed one), then read them."""
+    outputs = {name: process.communicate() for name, process in started.items()}
+    for name, (_out, err) in outputs.items():
+        if started[name].returncode != 0:
+            raise SystemExit(f"measuring {trees[name]} failed:\n{err[-3000:]}")
+    return {name: json.loads(out.strip().splitlines()[-1]) for name, (out, _err) in outputs.items()}
 
 
 def revision(tree: Path) -> str:
@@ -196,14 +198,14 @@ def report(sides: dict[str, dict[str, float]], ratios: dict[str, list[float]] | 
              f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; "
              f"{args.rounds} rounds, each a fresh process per side (the sides at the same time); "
              f"{args.dossiers} dossiers per round (a warm-up pass untimed, then the timed one)", "",
-             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>20}" for n in names)
+             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>22}" for n in names)
              + ("   ratio (rounds: median, min-max)" if ratios else "")]
     labels = {"submit": "POST /dossiers", "inbox": "GET /tasks (first page)", "claim": "POST /tasks/{id}/claim",
               "complete": "POST /tasks/{id}/complete", "badge": "GET /inbox/summary", "track": "GET /track/{code}",
               "per_completion": "per completion, http_load's mix"}
     for kind in (*KINDS, "per_completion"):
         values = [sides[n][kind] for n in names]
-        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>20.2f}" for v in values)
+        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>22.2f}" for v in values)
         if ratios:
             each = ratios[kind]
             line += f"{statistics.median(each):>11.2f}x  {min(each):.2f}-{max(each):.2f}"
@@ -221,7 +223,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--against", metavar="REV", help="also measure this git revision, rounds alternating")
+    parser.add_argument("--against", metavar="REV", help="also measure this git revision (the sides of a round at the same time)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side (a fresh process each)")
     parser.add_argument("--dossiers", type=int, default=100, help="dossiers submitted and worked per round")
     parser.add_argument("--database-url", default=ADMIN_URL, help="admin URL of the PostgreSQL server")
@@ -232,7 +234,9 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.dossiers, args.database_url, args.redis_url)))
         return
-    trees = {f"HEAD {revision(ROOT)}": ROOT}
+    from bench.common import git_revision
+
+    trees = {f"this tree {git_revision(('engine', 'web', 'integrations', 'forms'))}": ROOT}
     with worktree(args.against) if args.against else _no_tree() as other:
         if other is not None:
             short = revision(other)
@@ -241,8 +245,8 @@ def main() -> None:
         for n in range(args.rounds):
             # the sides run at the same time, one process each: the machine's drift hits both alike
             started = {name: start_side(tree, args) for name, tree in trees.items()}
-            for name, process in started.items():
-                rounds[name].append(finish_side(trees[name], process))
+            for name, measured in finish_round(trees, started).items():
+                rounds[name].append(measured)
             print(f"round {n + 1}/{args.rounds} measured", file=sys.stderr)
     sides = {name: summary(r) for name, r in rounds.items()}
     first = next(iter(rounds.values()))[0]
