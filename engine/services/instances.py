@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import history, notifications, paperwork, portal_sync
@@ -36,8 +36,9 @@ class InstanceSuspended(TaskConflict):
                   "quản trị viên cho tiếp tục.")
 
 
-def ensure_running(instance: WorkflowInstance) -> None:
-    """Refuse to move a suspended instance (a column of the row the caller already holds: no query)."""
+def ensure_running(instance: WorkflowInstance | Row) -> None:
+    """Refuse to move a suspended instance (a column of the row the caller already holds: no query; a
+    claim passes the row of its locking select, which names the instance's id and suspended_at)."""
     if instance.suspended_at is not None:
         raise InstanceSuspended(f"workflow instance {instance.id} is suspended")
 

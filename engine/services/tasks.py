@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, update
 from sqlalchemy.orm import Session, contains_eager
 
 import forms
@@ -129,22 +129,34 @@ def _lock_task_and_instance(session: Session, actor: Actor, task_id: str) -> tup
     dossier queues behind us instead of deadlocking. FOR NO KEY UPDATE (key_share), the lock an UPDATE
     takes anyway: a transaction that only inserts a row referring to the dossier (an attachment, an
     event) holds a key-share lock on it and need not be waited for."""
-    row = session.execute(_LOCK_TASK, {"task_id": task_id}).first()
-    if row is None or not _may_access(session, actor, row[0]):
-        raise TaskNotFound(task_id)
+    row = _locked_row(session, actor, task_id, _LOCK_TASK)
     hold_locks(session, row[0].dossier, row[1], row[0])
     return row[0], row[1]
 
 
-#: built once: the statement every completion and claim runs first
-_LOCK_TASK = (
-    select(Task, WorkflowInstance).select_from(Dossier)
-    .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
-    .join(Task, Task.dossier_id == Dossier.id)
-    .options(contains_eager(Task.dossier))
-    .where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
-    .execution_options(populate_existing=True)  # the versions as locked, whatever the session held
-)
+def _locked_row(session: Session, actor: Actor, task_id: str, statement: Select) -> Row:
+    row = session.execute(statement, {"task_id": task_id}).first()
+    if row is None or not _may_access(session, actor, row[0]):
+        raise TaskNotFound(task_id)
+    return row
+
+
+def _task_lock(*instance: Any) -> Select:
+    """The task with its dossier and `instance` (the workflow instance, or some of its columns), all
+    three rows locked as `_lock_task_and_instance` says."""
+    return (select(Task, *instance).select_from(Dossier)
+            .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
+            .join(Task, Task.dossier_id == Dossier.id)
+            .options(contains_eager(Task.dossier))
+            .where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
+            .execution_options(populate_existing=True))  # the versions as locked, whatever the session held
+
+
+#: built once: the statement every completion runs first
+_LOCK_TASK = _task_lock(WorkflowInstance)
+#: a claim's: the same rows locked, but a claim changes no instance, so only its id and whether it is
+#: suspended are read (not its state of some 17 KB and a dozen columns made into an object)
+_LOCK_CLAIM = _task_lock(WorkflowInstance.id, WorkflowInstance.suspended_at)
 
 
 def get_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
@@ -177,14 +189,16 @@ def claim_task(ctx: EngineContext, actor: Actor, task_id: str) -> TaskView:
     # A second claimant waits for the lock, then reads the task taken. The claim and its history are
     # written with the COMMIT: one round trip after the lock's.
     with transaction(ctx.sessions, pipelined=True) as session:
-        task, instance = _lock_task_and_instance(session, actor, task_id)
+        row = _locked_row(session, actor, task_id, _LOCK_CLAIM)
+        task = row[0]
+        hold_locks(session, task.dossier, task)
         if task.state != "open":
             raise TaskConflict(f"task {task_id} is {task.state}")
         if task.assignee_id == actor.id:
             return _view(ctx, session, task)
         if task.assignee_id is not None:
             raise TaskConflict(f"task {task_id} was claimed by someone else")
-        ensure_running(instance)
+        ensure_running(row)  # the row names the instance's id and suspended_at
         task.assignee_id, task.claimed_at = actor.id, now
         history.record(session, task.dossier, "task_claimed", actor=actor, status=task.dossier.status,
                        data={"task": task.id, "title": task.title}, at=now)
