@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 from psycopg import pq
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Select, create_engine, event, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SAWarning
 from sqlalchemy.orm import Session, sessionmaker
@@ -207,6 +207,13 @@ _COMMIT_ENDS_PIPELINE = "motcua_commit_ends_pipeline"
 
 #: session.info key: the versioned rows this transaction locked (SELECT ... FOR UPDATE)
 _LOCKED = "motcua_locked_rows"
+
+
+def locking(statement: Select) -> Select:
+    """`statement` reading its rows FOR NO KEY UPDATE (the lock an UPDATE takes anyway) with
+    `populate_existing`: the objects it returns carry the versions as locked, whatever the session held,
+    so that they can be passed to `hold_locks`."""
+    return statement.with_for_update(key_share=True).execution_options(populate_existing=True)
 
 
 def hold_locks(session: Session, *rows: object) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from engine import history, notifications, paperwork, portal_sync
 from engine.calendar import WorkingCalendar, deadline
 from engine.context import EngineContext
-from engine.db import hold_locks
+from engine.db import hold_locks, locking
 from engine.documents.qr import tracking_url
 from engine.errors import TaskConflict, TaskNotFound, WorkflowError
 from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
@@ -44,9 +44,8 @@ def ensure_running(instance: WorkflowInstance | Row) -> None:
 
 
 def _locking(where) -> Any:
-    return (select(Dossier, WorkflowInstance).join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
-            .where(where).with_for_update(key_share=True)
-            .execution_options(populate_existing=True))  # the versions as locked, whatever the session held
+    return locking(select(Dossier, WorkflowInstance)
+                   .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id).where(where))
 
 
 #: built once: a dossier and its workflow instance, by the dossier's or the instance's id

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, contains_eager
 import forms
 from engine import access_log, history
 from engine.context import EngineContext
-from engine.db import hold_locks, transaction
+from engine.db import hold_locks, locking, transaction
 from engine.errors import Conflict, Forbidden, InvalidInput, TaskConflict, TaskNotFound
 from engine.models import Dossier, OutboxMessage, Payment, Task, User, WorkflowInstance
 from engine.procedures.versions import PublishedVersion
@@ -144,12 +144,11 @@ def _locked_row(session: Session, actor: Actor, task_id: str, statement: Select)
 def _task_lock(*instance: Any) -> Select:
     """The task with its dossier and `instance` (the workflow instance, or some of its columns), all
     three rows locked as `_lock_task_and_instance` says."""
-    return (select(Task, *instance).select_from(Dossier)
-            .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
-            .join(Task, Task.dossier_id == Dossier.id)
-            .options(contains_eager(Task.dossier))
-            .where(Task.id == bindparam("task_id")).with_for_update(key_share=True)
-            .execution_options(populate_existing=True))  # the versions as locked, whatever the session held
+    return locking(select(Task, *instance).select_from(Dossier)
+                   .join(WorkflowInstance, WorkflowInstance.dossier_id == Dossier.id)
+                   .join(Task, Task.dossier_id == Dossier.id)
+                   .options(contains_eager(Task.dossier))
+                   .where(Task.id == bindparam("task_id")))
 
 
 #: built once: the statement every completion runs first
