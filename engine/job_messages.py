@@ -12,9 +12,9 @@ What a worker receives is what `apply_async` would have sent, but for the ids (t
 the envelope as parsed); tests/engine/test_job_messages.py compares the two, so a Celery or kombu
 upgrade that changes the format fails there, not in production. A broker that is not a plain Redis
 URL, or kombu transport options beyond the `max_retries` that engine.jobs.configure sets (a key
-prefix, priority steps), go through `apply_async`. Publishing gives up after one immediate retry (a pooled connection that Redis closed
-while idle reconnects once): the rows are in the database, and the sweep delivers what was not
-announced.
+prefix, priority steps), go through `apply_async`. Publishing gives up after one immediate retry (a
+pooled connection that Redis closed while idle reconnects once): the rows are in the database, and
+the sweep delivers what was not announced.
 """
 
 from __future__ import annotations

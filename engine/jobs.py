@@ -132,8 +132,11 @@ def clock() -> dict[str, int]:
 def enqueue_after_commit(messages: Sequence[OutboxMessage]) -> None:
     """Outbox listener in Celery mode (web processes, workers): each committed row to its connector's
     queue, all in one round trip (engine.job_messages). A broker failure only delays delivery."""
-    routed = [(message.id, _settings.outbox_queue(message.connector)) for message in messages]
+    calls = []
+    for message in messages:
+        queue = _settings.outbox_queue(message.connector)
+        calls.append(((message.id, queue), queue))  # deliver(id, queue), sent to that queue
     try:
-        publish(app, deliver, [(args, args[1]) for args in routed])  # deliver(id, queue) to that queue
+        publish(app, deliver, calls)
     except Exception:  # Redis down: the sweep will deliver the rows from the database later
         log.warning("could not enqueue outbox %s; the sweep will pick them up", [m.id for m in messages])
