@@ -80,9 +80,10 @@ def publish(text: str, result: dict[str, Any], json_path: str | None) -> None:
         Path(json_path).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def git_revision(paths: tuple[str, ...] = ("engine",), dirty_mark: str = "+") -> str:
-    """The checkout's short commit, with `dirty_mark` when `paths` have uncommitted changes."""
-    git = ["git", "-C", str(PROJECT_ROOT), "--no-optional-locks"]  # read-only queries
+def git_revision(paths: tuple[str, ...] = ("engine",), dirty_mark: str = "+", root: Path = PROJECT_ROOT) -> str:
+    """The short commit of the checkout at `root` (this one by default), with `dirty_mark` when `paths`
+    have uncommitted changes."""
+    git = ["git", "-C", str(root), "--no-optional-locks"]  # read-only queries
     try:
         revision = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
         dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", *paths]).returncode != 0

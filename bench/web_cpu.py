@@ -167,11 +167,6 @@ def finish_round(trees: dict[str, Path], started: dict[str, subprocess.Popen]) -
     return {name: json.loads(out.strip().splitlines()[-1]) for name, (out, _err) in outputs.items()}
 
 
-def revision(tree: Path) -> str:
-    return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-
-
 def round_medians(one_round: dict[str, list[float]]) -> dict[str, float]:
     """A round's median CPU ms per kind, and the mix's CPU per completion from them."""
     medians = {kind: 1000 * statistics.median(one_round[kind]) for kind in KINDS}
@@ -236,10 +231,11 @@ def main() -> None:
         return
     from bench.common import git_revision
 
-    trees = {f"this tree {git_revision(('engine', 'web', 'integrations', 'forms'))}": ROOT}
+    code = ("engine", "web", "integrations", "forms")
+    trees = {f"this tree {git_revision(code)}": ROOT}
     with worktree(args.against) if args.against else _no_tree() as other:
         if other is not None:
-            short = revision(other)
+            short = git_revision(code, root=other)
             trees[short if args.against.startswith(short) else f"{args.against} ({short})"] = other
         rounds: dict[str, list[dict[str, list[float]]]] = {name: [] for name in trees}
         for n in range(args.rounds):
