@@ -28,7 +28,15 @@ Printed: per request kind the median CPU ms of each side (the median of the roun
 ratio of the sides, round by round (its median and range: a kind the change does not touch shows the
 noise); and the web CPU per task completion at http_load's default mix (submit=1, inbox=2, complete=4
 as claim + complete, track=2, per four completions), with what 200 completions/s would take in CPUs.
-The Celery workers, PostgreSQL and the HTTP server's own parsing are not in these figures.
+
+PostgreSQL's side of the same requests is measured too when the server runs on this machine: the CPU
+time the kernel accounts to the server processes serving the round's database (their
+/proc/<pid>/schedstat, read before and after each request; the client is single-threaded, so nothing
+else runs on them meanwhile). It is printed as a second table, and the two together give the CPU one
+completion at the mix costs the web and the database, hence how many completions per second this
+machine's CPUs could carry at most. Not in these figures: the HTTP server's own parsing (gunicorn,
+about 0.3 ms a request), PostgreSQL's background processes (WAL writer, checkpointer, autovacuum), the
+load generator and the Celery workers.
 
 --against REV checks REV out in a scratch git worktree (removed at the end) and measures it with the
 same driver; REV must have bench/serve.py's `environment` and `make_accounts` (2026-12-01 or later).
@@ -57,13 +65,18 @@ MIX_PER_FOUR_COMPLETIONS = {"submit": 1, "inbox": 2, "claim": 4, "complete": 4, 
 TARGET_COMPLETIONS_PER_S = 200
 #: the tree a measuring process imports (its engine, web and bench helpers)
 TREE_VARIABLE = "BENCH_WEB_CPU_TREE"
+#: what a measuring process returns: per part ("web", and "pg" when PostgreSQL is local) the CPU seconds
+#: of every timed request by kind
+Measured = dict[str, dict[str, list[float]]]
 
 
 # -- one side, one round (runs in a process of its own, importing the measured tree) -------------------
 
 
-def measure(dossiers: int, admin_url: str, redis_url: str) -> dict[str, list[float]]:
-    """CPU seconds of every timed request, by kind. The tree measured is the one first on sys.path."""
+def measure(dossiers: int, admin_url: str, redis_url: str) -> Measured:
+    """CPU seconds of every timed request, by kind: the web process's ("web") and, when the database
+    server runs on this machine, its server processes' ("pg"). The tree measured is the one first on
+    sys.path."""
     from bench.common import bench_database
     from bench.engine_overhead import HKD, PATH, start_form
     from bench.serve import environment, make_accounts
@@ -88,10 +101,14 @@ def measure(dossiers: int, admin_url: str, redis_url: str) -> dict[str, list[flo
             app = create_app()
             celery_app.conf.task_default_queue = queue
             client = app.test_client()
-            cpu: dict[str, list[float]] = {}
-            for _round in ("warm-up", "timed"):
-                cpu = {kind: [] for kind in KINDS}
-                _round_of_requests(client, cpu, tokens, citizens[0], start_form(), forms, dossiers, HKD)
+            cpu: Measured = {}
+            with ServerCpu(admin_url, url) as server:
+                for _round in ("warm-up", "timed"):
+                    cpu = {"web": {kind: [] for kind in KINDS}, "pg": {kind: [] for kind in KINDS}}
+                    _round_of_requests(client, cpu, server, tokens, citizens[0], start_form(), forms, dossiers,
+                                       HKD)
+            if not server.local:
+                del cpu["pg"]
             return cpu
         finally:
             ctx.db.dispose()
@@ -101,13 +118,67 @@ def measure(dossiers: int, admin_url: str, redis_url: str) -> dict[str, list[flo
                                                    f"_kombu.binding_permanent.{queue}")
 
 
-def _round_of_requests(client: Any, cpu: dict[str, list[float]], tokens: dict[str, list[str]], citizen: Any,
-                       form: dict[str, Any], forms: dict[str, dict[str, Any]], dossiers: int, procedure: str) -> None:
+class ServerCpu:
+    """CPU seconds the database server spends for the round's database: the kernel's run time of the
+    server processes connected to it (/proc/<pid>/schedstat, nanoseconds). `local` is False when the
+    server is not on this machine (its pids are not postgres processes here): nothing is measured."""
+
+    def __init__(self, admin_url: str, database_url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.database = make_url(database_url).database
+        self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self.local = True
+
+    def __enter__(self) -> ServerCpu:
+        self.connection = self.engine.connect()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+    def backends(self) -> list[int]:
+        """The server processes of the round's database now (the web process's pooled connections)."""
+        from sqlalchemy import text
+
+        pids = list(self.connection.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :db AND backend_type = 'client backend'"),
+            {"db": self.database}).scalars())
+        self.local = self.local and all(_is_postgres(pid) for pid in pids)
+        return pids
+
+    def seconds(self, pids: list[int]) -> float:
+        if not self.local:
+            return 0.0
+        total = 0
+        for pid in pids:
+            try:
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):  # the connection closed meanwhile
+                pass
+        return total / 1e9
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().startswith("postgres")
+    except OSError:
+        return False
+
+
+def _round_of_requests(client: Any, cpu: Measured, server: ServerCpu,
+                       tokens: dict[str, list[str]], citizen: Any, form: dict[str, Any],
+                       forms: dict[str, dict[str, Any]], dossiers: int, procedure: str) -> None:
     def timed(kind: str, expect: int, method: str, path: str, token: str | None = None, **kw: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        backends = server.backends()
+        server_before = server.seconds(backends)
         started = time.process_time()
         response = client.open(path, method=method, headers=headers, **kw)
-        cpu[kind].append(time.process_time() - started)
+        cpu["web"][kind].append(time.process_time() - started)
+        cpu["pg"][kind].append(server.seconds(backends) - server_before)
         if response.status_code != expect:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.get_data(as_text=True)[:300]}")
         return response.get_json()
@@ -158,7 +229,7 @@ def start_side(tree: Path, args: argparse.Namespace) -> subprocess.Popen:
     return subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish_round(trees: dict[str, Path], started: dict[str, subprocess.Popen]) -> dict[str, dict[str, list[float]]]:
+def finish_round(trees: dict[str, Path], started: dict[str, subprocess.Popen]) -> dict[str, Measured]:
     """Wait for every side of the round (none is left running behind a failed one), then read them."""
     outputs = {name: process.communicate() for name, process in started.items()}
     for name, (_out, err) in outputs.items():
@@ -183,32 +254,58 @@ def summary(rounds: list[dict[str, list[float]]]) -> dict[str, float]:
 def paired_ratios(first: list[dict[str, list[float]]], second: list[dict[str, list[float]]]) -> dict[str, list[float]]:
     """Per kind the ratio first/second of each round: the two sides of a round ran at the same time."""
     pairs = [(round_medians(a), round_medians(b)) for a, b in zip(first, second, strict=True)]
-    return {kind: [a[kind] / b[kind] for a, b in pairs] for kind in pairs[0][0]}
+    return {kind: [a[kind] / b[kind] if b[kind] else float("nan") for a, b in pairs] for kind in pairs[0][0]}
 
 
-def report(sides: dict[str, dict[str, float]], ratios: dict[str, list[float]] | None, counts: dict[str, int],
-           args: argparse.Namespace) -> list[str]:
-    names = list(sides)
+PARTS = {"web": "CPU of the web process", "pg": "CPU of PostgreSQL's server processes serving it"}
+LABELS = {"submit": "POST /dossiers", "inbox": "GET /tasks (first page)", "claim": "POST /tasks/{id}/claim",
+          "complete": "POST /tasks/{id}/complete", "badge": "GET /inbox/summary", "track": "GET /track/{code}",
+          "per_completion": "per completion, http_load's mix"}
+
+
+def analyse(rounds: dict[str, list[Measured]]) -> tuple[dict[str, dict[str, dict[str, float]]],
+                                                      dict[str, dict[str, list[float]] | None]]:
+    """Per part the sides' summaries, and the round-by-round ratios of the two sides (None for one)."""
+    parts = [part for part in PARTS if all(part in r for side in rounds.values() for r in side)]
+    summaries = {part: {name: summary([r[part] for r in side]) for name, side in rounds.items()} for part in parts}
+    ratios = {part: paired_ratios(*([r[part] for r in side] for side in rounds.values())) if len(rounds) == 2
+              else None for part in parts}
+    return summaries, ratios
+
+
+def report(summaries: dict[str, dict[str, dict[str, float]]], ratios: dict[str, dict[str, list[float]] | None],
+           counts: dict[str, int], args: argparse.Namespace) -> list[str]:
+    names = list(summaries["web"])
+    cpus = len(os.sched_getaffinity(0))
     lines = [f"web_cpu  {datetime.now(UTC).isoformat(timespec='seconds')}  ({', '.join(names)})",
-             f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; "
+             f"machine: nproc {cpus}, Python {sys.version.split()[0]}; "
              f"{args.rounds} rounds, each a fresh process per side (the sides at the same time); "
-             f"{args.dossiers} dossiers per round (a warm-up pass untimed, then the timed one)", "",
-             f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>22}" for n in names)
-             + ("   ratio (rounds: median, min-max)" if ratios else "")]
-    labels = {"submit": "POST /dossiers", "inbox": "GET /tasks (first page)", "claim": "POST /tasks/{id}/claim",
-              "complete": "POST /tasks/{id}/complete", "badge": "GET /inbox/summary", "track": "GET /track/{code}",
-              "per_completion": "per completion, http_load's mix"}
-    for kind in (*KINDS, "per_completion"):
-        values = [sides[n][kind] for n in names]
-        line = f"{labels[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{v:>22.2f}" for v in values)
-        if ratios:
-            each = ratios[kind]
-            line += f"{statistics.median(each):>11.2f}x  {min(each):.2f}-{max(each):.2f}"
-        lines.append(line)
+             f"{args.dossiers} dossiers per round (a warm-up pass untimed, then the timed one)"]
+    for part, sides in summaries.items():
+        lines += ["", f"{PARTS[part]}, ms per request",
+                  f"{'request':<34}{'n/round':>8}" + "".join(f"{n + ' ms':>22}" for n in names)
+                  + ("   ratio (rounds: median, min-max)" if ratios[part] else "")]
+        for kind in (*KINDS, "per_completion"):
+            line = f"{LABELS[kind]:<34}{counts.get(kind, ''):>8}" + "".join(f"{sides[n][kind]:>22.2f}" for n in names)
+            if ratios[part]:
+                each = ratios[part][kind]
+                line += f"{statistics.median(each):>11.2f}x  {min(each):.2f}-{max(each):.2f}"
+            lines.append(line)
+    if "pg" not in summaries:
+        lines.append("(PostgreSQL's CPU not measured: the server is not on this machine)")
+    lines.append("")
     for name in names:
-        cpus = TARGET_COMPLETIONS_PER_S * sides[name]["per_completion"] / 1000
-        lines.append(f"{name}: {TARGET_COMPLETIONS_PER_S} completions/s would take {cpus:.2f} CPUs of web "
-                     "processes at this cost (before HTTP parsing, PostgreSQL, the documents)")
+        web = summaries["web"][name]["per_completion"]
+        pg = summaries["pg"][name]["per_completion"] if "pg" in summaries else 0.0
+        need = TARGET_COMPLETIONS_PER_S * (web + pg) / 1000
+        if "pg" in summaries:
+            lines.append(f"{name}: a completion at the mix costs {web:.2f} ms of web CPU + {pg:.2f} ms of PostgreSQL = "
+                         f"{web + pg:.2f} ms; {TARGET_COMPLETIONS_PER_S} completions/s would take {need:.2f} CPUs, "
+                         f"and {cpus} CPUs carry at most {1000 * cpus / (web + pg):.0f} completions/s (before HTTP "
+                         "parsing, the load generator, the documents)")
+        else:
+            lines.append(f"{name}: {TARGET_COMPLETIONS_PER_S} completions/s would take {need:.2f} CPUs of web "
+                         "processes at this cost (before HTTP parsing, PostgreSQL, the documents)")
     return lines
 
 
@@ -237,20 +334,19 @@ def main() -> None:
         if other is not None:
             short = git_revision(code, root=other)
             trees[short if args.against.startswith(short) else f"{args.against} ({short})"] = other
-        rounds: dict[str, list[dict[str, list[float]]]] = {name: [] for name in trees}
+        rounds: dict[str, list[Measured]] = {name: [] for name in trees}
         for n in range(args.rounds):
             # the sides run at the same time, one process each: the machine's drift hits both alike
             started = {name: start_side(tree, args) for name, tree in trees.items()}
             for name, measured in finish_round(trees, started).items():
                 rounds[name].append(measured)
             print(f"round {n + 1}/{args.rounds} measured", file=sys.stderr)
-    sides = {name: summary(r) for name, r in rounds.items()}
-    first = next(iter(rounds.values()))[0]
-    ratios = paired_ratios(*rounds.values()) if len(rounds) == 2 else None
-    lines = report(sides, ratios, {kind: len(first[kind]) for kind in KINDS}, args)
+    summaries, ratios = analyse(rounds)
+    first = next(iter(rounds.values()))[0]["web"]
+    lines = report(summaries, ratios, {kind: len(first[kind]) for kind in KINDS}, args)
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps({"sides": sides, "rounds": rounds}, indent=1))
+        Path(args.json).write_text(json.dumps({"sides": summaries, "rounds": rounds}, indent=1))
 
 
 @contextmanager
