@@ -14,7 +14,9 @@ time, an action drawn by the --mix weights:
             inbox (GET /api/v1/tasks, 50 tasks); tasks not seen before join the work queue of their role;
 * complete: an official takes the oldest task of the longest queue, claims it and completes it with
             ~1 KB of form data (POST .../claim, POST .../complete); with no work queued it reads an inbox
-            instead, so the load finds the work it created;
+            instead, so the load finds the work it created. With --no-claim the official completes the
+            task without claiming it first, as the task page allows (the completion assigns it): the
+            issue's mix names submissions, inbox reads, completions and tracking, no claims;
 * track:    anyone tracks a dossier submitted in this run by code and phone (GET /api/v1/track/{code}).
 
 After --warmup seconds (not counted) it measures --duration seconds: per endpoint the requests, the
@@ -203,9 +205,10 @@ class Load:
             return await self.inbox(rng)
         task_id, bpmn_id = self.queues[role].popleft()
         token = rng.choice(self.tokens[role])
-        status, _ = await self.call("claim", "POST", f"/tasks/{task_id}/claim", token, 200)
-        if status != 200:
-            return
+        if self.plan.get("claim", True):
+            status, _ = await self.call("claim", "POST", f"/tasks/{task_id}/claim", token, 200)
+            if status != 200:
+                return
         status, _ = await self.call("complete", "POST", f"/tasks/{task_id}/complete", token, 200,
                                     json={"data": FORMS[bpmn_id]})
         if status == 200:
@@ -271,11 +274,12 @@ def generate(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_for(server: Server, *, clients: int, mix: dict[str, float], warmup: float, duration: float | None,
-             completions: int | None = None, seed: int = 8) -> dict[str, Any]:
+             completions: int | None = None, seed: int = 8, claim: bool = True) -> dict[str, Any]:
     citizens = [{"token": c.token, "name": c.name, "phone": c.phone, "id_number": c.id_number, "email": c.email}
                 for c in server.citizens]
     return {"url": server.url, "tokens": server.tokens, "citizens": citizens, "clients": clients, "mix": mix,
             "warmup": warmup, "duration": duration, "completions": completions, "seed": seed, "form": start_form(),
+            "claim": claim,
             "pids": {"web": [server.web_master_pid], "celery": server.celery_pids, "generator": [0]}}
 
 
@@ -338,7 +342,8 @@ def render(result: dict[str, Any]) -> str:
     m, a, r = result["machine"], result["args"], result["load"]
     row = "{:<28}{:>9}{:>8}{:>9}{:>9}{:>9}{:>9}"
     lines = [f"http_load  {m['date']}  (motcua {m['revision']})", *result["describe"],
-             f"load:    {a['clients']} closed-loop clients (aiohttp, own process), mix {a['mix']}, "
+             f"load:    {a['clients']} closed-loop clients (aiohttp, own process), mix {a['mix']}"
+             f"{' (completions without a claim)' if a.get('no_claim') else ''}, "
              f"warm-up {a['warmup']:g} s, measured {r['seconds']:.1f} s", "",
              row.format("endpoint", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")]
     for name, label in [*ENDPOINTS.items(), ("all", "all")]:
@@ -422,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     common_arguments(parser)
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before measuring")
+    parser.add_argument("--no-claim", action="store_true",
+                        help="complete tasks without claiming them first (the issue's mix: no claims)")
     args = parser.parse_args(argv)
     args.clients = args.clients or 2 * args.web_workers
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on `kill` as on Ctrl-C
@@ -431,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr, flush=True)
         celery_before = celery_cpu(server)
         load = run_generator(plan_for(server, clients=args.clients, mix=args.mix, warmup=args.warmup,
-                                      duration=args.duration, seed=args.seed))
+                                      duration=args.duration, seed=args.seed, claim=not args.no_claim))
         completions = len(load["completed"])
         consistency = check(server, load.pop("codes"), load.pop("completed"), args.drain)
         load["outbox_cost"] = outbox_cost(server, celery_cpu(server) - celery_before, completions,
