@@ -74,6 +74,7 @@ bench: install
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/http_load.py --duration 60 --warmup 10
 	$(BIN)/python bench/web_cpu.py
+	$(BIN)/python bench/http_floor.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/documents.py
 	$(BIN)/python bench/scaling.py
