@@ -102,7 +102,7 @@ def measure(dossiers: int, admin_url: str, redis_url: str) -> Measured:
             celery_app.conf.task_default_queue = queue
             client = app.test_client()
             cpu: Measured = {}
-            with ServerCpu(admin_url, url) as server:
+            with ServerCpu(admin_url, url, app.extensions["motcua"].db.pool) as server:
                 for _round in ("warm-up", "timed"):
                     cpu = {"web": {kind: [] for kind in KINDS}, "pg": {kind: [] for kind in KINDS}}
                     _round_of_requests(client, cpu, server, tokens, citizens[0], start_form(), forms, dossiers,
@@ -123,13 +123,15 @@ class ServerCpu:
     server processes connected to it (/proc/<pid>/schedstat, nanoseconds). `local` is False when the
     server is not on this machine (its pids are not postgres processes here): nothing is measured."""
 
-    def __init__(self, admin_url: str, database_url: str) -> None:
+    def __init__(self, admin_url: str, database_url: str, pool: Any) -> None:
         from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
 
-        self.database = make_url(database_url).database
+        self.database, self.pool = make_url(database_url).database, pool
         self.engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_size=1)
         self.local = True
+        self._pids: list[int] = []
+        self._connections = -1
 
     def __enter__(self) -> ServerCpu:
         self.connection = self.engine.connect()
@@ -140,14 +142,19 @@ class ServerCpu:
         self.engine.dispose()
 
     def backends(self) -> list[int]:
-        """The server processes of the round's database now (the web process's pooled connections)."""
+        """The server processes of the round's database now (the web process's pooled connections),
+        asked of the server again only when the web process's pool has opened or closed one: a query
+        between two timed requests would also stir the caches the next one runs in."""
         from sqlalchemy import text
 
-        pids = list(self.connection.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = :db AND backend_type = 'client backend'"),
-            {"db": self.database}).scalars())
-        self.local = self.local and all(_is_postgres(pid) for pid in pids)
-        return pids
+        connections = self.pool.checkedin() + self.pool.checkedout()
+        if connections != self._connections or not self._pids:
+            self._pids = list(self.connection.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db AND backend_type = 'client backend'"),
+                {"db": self.database}).scalars())
+            self._connections = connections
+            self.local = self.local and all(_is_postgres(pid) for pid in self._pids)
+        return self._pids
 
     def seconds(self, pids: list[int]) -> float:
         if not self.local:
@@ -156,8 +163,8 @@ class ServerCpu:
         for pid in pids:
             try:
                 total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-            except (OSError, ValueError, IndexError):  # the connection closed meanwhile
-                pass
+            except (OSError, ValueError, IndexError):  # the connection closed meanwhile: ask again next time
+                self._connections = -1
         return total / 1e9
 
 
