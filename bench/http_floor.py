@@ -16,8 +16,9 @@ serves two applications with the same gunicorn settings as http_load, one after 
 and drives each with --clients closed-loop aiohttp clients (a process of their own, as in http_load)
 POSTing about 1 KB of JSON, a task completion's size, for --duration seconds after --warmup. Printed
 per application: requests/s, and CPU milliseconds per request of the gunicorn processes (master and
-workers, /proc) and of the generator. Their sum is what every request of http_load costs the machine
-before the application runs.
+workers, /proc) and of the generator. gunicorn's figure is what every request of http_load costs the
+machine before the application runs; http_load's own generator does more per request than this one
+(it decodes every inbox page and keeps the work queues).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,37 +72,39 @@ def flask_app() -> Any:
 # -- the generator (its own process) ------------------------------------------------------------------
 
 
-async def _load(url: str, clients: int, warmup: float, duration: float) -> dict[str, float]:
+async def _load(url: str, clients: int, t0: float, t1: float) -> dict[str, float]:
+    """Closed-loop clients until `t1`; counted: the requests answered between `t0` and `t1` (both on
+    time.monotonic(), the clock the harness samples gunicorn's CPU by), and the CPU spent between them."""
     import aiohttp
 
-    counted = 0
-    errors = 0
-    start = time.perf_counter()
-    t0, t1 = start + warmup, start + warmup + duration
+    counted = errors = 0
     cpu: dict[str, float] = {}
+    body = json.dumps(BODY, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
 
     async def client(n: int, session: Any) -> None:
         nonlocal counted, errors
-        while (now := time.perf_counter()) < t1:
-            async with session.post(f"{url}/x/{n}", json=BODY) as response:
+        while time.monotonic() < t1:
+            async with session.post(f"{url}/x/{n}", data=body, headers=headers) as response:
                 await response.read()
                 if response.status != 200:
                     errors += 1
-            if t0 <= now:
+            if t0 <= time.monotonic() < t1:
                 counted += 1
 
     async def marks() -> None:
-        await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
-        cpu["before"] = time.process_time()
+        for name, at in (("t0", t0), ("t1", t1)):
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            cpu[name] = time.process_time()
 
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(marks(), *(client(n, session) for n in range(clients)))
-    return {"requests": counted, "errors": errors, "generator_cpu_s": time.process_time() - cpu["before"]}
+    return {"requests": counted, "errors": errors, "generator_cpu_s": cpu["t1"] - cpu["t0"]}
 
 
-def generate(url: str, clients: int, warmup: float, duration: float) -> dict[str, float]:
-    return asyncio.run(_load(url, clients, warmup, duration))
+def generate(url: str, clients: int, t0: float, t1: float) -> dict[str, float]:
+    return asyncio.run(_load(url, clients, t0, t1))
 
 
 # -- the harness --------------------------------------------------------------------------------------
@@ -120,27 +124,42 @@ def measure(app: str, args: argparse.Namespace) -> dict[str, float]:
     from bench.serve import free_port
 
     port = free_port()
+    # --threads only for gthread: gunicorn quietly turns sync workers given threads into gthread ones
+    threads = ["--threads", str(args.threads)] if args.worker_class == "gthread" else []
     command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}",
-               "--workers", str(args.web_workers), "--worker-class", args.worker_class, "--threads",
-               str(args.threads), "--log-level", "warning", "--backlog", "2048", APPS[app]]
+               "--workers", str(args.web_workers), "--worker-class", args.worker_class, *threads,
+               "--log-level", "warning", "--backlog", "2048", APPS[app]]
     with tempfile.TemporaryFile() as log:
         server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             _wait_ready(server, args.web_workers, log)
             with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
                 pool.submit(os.getpid).result()  # the generator's process is up before anything is timed
-                future = pool.submit(generate, f"http://127.0.0.1:{port}", args.clients, args.warmup, args.duration)
-                time.sleep(args.warmup)
+                t0 = time.monotonic() + 1 + args.warmup  # a second for the generator to start its clients
+                t1 = t0 + args.duration
+                future = pool.submit(generate, f"http://127.0.0.1:{port}", args.clients, t0, t1)
+                time.sleep(max(0.0, t0 - time.monotonic()))
                 before = gunicorn_cpu(server.pid)
-                load = future.result()
+                time.sleep(max(0.0, t1 - time.monotonic()))
                 web_cpu_s = gunicorn_cpu(server.pid) - before
+                load = future.result()
         finally:
-            server.terminate()
-            with suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=20)
+            _stop(server)
     requests = max(1, load["requests"])
     return {"requests": load["requests"], "errors": load["errors"], "per_s": load["requests"] / args.duration,
             "gunicorn_ms": 1000 * web_cpu_s / requests, "generator_ms": 1000 * load["generator_cpu_s"] / requests}
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """gunicorn and its workers (a process group of their own): TERM, then KILL after 20 s."""
+    with suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def _wait_ready(server: subprocess.Popen, workers: int, log: Any, timeout: float = 60.0) -> None:
@@ -172,7 +191,7 @@ def main() -> None:
     print(f"http_floor  {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; gunicorn "
           f"{args.web_workers} {args.worker_class} workers{threads}; {args.clients} aiohttp clients POSTing "
-          f"{len(json.dumps(BODY).encode())} B of JSON, warm-up {args.warmup:g} s, measured {args.duration:g} s each")
+          f"{len(json.dumps(BODY, ensure_ascii=False).encode())} B of JSON, warm-up {args.warmup:g} s, measured {args.duration:g} s each")
     print()
     print(f"{'application':<14}{'requests':>10}{'errors':>8}{'req/s':>10}{'gunicorn ms/req':>18}{'generator ms/req':>18}")
     for app, row in rows.items():
