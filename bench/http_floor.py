@@ -188,12 +188,14 @@ def main() -> None:
     args = parser.parse_args()
     rows = {app: measure(app, args) for app in APPS}
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
+    size = len(json.dumps(BODY, ensure_ascii=False).encode())
     print(f"http_floor  {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; gunicorn "
           f"{args.web_workers} {args.worker_class} workers{threads}; {args.clients} aiohttp clients POSTing "
-          f"{len(json.dumps(BODY, ensure_ascii=False).encode())} B of JSON, warm-up {args.warmup:g} s, measured {args.duration:g} s each")
+          f"{size} B of JSON, warm-up {args.warmup:g} s, measured {args.duration:g} s each")
     print()
-    print(f"{'application':<14}{'requests':>10}{'errors':>8}{'req/s':>10}{'gunicorn ms/req':>18}{'generator ms/req':>18}")
+    print(f"{'application':<14}{'requests':>10}{'errors':>8}{'req/s':>10}{'gunicorn ms/req':>18}"
+          f"{'generator ms/req':>18}")
     for app, row in rows.items():
         print(f"{app:<14}{row['requests']:>10}{row['errors']:>8}{row['per_s']:>10.0f}{row['gunicorn_ms']:>18.3f}"
               f"{row['generator_ms']:>18.3f}")

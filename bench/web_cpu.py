@@ -35,8 +35,9 @@ time the kernel accounts to the server processes serving the round's database (t
 else runs on them meanwhile). It is printed as a second table, and the two together give the CPU one
 completion at the mix costs the web and the database, hence how many completions per second this
 machine's CPUs could carry at most. Not in these figures: the HTTP server's own parsing (gunicorn,
-about 0.3 ms a request), PostgreSQL's background processes (WAL writer, checkpointer, autovacuum), the
-load generator and the Celery workers.
+about 0.2 ms a request: bench/http_floor.py), PostgreSQL's background processes (WAL writer,
+checkpointer, autovacuum), the load generator, the Celery workers, and what contention between
+processes adds under load.
 
 --against REV checks REV out in a scratch git worktree (removed at the end) and measures it with the
 same driver; REV must have bench/serve.py's `environment` and `make_accounts` (2026-12-01 or later).
