@@ -27,13 +27,11 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import suppress
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -114,14 +112,14 @@ def generate(url: str, clients: int, t0: float, t1: float) -> dict[str, float]:
 
 
 def gunicorn_cpu(master: int) -> float:
-    from bench.http_load import process_cpu
-    from bench.serve import children
+    """CPU seconds of gunicorn's master and workers."""
+    from bench.http_load import cpu_snapshot
 
-    return process_cpu(master) + sum(process_cpu(pid) for pid in children(master))
+    return cpu_snapshot({"gunicorn": [master]})["gunicorn"]
 
 
 def measure(app: str, args: argparse.Namespace) -> dict[str, float]:
-    from bench.serve import free_port
+    from bench.serve import free_port, stop_group
 
     port = free_port()
     # --threads only for gthread: gunicorn quietly turns sync workers given threads into gthread ones
@@ -144,22 +142,10 @@ def measure(app: str, args: argparse.Namespace) -> dict[str, float]:
                 web_cpu_s = gunicorn_cpu(server.pid) - before
                 load = future.result()
         finally:
-            _stop(server)
+            stop_group(server)
     requests = max(1, load["requests"])
     return {"requests": load["requests"], "errors": load["errors"], "per_s": load["requests"] / args.duration,
             "gunicorn_ms": 1000 * web_cpu_s / requests, "generator_ms": 1000 * load["generator_cpu_s"] / requests}
-
-
-def _stop(server: subprocess.Popen) -> None:
-    """gunicorn and its workers (a process group of their own): TERM, then KILL after 20 s."""
-    with suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def _wait_ready(server: subprocess.Popen, workers: int, log: Any, timeout: float = 60.0) -> None:

@@ -182,16 +182,23 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn did not become ready:\n{self.log.read_text(errors='replace')[-3000:]}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
+        if self.process is not None:
+            stop_group(self.process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """A process started in a session of its own, with its children (gunicorn and its workers): TERM to
+    the group, KILL after 20 s."""
+    if process.poll() is not None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
         with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @contextmanager
