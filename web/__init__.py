@@ -42,7 +42,17 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
                                 x_host=settings.proxy_hops)
     app.extensions["motcua"] = ctx
 
-    from web import compression, errors, filters, i18n, rate_limits, request_scope, security, static_files
+    from web import (
+        compression,
+        errors,
+        filters,
+        i18n,
+        rate_limits,
+        request_scope,
+        security,
+        sessions,
+        static_files,
+    )
     from web.api import IdConverter
     from web.api import bp as api_bp
     from web.pages import bp as pages_bp
@@ -56,6 +66,7 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     request_scope.register(app)  # before the CSRF check: every request knows its origin
     filters.register(app)
     i18n.register(app)
+    sessions.register(app)
     security.register(app)
     static_files.register(app)
     app.register_blueprint(api_bp)

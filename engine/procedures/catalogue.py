@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from engine.errors import ProcedureInvalid, ProcedureNotFound
@@ -79,12 +79,14 @@ def published_procedures(session: Session) -> list[Procedure]:
                                 .order_by(Procedure.name)))
 
 
+#: built once: every submission looks its procedure up (building the select cost as much as running it)
+_BY_KEY = (select(Procedure).where((Procedure.slug == bindparam("key")) | (Procedure.code == bindparam("key")),
+                                   Procedure.latest_version_id.is_not(None)).limit(1))
+
+
 def find_procedure(session: Session, key: str) -> Procedure:
     """Look a published procedure up by slug or by mã TTHC (its versions come from VersionCache)."""
-    procedure = session.scalar(
-        select(Procedure).where((Procedure.slug == key) | (Procedure.code == key),
-                                Procedure.latest_version_id.is_not(None)).limit(1)
-    )
+    procedure = session.scalar(_BY_KEY, {"key": key})
     if procedure is None:
         raise ProcedureNotFound(f"procedure {key!r} not found")
     return procedure

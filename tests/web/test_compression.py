@@ -4,6 +4,11 @@ images and tiny files as they are, and a cached stylesheet still revalidates wit
 from __future__ import annotations
 
 import gzip
+import json
+
+from flask import Response
+
+from web.compression import MIN_SIZE, gzip_response
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 
@@ -41,3 +46,15 @@ def test_a_client_that_refuses_gzip_gets_the_page_plain(client):
     response = client.get("/", headers={"Accept-Encoding": "gzip;q=0, br"})
     assert "Content-Encoding" not in response.headers
     assert b"<!doctype html>" in response.get_data()
+
+
+def test_an_answer_that_fits_one_packet_is_sent_plain_and_a_larger_one_gzipped(app):
+    fits = Response(json.dumps({"note": "x" * 1200}), mimetype="application/json")  # a completion's answer
+    larger = Response(json.dumps({"note": "x" * 1500}), mimetype="application/json")
+
+    with app.test_request_context("/api/v1/tasks", headers=GZIP):
+        sent_plain, zipped = gzip_response(fits), gzip_response(larger)
+
+    assert "Content-Encoding" not in sent_plain.headers and len(sent_plain.get_data()) < MIN_SIZE <= 1460
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.get_data())) == {"note": "x" * 1500}

@@ -8,6 +8,7 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 
 from engine.config import Settings
 from tests.web.conftest import csrf_of
@@ -130,3 +131,33 @@ def test_static_files_never_carry_the_session_cookie(client):
 
     assert static.status_code == 200 and static.headers.getlist("Set-Cookie") == []
     assert page.status_code == 200 and session_cookie_header(page)
+
+
+def test_the_signing_serializer_is_built_once_per_key_set(app, client, monkeypatch):
+    built = []
+    build = SecureCookieSessionInterface.get_signing_serializer
+
+    def counting(self, flask_app):
+        built.append(flask_app.secret_key)
+        return build(self, flask_app)
+
+    monkeypatch.setattr(SecureCookieSessionInterface, "get_signing_serializer", counting)
+
+    assert log_in(client).status_code == 302
+    assert client.get("/cong-viec").status_code == 200
+    assert client.get("/api/v1/procedures").status_code == 200
+    assert built == [app.secret_key]  # opened and saved six times or more, built once
+    assert app.session_interface.get_signing_serializer(app) is app.session_interface.get_signing_serializer(app)
+
+
+def test_a_rotated_secret_key_signs_anew_and_its_fallback_still_opens_old_sessions(app, client):
+    assert log_in(client).status_code == 302
+    old_key = app.secret_key
+    first = app.session_interface.get_signing_serializer(app)
+    app.config.update(SECRET_KEY="a-rotated-key-" + "x" * 32)
+
+    assert app.session_interface.get_signing_serializer(app) is not first
+    response = client.get("/cong-viec")
+    assert response.status_code == 302 and "/dang-nhap" in response.headers["Location"]  # not the new key's
+    app.config.update(SECRET_KEY_FALLBACKS=[old_key])
+    assert client.get("/cong-viec").status_code == 200  # signed with the old key, which still opens it
