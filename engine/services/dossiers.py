@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 import forms
 from engine import access_log, history, portal_sync
@@ -350,12 +350,16 @@ def _proven(dossier: Dossier | None, code: str, secret: str) -> Dossier:
     return dossier
 
 
+#: public tracking's statement, built once: building it and its cache key cost a sixth of a lookup
+_TRACKED = (select(Dossier, Rating).outerjoin(Rating, Rating.dossier_id == Dossier.id)
+            .where(Dossier.code == bindparam("code")))
+
+
 def track_dossier(ctx: EngineContext, code: str, secret: str) -> DossierView:
     """Public tracking: the code plus the phone number or ID number given at submission. The dossier
     and its rating in one statement (a rating is unique per dossier)."""
     with read_only(ctx.sessions) as session:
-        row = session.execute(select(Dossier, Rating).outerjoin(Rating, Rating.dossier_id == Dossier.id)
-                              .where(Dossier.code == code)).first()
+        row = session.execute(_TRACKED, {"code": code}).first()
         dossier, rating = row if row is not None else (None, None)
         dossier = _proven(dossier, code, secret)
         return _dossier_view(dossier, ctx.versions.get(session, dossier.procedure_version_id), [],
