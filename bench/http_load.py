@@ -1,8 +1,9 @@
 """HTTP throughput: gunicorn + Celery on PostgreSQL under a mixed REST load from a second process.
 
-    .venv/bin/python bench/http_load.py                               # 2 x CPUs + 1 sync workers, 60 s
+    .venv/bin/python bench/http_load.py                               # CPUs + 1 gthread workers x 1 thread, 60 s
+    .venv/bin/python bench/http_load.py --no-claim --celery-workers 0 --drain 0   # the issue's mix, web only
     .venv/bin/python bench/http_load.py --clients 20 --duration 120 --json /tmp/http_load.json
-    .venv/bin/python bench/http_load.py --worker-class gthread --threads 4 --web-workers 2
+    .venv/bin/python bench/http_load.py --worker-class sync --web-workers 5
 
 bench/serve.py starts the installation (scratch database, production-mode gunicorn serving
 `web:create_app()`, Celery workers, the SMTP simulator). A closed-loop generator (asyncio + aiohttp, in
@@ -398,9 +399,14 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default=ADMIN_URL,
                         help="admin URL of the PostgreSQL server; a scratch database is created and dropped there")
     parser.add_argument("--redis-url", default=REDIS_URL, help="broker; a queue of its own, deleted at the end")
-    parser.add_argument("--web-workers", type=int, default=2 * cpus + 1, help="gunicorn workers (2 x CPUs + 1)")
-    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker class")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    # the settings that carried the most completions on 2 vCPUs (bench/RESULTS.md, 2026-12-02 evening):
+    # one process per CPU and one more to run while another waits for PostgreSQL; one thread each, as
+    # threads of one process take turns on its GIL and cost a third more CPU per request; gthread for
+    # the clients' keep-alive connections
+    parser.add_argument("--web-workers", type=int, default=cpus + 1, help="gunicorn workers (CPUs + 1)")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread",
+                        help="gunicorn worker class")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--celery-workers", type=int, default=1, help="Celery worker processes (--pool=solo)")
     parser.add_argument("--clients", type=int, help="concurrent closed-loop clients (default 2 x web workers)")
     parser.add_argument("--mix", type=parse_mix, default=parse_mix(DEFAULT_MIX),
