@@ -73,6 +73,7 @@ BENCH_DOSSIERS ?= 200000
 bench: install
 	$(BIN)/python bench/engine_overhead.py
 	$(BIN)/python bench/http_load.py --duration 60 --warmup 10
+	$(BIN)/python bench/http_load.py --no-claim --celery-workers 0 --drain 0 --duration 60 --warmup 10
 	$(BIN)/python bench/web_cpu.py
 	$(BIN)/python bench/http_floor.py
 	$(BIN)/python bench/outbox.py

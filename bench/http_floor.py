@@ -1,8 +1,9 @@
 """The HTTP floor: what gunicorn and the load generator cost per request when the application does
 nothing, under http_load's kind of load.
 
-    .venv/bin/python bench/http_floor.py                       # 3 gthread workers x 4 threads, 12 clients
-    .venv/bin/python bench/http_floor.py --worker-class sync --web-workers 5 --clients 10
+    .venv/bin/python bench/http_floor.py                       # 3 sync workers, 6 clients (as http_load)
+    .venv/bin/python bench/http_floor.py --client aiohttp      # the generator on aiohttp's client
+    .venv/bin/python bench/http_floor.py --worker-class gthread --threads 4 --clients 12
 
 bench/web_cpu.py measures what each API request costs the application, in process (Flask's test
 client: no sockets); bench/http_load.py measures the whole under load. Between the two sits the HTTP
@@ -13,7 +14,7 @@ serves two applications with the same gunicorn settings as http_load, one after 
 * plain: a bare WSGI function answering a small JSON document (gunicorn's own cost);
 * flask: a Flask app with one JSON view (what Flask's request handling adds, without motcua's hooks);
 
-and drives each with --clients closed-loop aiohttp clients (a process of their own, as in http_load)
+and drives each with --clients closed-loop clients (a process of their own, with http_load's client)
 POSTing about 1 KB of JSON, a task completion's size, for --duration seconds after --warmup. Printed
 per application: requests/s, and CPU milliseconds per request of the gunicorn processes (master and
 workers, /proc) and of the generator. gunicorn's figure is what every request of http_load costs the
@@ -70,23 +71,20 @@ def flask_app() -> Any:
 # -- the generator (its own process) ------------------------------------------------------------------
 
 
-async def _load(url: str, clients: int, t0: float, t1: float) -> dict[str, float]:
+async def _load(url: str, clients: int, t0: float, t1: float, client_kind: str) -> dict[str, float]:
     """Closed-loop clients until `t1`; counted: the requests answered between `t0` and `t1` (both on
     time.monotonic(), the clock the harness samples gunicorn's CPU by), and the CPU spent between them."""
-    import aiohttp
+    from bench.http_load import http_client
 
     counted = errors = 0
     cpu: dict[str, float] = {}
-    body = json.dumps(BODY, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
 
     async def client(n: int, session: Any) -> None:
         nonlocal counted, errors
         while time.monotonic() < t1:
-            async with session.post(f"{url}/x/{n}", data=body, headers=headers) as response:
-                await response.read()
-                if response.status != 200:
-                    errors += 1
+            status, _body = await session.request("POST", f"/x/{n}", json=BODY)
+            if status != 200:
+                errors += 1
             if t0 <= time.monotonic() < t1:
                 counted += 1
 
@@ -95,14 +93,13 @@ async def _load(url: str, clients: int, t0: float, t1: float) -> dict[str, float
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             cpu[name] = time.process_time()
 
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with http_client({"url": url, "clients": clients, "client": client_kind}) as session:
         await asyncio.gather(marks(), *(client(n, session) for n in range(clients)))
     return {"requests": counted, "errors": errors, "generator_cpu_s": cpu["t1"] - cpu["t0"]}
 
 
-def generate(url: str, clients: int, t0: float, t1: float) -> dict[str, float]:
-    return asyncio.run(_load(url, clients, t0, t1))
+def generate(url: str, clients: int, t0: float, t1: float, client_kind: str) -> dict[str, float]:
+    return asyncio.run(_load(url, clients, t0, t1, client_kind))
 
 
 # -- the harness --------------------------------------------------------------------------------------
@@ -135,7 +132,7 @@ def measure(app: str, args: argparse.Namespace) -> dict[str, float]:
                 pool.submit(os.getpid).result()  # the generator's process is up before anything is timed
                 t0 = time.monotonic() + 1 + args.warmup  # a second for the generator to start its clients
                 t1 = t0 + args.duration
-                future = pool.submit(generate, f"http://127.0.0.1:{port}", args.clients, t0, t1)
+                future = pool.submit(generate, f"http://127.0.0.1:{port}", args.clients, t0, t1, args.client)
                 time.sleep(max(0.0, t0 - time.monotonic()))
                 before = gunicorn_cpu(server.pid)
                 time.sleep(max(0.0, t1 - time.monotonic()))
@@ -166,9 +163,11 @@ def _wait_ready(server: subprocess.Popen, workers: int, log: Any, timeout: float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--web-workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--clients", type=int, default=12, help="closed-loop clients")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--clients", type=int, default=6, help="closed-loop clients")
+    parser.add_argument("--client", choices=("lean", "aiohttp"), default="lean",
+                        help="the generator's HTTP client, as http_load's --client")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per application")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
     args = parser.parse_args()
@@ -177,7 +176,8 @@ def main() -> None:
     size = len(json.dumps(BODY, ensure_ascii=False).encode())
     print(f"http_floor  {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; gunicorn "
-          f"{args.web_workers} {args.worker_class} workers{threads}; {args.clients} aiohttp clients POSTing "
+          f"{args.web_workers} {args.worker_class} workers{threads}; {args.clients} clients ({args.client} HTTP "
+          f"client) POSTing "
           f"{size} B of JSON, warm-up {args.warmup:g} s, measured {args.duration:g} s each")
     print()
     print(f"{'application':<14}{'requests':>10}{'errors':>8}{'req/s':>10}{'gunicorn ms/req':>18}"

@@ -1,13 +1,14 @@
 """HTTP throughput: gunicorn + Celery on PostgreSQL under a mixed REST load from a second process.
 
-    .venv/bin/python bench/http_load.py                               # CPUs + 1 gthread workers x 1 thread, 60 s
+    .venv/bin/python bench/http_load.py                               # CPUs + 1 sync workers, 60 s
     .venv/bin/python bench/http_load.py --no-claim --celery-workers 0 --drain 0   # the issue's mix, web only
     .venv/bin/python bench/http_load.py --clients 20 --duration 120 --json /tmp/http_load.json
-    .venv/bin/python bench/http_load.py --worker-class sync --web-workers 5
+    .venv/bin/python bench/http_load.py --worker-class gthread --threads 1   # keep-alive connections
 
 bench/serve.py starts the installation (scratch database, production-mode gunicorn serving
-`web:create_app()`, Celery workers, the SMTP simulator). A closed-loop generator (asyncio + aiohttp, in
-a process of its own so that its CPU is its own) runs --clients clients; each repeats, with no think
+`web:create_app()`, Celery workers, the SMTP simulator). A closed-loop generator (asyncio with
+bench/lean_http.py's keep-alive client, or aiohttp's with --client aiohttp, in a process of its own so
+that its CPU is its own) runs --clients clients; each repeats, with no think
 time, an action drawn by the --mix weights:
 
 * submit:   a citizen submits a household-business dossier (POST /api/v1/dossiers, 201);
@@ -38,7 +39,9 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -52,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import git_revision, publish  # noqa: E402
 from bench.engine_overhead import HKD, PATH, start_form  # noqa: E402
+from bench.lean_http import LeanHttp  # noqa: E402
 from bench.serve import (  # noqa: E402
     ADMIN_URL,
     OFFICIAL_ROLES,
@@ -124,7 +128,7 @@ class Load:
     """Shared state of the clients of one run (one event loop: no locks)."""
 
     def __init__(self, plan: dict[str, Any], session: Any) -> None:
-        self.plan, self.session, self.url = plan, session, plan["url"] + "/api/v1"
+        self.plan, self.session = plan, session  # LeanHttp, or AiohttpClient with its interface
         self.tokens: dict[str, list[str]] = plan["tokens"]
         self.citizens: list[dict[str, str]] = plan["citizens"]
         self.names = [a for a in ACTIONS if plan["mix"].get(a, 0) > 0]
@@ -162,8 +166,7 @@ class Load:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         started = time.perf_counter()
         try:
-            async with self.session.request(method, self.url + path, headers=headers, **kw) as response:
-                status, body = response.status, await response.read()
+            status, body = await self.session.request(method, "/api/v1" + path, headers=headers, **kw)
         except Exception as exc:  # noqa: BLE001 - a refused or reset connection is a failed request
             status, body = 0, repr(exc).encode()
         ended = time.perf_counter()
@@ -237,11 +240,47 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
-async def _generate(plan: dict[str, Any]) -> dict[str, Any]:
-    import aiohttp
+class AiohttpClient:
+    """aiohttp's client with LeanHttp's `request` (the generator's former client, for comparison)."""
 
-    connector = aiohttp.TCPConnector(limit=plan["clients"])
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+    def __init__(self, origin: str, clients: int) -> None:
+        import aiohttp
+
+        self.origin = origin
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients),
+                                             timeout=aiohttp.ClientTimeout(total=60))
+
+    async def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, json: Any = None,
+                      params: dict[str, str] | None = None) -> tuple[int, bytes]:
+        # the body as LeanHttp sends it: UTF-8 JSON by orjson (aiohttp's json= would escape Vietnamese)
+        body = orjson.dumps(json) if json is not None else None
+        headers = {**(headers or {}), **({"Content-Type": "application/json"} if body is not None else {})}
+        async with self.session.request(method, self.origin + path, headers=headers, data=body,
+                                        params=params) as response:
+            return response.status, await response.read()
+
+    async def aclose(self) -> None:
+        await self.session.close()
+
+
+@asynccontextmanager
+async def http_client(plan: dict[str, Any]) -> AsyncIterator[Any]:
+    if plan.get("client", "lean") == "aiohttp":
+        client = AiohttpClient(plan["url"], plan["clients"])
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
+    client = LeanHttp(plan["url"])
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+async def _generate(plan: dict[str, Any]) -> dict[str, Any]:
+    async with http_client(plan) as session:
         load = Load(plan, session)
         before: dict[str, Any] = {}
 
@@ -275,12 +314,13 @@ def generate(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_for(server: Server, *, clients: int, mix: dict[str, float], warmup: float, duration: float | None,
-             completions: int | None = None, seed: int = 8, claim: bool = True) -> dict[str, Any]:
+             completions: int | None = None, seed: int = 8, claim: bool = True,
+             client: str = "lean") -> dict[str, Any]:
     citizens = [{"token": c.token, "name": c.name, "phone": c.phone, "id_number": c.id_number, "email": c.email}
                 for c in server.citizens]
     return {"url": server.url, "tokens": server.tokens, "citizens": citizens, "clients": clients, "mix": mix,
             "warmup": warmup, "duration": duration, "completions": completions, "seed": seed, "form": start_form(),
-            "claim": claim,
+            "claim": claim, "client": client,
             "pids": {"web": [server.web_master_pid], "celery": server.celery_pids, "generator": [0]}}
 
 
@@ -343,7 +383,8 @@ def render(result: dict[str, Any]) -> str:
     m, a, r = result["machine"], result["args"], result["load"]
     row = "{:<28}{:>9}{:>8}{:>9}{:>9}{:>9}{:>9}"
     lines = [f"http_load  {m['date']}  (motcua {m['revision']})", *result["describe"],
-             f"load:    {a['clients']} closed-loop clients (aiohttp, own process), mix {a['mix']}"
+             f"load:    {a['clients']} closed-loop clients ({a.get('client', 'aiohttp')} HTTP client, own process), "
+             f"mix {a['mix']}"
              f"{' (completions without a claim)' if a.get('no_claim') else ''}, "
              f"warm-up {a['warmup']:g} s, measured {r['seconds']:.1f} s", "",
              row.format("endpoint", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")]
@@ -399,13 +440,11 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", default=ADMIN_URL,
                         help="admin URL of the PostgreSQL server; a scratch database is created and dropped there")
     parser.add_argument("--redis-url", default=REDIS_URL, help="broker; a queue of its own, deleted at the end")
-    # the settings that carried the most completions on 2 vCPUs (bench/RESULTS.md, 2026-12-02 evening):
-    # one process per CPU and one more to run while another waits for PostgreSQL; one thread each, as
-    # threads of one process take turns on its GIL and cost a third more CPU per request; gthread for
-    # the clients' keep-alive connections
+    # bench/README.md says why: one process per CPU and one more to run while another waits for
+    # PostgreSQL; one request at a time per process, as threads of one process take turns on its GIL;
+    # sync workers, as gthread's keep-alive connections sometimes pile up on one worker
     parser.add_argument("--web-workers", type=int, default=cpus + 1, help="gunicorn workers (CPUs + 1)")
-    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="gthread",
-                        help="gunicorn worker class")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker class")
     parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     parser.add_argument("--celery-workers", type=int, default=1, help="Celery worker processes (--pool=solo)")
     parser.add_argument("--clients", type=int, help="concurrent closed-loop clients (default 2 x web workers)")
@@ -413,6 +452,8 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"action weights (default {DEFAULT_MIX})")
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for the outbox to drain")
     parser.add_argument("--seed", type=int, default=8, help="random seed of the clients")
+    parser.add_argument("--client", choices=("lean", "aiohttp"), default="lean",
+                        help="the generator's HTTP client (bench/lean_http.py, or aiohttp's)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
 
 
@@ -444,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr, flush=True)
         celery_before = celery_cpu(server)
         load = run_generator(plan_for(server, clients=args.clients, mix=args.mix, warmup=args.warmup,
-                                      duration=args.duration, seed=args.seed, claim=not args.no_claim))
+                                      duration=args.duration, seed=args.seed, claim=not args.no_claim,
+                                      client=args.client))
         completions = len(load["completed"])
         consistency = check(server, load.pop("codes"), load.pop("completed"), args.drain)
         load["outbox_cost"] = outbox_cost(server, celery_cpu(server) - celery_before, completions,

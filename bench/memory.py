@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         samples, repeats, codes, completed = [sample(server)], [], [], []
         for i in range(args.repeats):
             load = run_generator(plan_for(server, clients=args.clients, mix=args.mix, warmup=0, duration=None,
-                                          completions=per_repeat, seed=args.seed + i))
+                                          completions=per_repeat, seed=args.seed + i, client=args.client))
             codes += load["codes"]
             completed += load["completed"]
             if load["stalled"]:
