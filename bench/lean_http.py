@@ -57,12 +57,15 @@ class LeanHttp:
             head.append(b"Content-Type: application/json\r\n" if json is not None else b"")
             head.append(f"Content-Length: {len(body)}\r\n".encode())
         head.append(b"\r\n")
-        connection = self._idle.pop() if self._idle else await asyncio.open_connection(self.host, self.port)
+        connection = self._kept()
         try:
-            status, body, keep = await asyncio.wait_for(self._exchange(connection, b"".join(head) + body),
-                                                        self.timeout)
+            if connection is None:
+                connection = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+            status, body, keep = await asyncio.wait_for(
+                self._exchange(connection, b"".join(head) + body, bodiless=method == "HEAD"), self.timeout)
         except BaseException:
-            connection[1].close()
+            if connection is not None:
+                connection[1].close()
             raise
         if keep:
             self._idle.append(connection)
@@ -70,8 +73,18 @@ class LeanHttp:
             connection[1].close()
         return status, body
 
+    def _kept(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """An idle connection the server has not closed meanwhile (gunicorn drops one idle past its
+        keep-alive timeout), or None."""
+        while self._idle:
+            reader, writer = self._idle.pop()
+            if not reader.at_eof() and not writer.is_closing():
+                return reader, writer
+            writer.close()
+        return None
+
     async def _exchange(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-                        request: bytes) -> tuple[int, bytes, bool]:
+                        request: bytes, *, bodiless: bool = False) -> tuple[int, bytes, bool]:
         reader, writer = connection
         writer.write(request)
         try:
@@ -91,16 +104,19 @@ class LeanHttp:
             if line:
                 name, _, value = line.partition(":")
                 fields[name.strip().lower()] = value.strip()
-        if "content-length" in fields:
-            body = await reader.readexactly(int(fields["content-length"]))
+        status = int(rest[:3])
+        if bodiless or status in (204, 304) or 100 <= status < 200:
+            body = b""  # no body whatever the headers say (RFC 9112, 6.3)
         elif fields.get("transfer-encoding", "").lower() == "chunked":
             body = await _chunks(reader)
+        elif "content-length" in fields:
+            body = await reader.readexactly(int(fields["content-length"]))
         else:
             raise HttpError("a response with neither Content-Length nor chunks")
-        if fields.get("content-encoding") == "gzip":
+        if fields.get("content-encoding", "").lower() == "gzip":
             body = zlib.decompress(body, wbits=31)
         keep = fields.get("connection", "").lower() != "close" and version == "HTTP/1.1"
-        return int(rest[:3]), body, keep
+        return status, body, keep
 
     def close(self) -> None:
         for _reader, writer in self._idle:
@@ -111,9 +127,14 @@ class LeanHttp:
 async def _chunks(reader: asyncio.StreamReader) -> bytes:
     parts = []
     while True:
-        size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+        line = (await reader.readline()).split(b";")[0].strip()
+        if not line:
+            raise HttpError("a chunk without its size")
+        size = int(line, 16)
         if size == 0:
-            await reader.readuntil(b"\r\n")  # the last chunk's end (no trailers are sent to us)
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailer fields, then the blank line
+                pass
             return b"".join(parts)
         parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+        if await reader.readexactly(2) != b"\r\n":
+            raise HttpError("a chunk longer than its size")

@@ -33,6 +33,15 @@ def service_missing(what: str, exc: Exception) -> None:
     pytest.skip(f"{what} unavailable: {exc}")
 
 
+@pytest.fixture(autouse=True)
+def _heap_left_to_the_collector(monkeypatch):
+    """A production app a test builds must not freeze the suite's heap (engine/heap.py), which would keep
+    every earlier test's cycles for good; tests/engine/test_heap.py calls the real `settle`."""
+    import engine.heap
+
+    monkeypatch.setattr(engine.heap, "settle", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def smtp():
     from integrations.notify.smtp_simulator import SmtpSimulator

@@ -21,7 +21,8 @@ class SigningOnceSessionInterface(SecureCookieSessionInterface):
         self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        # .get: Flask before 3.1 has no fallback keys in its default config
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         serializer = self._serializers.get(keys)
         if serializer is None:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)

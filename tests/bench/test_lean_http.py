@@ -11,6 +11,8 @@ import pytest
 
 from bench.lean_http import HttpError, LeanHttp
 
+HANG_UP = b"<hang up>"
+
 
 async def serving(answers: list[bytes], seen: list[bytes], connections: list[int]):
     """A server that reads each request (head and Content-Length body) and sends the next answer."""
@@ -26,13 +28,19 @@ async def serving(answers: list[bytes], seen: list[bytes], connections: list[int
                            if line.lower().startswith(b"content-length:")), 0)
             seen.append(head + await reader.readexactly(length))
             answer = answers.pop(0)
-            writer.write(answer)
+            hang_up = answer.endswith(HANG_UP)  # close without saying so, as a keep-alive timeout does
+            writer.write(answer.removesuffix(HANG_UP))
             await writer.drain()
-            if b"Connection: close" in answer or not answer.startswith(b"HTTP/"):
+            if hang_up or b"Connection: close" in answer or not answer.startswith(b"HTTP/"):
                 break
         writer.close()
 
     return await asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+async def pause(client, seconds: float = 0.05):
+    await asyncio.sleep(seconds)  # lets the event loop see what the server did meanwhile
+    return None
 
 
 def run(answers: list[bytes], calls) -> tuple[list, list[bytes], int]:
@@ -98,3 +106,19 @@ def test_an_answer_that_is_not_http_raises_and_the_connection_is_dropped():
         run([b"SSH-2.0-OpenSSH\r\n\r\n"], [lambda c: c.request("GET", "/")])
     with pytest.raises(HttpError, match="closed the connection"):
         run([b""], [lambda c: c.request("GET", "/")])
+
+
+def test_a_204_has_no_body_and_a_chunked_answer_is_read_past_its_trailers():
+    trailed = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Digest: 1\r\n\r\n"
+    results, _seen, connections = run(
+        [b"HTTP/1.1 204 NO CONTENT\r\n\r\n", trailed, answer(b"next")],
+        [lambda c: c.request("DELETE", "/x"), lambda c: c.request("GET", "/y"), lambda c: c.request("GET", "/z")])
+
+    assert results == [(204, b""), (200, b"ok"), (200, b"next")] and connections == 1
+
+
+def test_an_idle_connection_the_server_dropped_is_not_reused():
+    results, _seen, connections = run([answer(b"a") + HANG_UP, answer(b"b")],
+                                      [lambda c: c.request("GET", "/"), pause, lambda c: c.request("GET", "/")])
+
+    assert results == [(200, b"a"), None, (200, b"b")] and connections == 2
