@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,7 +178,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = {app: measure(app, args) for app in APPS}
     threads = f" x {args.threads} threads" if args.worker_class == "gthread" else ""
-    size = len(json.dumps(BODY, ensure_ascii=False).encode())
+    size = len(orjson.dumps(BODY))  # what the clients send (bench/lean_http.py, http_load.AiohttpClient)
     print(f"http_floor  {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine: nproc {len(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; gunicorn "
           f"{args.web_workers} {args.worker_class} workers{threads}; {args.clients} clients ({args.client} HTTP "

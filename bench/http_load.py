@@ -265,18 +265,12 @@ class AiohttpClient:
 
 @asynccontextmanager
 async def http_client(plan: dict[str, Any]) -> AsyncIterator[Any]:
-    if plan.get("client", "lean") == "aiohttp":
-        client = AiohttpClient(plan["url"], plan["clients"])
-        try:
-            yield client
-        finally:
-            await client.aclose()
-        return
-    client = LeanHttp(plan["url"])
+    aiohttp = plan.get("client", "lean") == "aiohttp"
+    client = AiohttpClient(plan["url"], plan["clients"]) if aiohttp else LeanHttp(plan["url"])
     try:
         yield client
     finally:
-        client.close()
+        await client.aclose()
 
 
 async def _generate(plan: dict[str, Any]) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class LeanHttp:
         keep = fields.get("connection", "").lower() != "close" and version == "HTTP/1.1"
         return status, body, keep
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         for _reader, writer in self._idle:
             writer.close()
         self._idle.clear()

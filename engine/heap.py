@@ -19,8 +19,18 @@ so that task's objects are frozen with the rest: a one-off of a few kilobytes.
 from __future__ import annotations
 
 import gc
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 
 def settle() -> None:
     gc.collect()
     gc.freeze()
+
+
+def settle_for(settings: Settings) -> None:
+    """`settle`, when `settings` are a production process's (the web app's, a Celery worker's)."""
+    if settings.mode == "production":
+        settle()

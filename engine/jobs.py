@@ -82,10 +82,9 @@ def context() -> EngineContext:
     ctx = build_context(Settings.from_env())
     # Rows a worker creates (a resumed workflow's next calls) are enqueued at once, not at the next sweep.
     ctx.outbox_listeners.append(enqueue_after_commit)
-    if ctx.settings.mode == "production":
-        from engine.heap import settle
+    from engine.heap import settle_for
 
-        settle()  # the worker's start-up heap stays out of every later full collection (engine/heap.py)
+    settle_for(ctx.settings)  # the worker's start-up heap stays out of every later full collection
     return ctx
 
 

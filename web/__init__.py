@@ -73,10 +73,9 @@ def create_app(settings: Settings | None = None, *, ctx: EngineContext | None = 
     app.register_blueprint(pages_bp)
     rate_limits.register(app)  # after the blueprints: it wraps their public tracking views
     _wire_worker(app, ctx, start_worker)
-    if settings.mode == "production":
-        from engine.heap import settle
+    from engine.heap import settle_for
 
-        settle()  # what the app built stays out of every later full collection (engine/heap.py)
+    settle_for(settings)  # what the app built stays out of every later full collection (engine/heap.py)
     return app
 
 

@@ -54,7 +54,7 @@ def run(answers: list[bytes], calls) -> tuple[list, list[bytes], int]:
         try:
             return [await call(client) for call in calls]
         finally:
-            client.close()
+            await client.aclose()
             server.close()
             await server.wait_closed()
 
