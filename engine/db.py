@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict
+from engine.pg_cursor import LazyDescriptionCursor
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -40,7 +41,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     if engine.dialect.driver == "psycopg":
         engine.dialect.do_rollback = _rollback_keeping_prepared
         engine.dialect.do_commit = _commit_ending_pipeline
+        event.listen(engine, "connect", _describe_lazily)
     return engine
+
+
+def _describe_lazily(dbapi_connection, _record) -> None:
+    """Cursors of this connection describe their results only when asked (engine/pg_cursor.py)."""
+    dbapi_connection.cursor_factory = LazyDescriptionCursor
 
 
 def _commit_ending_pipeline(dbapi_connection) -> None:
