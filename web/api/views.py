@@ -15,6 +15,7 @@ from engine.services.inbox import DUE_STATES, SORTS
 from engine.statuses import STATUSES
 from web.api import bp
 from web.api import schemas as s
+from web.api.dumping import Dumper
 from web.api.openapi import build_spec, documented, id_parameter
 from web.api.text import TOO_DEEP, refuse_unstorable
 from web.auth import api_actor, bearer_token, engine_ctx
@@ -56,6 +57,11 @@ def _schema(cls: type[Schema]) -> Schema:
     return cls()
 
 
+@cache
+def _dumper(cls: type[Schema]) -> Dumper:
+    return Dumper(_schema(cls))
+
+
 def parse(schema: type[Schema], data: Any) -> dict[str, Any]:
     refuse_unstorable(data)
     try:
@@ -83,7 +89,7 @@ def body() -> Any:
 def dump(schema: type[Schema], obj: Any, many: bool = False):
     """The service's dataclasses dumped as they are (marshmallow reads attributes): `asdict` would
     deep-copy every form schema and data dict first, a few milliseconds on an inbox page."""
-    return jsonify(_schema(schema).dump(obj, many=many))
+    return jsonify(_dumper(schema).dump(obj, many=many))
 
 
 @bp.get("/openapi.json")
