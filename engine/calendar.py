@@ -88,6 +88,10 @@ class ExceptionRow(Protocol):
     kind: str
 
 
+#: days whose half-days one calendar keeps (about five years: a report over a longer span computes the rest)
+PERIOD_CACHE_DAYS = 2048
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     """The national calendar adjusted by the admins' exceptions, with office hours.
@@ -104,6 +108,9 @@ class WorkingCalendar:
         # Accept any iterable of dates but keep the calendar hashable and immutable.
         object.__setattr__(self, "extra_days_off", frozenset(self.extra_days_off))
         object.__setattr__(self, "extra_working_days", frozenset(self.extra_working_days))
+        # day -> its office half-days: every deadline walks the same few weeks, and the calendar
+        # is rebuilt (with a new, empty cache) whenever its exceptions are re-read
+        object.__setattr__(self, "_period_cache", {})
 
     @property
     def morning(self) -> tuple[time, time]:
@@ -134,10 +141,14 @@ class WorkingCalendar:
 
     def _periods(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The office half-days of `day` as (start, end) in Vietnam time; none on a day off."""
-        if not self.is_working_day(day):
-            return ()
-        return tuple((datetime.combine(day, begin, VN_TZ), datetime.combine(day, end, VN_TZ))
-                     for begin, end in (self.morning, self.afternoon))
+        periods = self._period_cache.get(day)
+        if periods is None:
+            periods = () if not self.is_working_day(day) else tuple(
+                (datetime.combine(day, begin, VN_TZ), datetime.combine(day, end, VN_TZ))
+                for begin, end in (self.morning, self.afternoon))
+            if len(self._period_cache) < PERIOD_CACHE_DAYS:
+                self._period_cache[day] = periods
+        return periods
 
     def _periods_from(self, day: date) -> Iterator[tuple[datetime, datetime]]:
         while True:

@@ -349,3 +349,25 @@ def test_office_hours_and_the_cut_off_come_from_the_environment():
     assert config.same_day_cutoff == time(16)
     with pytest.raises(ValueError, match="MOTCUA_OFFICE"):
         Settings.from_env({"MOTCUA_OFFICE_MORNING": "sáng"})
+
+
+def test_each_calendar_remembers_its_own_half_days():
+    """The half-days a calendar worked out for a day are its own: a calendar built with another
+    exception (as after an admin's change) answers by it, and the cache stops at its bound."""
+    received = vn(2025, 12, 31, 14, 0)
+    plain = WorkingCalendar()
+    first = [local(deadline(received, days, "working_days", plain)) for days in (1, 2, 3)]
+    assert first == [local(deadline(received, days, "working_days", plain)) for days in (1, 2, 3)]
+    assert first[0] == vn(2026, 1, 2, 17, 0)
+    bridge = calendar_from_exceptions(rows(d_2026_01_02="off"))
+    assert local(deadline(received, 1, "working_days", bridge)) == vn(2026, 1, 5, 17, 0)
+    assert local(deadline(received, 1, "working_days", plain)) == vn(2026, 1, 2, 17, 0)
+    assert plain == WorkingCalendar() and hash(plain) == hash(WorkingCalendar())  # the cache is no field
+
+    from engine import calendar as module
+
+    bounded = WorkingCalendar()
+    start = vn(2026, 1, 5, 7, 0)
+    far = bounded.add_working_days(start, 1500)  # about six years of half-days
+    assert len(bounded._period_cache) == module.PERIOD_CACHE_DAYS
+    assert far == WorkingCalendar().add_working_days(start, 1500) == bounded.add_working_days(start, 1500)
