@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import orjson
-from psycopg import pq
+from psycopg import Cursor, pq
 from sqlalchemy import Connection, Engine, Select, create_engine, event, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SAWarning
@@ -46,8 +46,10 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 
 def _describe_lazily(dbapi_connection, _record) -> None:
-    """Cursors of this connection describe their results only when asked (engine/pg_cursor.py)."""
-    dbapi_connection.cursor_factory = LazyDescriptionCursor
+    """Cursors of this connection describe their results only when asked (engine/pg_cursor.py);
+    a cursor class chosen through connect_args (a ClientCursor) is left as it is."""
+    if dbapi_connection.cursor_factory is Cursor:
+        dbapi_connection.cursor_factory = LazyDescriptionCursor
 
 
 def _commit_ending_pipeline(dbapi_connection) -> None:

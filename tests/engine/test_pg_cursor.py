@@ -96,3 +96,15 @@ def test_engine_connections_describe_lazily_and_results_read_as_before(ctx, acto
             task, dossier_code = session.execute(select(Task, Dossier.code).join(Dossier, Dossier.id == Task.dossier_id)
                                                  .where(Dossier.code == code)).one()
             assert (task.dossier.code, dossier_code, task.state) == (code, code, "open")
+
+
+def test_a_cursor_class_chosen_in_connect_args_is_kept(ctx):
+    from engine.db import make_engine
+
+    engine = make_engine(ctx.settings.database_url, connect_args={"cursor_factory": psycopg.ClientCursor})
+    try:
+        with engine.connect() as connection:
+            assert connection.connection.driver_connection.cursor_factory is psycopg.ClientCursor
+            assert connection.execute(text("SELECT 2 AS two")).scalar_one() == 2
+    finally:
+        engine.dispose()

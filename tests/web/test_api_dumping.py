@@ -144,3 +144,11 @@ def test_schemas_marshmallow_must_dump_itself():
         assert dumper._plans is None, schema_class.__name__
         assert dumper.dump(obj) == schema.dump(obj)
         assert dumper.dump([obj, obj], many=True) == schema.dump([obj, obj], many=True)
+
+
+def test_an_empty_attribute_is_read_as_marshmallow_reads_it():
+    class Odd(Schema):
+        name = fields.String(attribute="")
+
+    obj = {"name": "theo tên", "": "theo khóa rỗng"}
+    assert Dumper(Odd()).dump(obj) == Odd().dump(obj) == {"name": "theo khóa rỗng"}

@@ -53,11 +53,16 @@ def _inline(field: fields.Field) -> Callable[[Any], Any] | None:
     return None
 
 
+def _key(field: fields.Field, name: str) -> Any:
+    """What marshmallow reads a field's value by: its `attribute` if set (even an empty one), else its name."""
+    return name if field.attribute is None else field.attribute
+
+
 def _plain(field: fields.Field, name: str) -> bool:
-    """The field takes its value the way `Dumper` does: its own attribute, without a dotted path."""
-    kind = type(field)
+    """The field takes its value the way `Dumper` does: one attribute or key by name, no dotted path."""
+    kind, key = type(field), _key(field, name)
     return (kind.serialize is fields.Field.serialize and kind.get_value is fields.Field.get_value
-            and field._CHECK_ATTRIBUTE and "." not in (field.attribute or name))
+            and field._CHECK_ATTRIBUTE and isinstance(key, str) and "." not in key)
 
 
 class Dumper:
@@ -67,7 +72,7 @@ class Dumper:
         self.schema = schema
         kind = type(schema)
         self._plans: list[_Plan] | None = [
-            (name, field.attribute or name, field.data_key if field.data_key is not None else name, field, _inline(field))
+            (name, _key(field, name), field.data_key if field.data_key is not None else name, field, _inline(field))
             for name, field in schema.dump_fields.items()]
         if (schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP] or kind.get_attribute is not Schema.get_attribute
                 or kind._serialize is not Schema._serialize or kind.dump is not Schema.dump
