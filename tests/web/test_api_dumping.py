@@ -152,3 +152,16 @@ def test_an_empty_attribute_is_read_as_marshmallow_reads_it():
 
     obj = {"name": "theo tên", "": "theo khóa rỗng"}
     assert Dumper(Odd()).dump(obj) == Odd().dump(obj) == {"name": "theo khóa rỗng"}
+
+
+def test_an_ordered_schema_gives_marshmallow_its_ordered_dict():
+    class Ordered(Schema):
+        class Meta:
+            ordered = True
+
+        zeta = fields.String()
+        alpha = fields.Integer()
+
+    obj = {"alpha": 1, "zeta": "z"}
+    dumped = Dumper(Ordered()).dump(obj)
+    assert type(dumped) is type(Ordered().dump(obj)) and list(dumped.items()) == list(Ordered().dump(obj).items())

@@ -70,6 +70,7 @@ class Dumper:
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
+        self._dict = schema.dict_class  # a property of the schema's options: read once
         kind = type(schema)
         self._plans: list[_Plan] | None = [
             (name, _key(field, name), field.data_key if field.data_key is not None else name, field, _inline(field))
@@ -87,7 +88,7 @@ class Dumper:
         return self._one(obj)
 
     def _one(self, obj: Any) -> Any:
-        out = self.schema.dict_class()
+        out = self._dict()
         keyed = hasattr(obj, "__getitem__")
         for name, attribute, key, field, convert in self._plans:  # type: ignore[union-attr]
             value = _value_of(obj, attribute) if keyed else getattr(obj, attribute, missing)
