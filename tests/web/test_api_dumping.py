@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import random
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -154,10 +155,9 @@ def test_an_empty_attribute_is_read_as_marshmallow_reads_it():
     assert Dumper(Odd()).dump(obj) == Odd().dump(obj) == {"name": "theo khóa rỗng"}
 
 
-def test_an_ordered_schema_gives_marshmallow_its_ordered_dict():
+def test_a_schema_of_another_dict_class_gets_it():
     class Ordered(Schema):
-        class Meta:
-            ordered = True
+        dict_class = OrderedDict
 
         zeta = fields.String()
         alpha = fields.Integer()
