@@ -72,13 +72,13 @@ class Dumper:
         self.schema = schema
         self._dict = schema.dict_class  # a property of the schema's options: read once
         kind = type(schema)
-        self._plans: list[_Plan] | None = [
+        own_way = (schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP]
+                   or kind.get_attribute is not Schema.get_attribute or kind._serialize is not Schema._serialize
+                   or kind.dump is not Schema.dump
+                   or not all(_plain(field, name) for name, field in schema.dump_fields.items()))
+        self._plans: list[_Plan] | None = None if own_way else [  # None: marshmallow's own way
             (name, _key(field, name), field.data_key if field.data_key is not None else name, field, _inline(field))
             for name, field in schema.dump_fields.items()]
-        if (schema._hooks[PRE_DUMP] or schema._hooks[POST_DUMP] or kind.get_attribute is not Schema.get_attribute
-                or kind._serialize is not Schema._serialize or kind.dump is not Schema.dump
-                or not all(_plain(field, name) for name, field in schema.dump_fields.items())):
-            self._plans = None  # marshmallow's own way
 
     def dump(self, obj: Any, many: bool = False) -> Any:
         if self._plans is None:
