@@ -24,6 +24,7 @@ from weasyprint.text.fonts import FontConfiguration
 from engine.calendar import VN_TZ
 from engine.documents.errors import DocumentContextError, UnknownDocumentKind
 from engine.documents.qr import qr_png_data_uri, tracking_url
+from engine.documents.weasyprint_leaks import free_font_description_strings
 
 log = logging.getLogger(__name__)
 
@@ -191,10 +192,17 @@ def _checked_subsetter() -> str:
     return subsetter
 
 
+@lru_cache(maxsize=1)
+def _mended_leaks() -> bool:
+    """WeasyPrint's per-PDF native leak mended before the first PDF (engine/documents/weasyprint_leaks)."""
+    return free_font_description_strings()
+
+
 def html_to_pdf(html: str, stylesheets: Iterable[CSS] = ()) -> bytes:
     """PDF bytes for an HTML string, fetching nothing but data: URIs; fonts come from fontconfig.
     `stylesheets` apply under the document's own (parsed already: see `_stylesheet`)."""
     _checked_subsetter()
+    _mended_leaks()
     return HTML(string=html, base_url=None, url_fetcher=NoNetworkFetcher()).write_pdf(
         font_config=font_config(), stylesheets=list(stylesheets))
 
