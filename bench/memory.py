@@ -39,7 +39,7 @@ from bench.http_load import (  # noqa: E402
     run_generator,
     server_options,
 )
-from bench.serve import Server, check, outbox_states, render_check, serve, wait_outbox  # noqa: E402
+from bench.serve import Server, check, outbox_left, outbox_states, render_check, serve, wait_outbox  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -89,6 +89,8 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
             "web_bytes_per_request": bound * MIB / max(1, requests / web_workers),
             "celery_bytes_per_call": bound * MIB / max(1, calls / celery),
             "processes_replaced": replaced,
+            # a Celery worker sampled while it still had calls to make was caught mid-work
+            "drained": all(r.get("outbox_left", 0) == 0 for r in repeats),
             "leak": replaced or any(g >= bound for g in grew.values())}
 
 
@@ -98,7 +100,8 @@ def render(result: dict[str, Any]) -> str:
     row = "{:<17}{:>8}" + "{:>9}" * (n + 1) + "{:>9}{:>10}"
     lines = [f"memory  {m['date']}  (motcua {m['revision']})", *result["describe"],
              f"load:    {sum(r['completions'] for r in result['repeats'])} task completions over HTTP in {n} "
-             f"repeats, {a['clients']} clients, mix {a['mix']}; outbox drained after each repeat", "",
+             f"repeats, {a['clients']} clients, mix {a['mix']}; outbox drained after each repeat "
+             f"(up to {a['drain']:g} s)", "",
              "RSS MiB (VmRSS) before the load and after each repeat; peak = VmHWM at the end",
              row.format("process", "pid", "start", *(f"r{i + 1}" for i in range(n)), "peak",
                         f"r{v['from_repeat']}->r{n}")]
@@ -107,9 +110,10 @@ def render(result: dict[str, Any]) -> str:
         grew = v["growth_mib"].get(str(pid))
         lines.append(row.format(last["kind"], pid, *values, f"{last.get('VmHWM', 0) / 1024:.1f}",
                                 f"{grew:+.2f}" if grew is not None else "-"))
-    lines += ["", "repeat  completions  seconds  completions/s  requests  outbox calls done"]
+    lines += ["", "repeat  completions  seconds  completions/s  requests  outbox calls done  drained in s  left"]
     lines += [f"{i + 1:>6}{r['completions']:>13}{r['seconds']:>9.1f}{r['completions_per_s']:>15.1f}"
-              f"{r['requests']:>10}{r['outbox_done']:>19}" for i, r in enumerate(result["repeats"])]
+              f"{r['requests']:>10}{r['outbox_done']:>19}{r['drain_seconds']:>14.1f}{r['outbox_left']:>6}"
+              for i, r in enumerate(result["repeats"])]
     peak = ", ".join(f"{kind} {mib:.1f} MiB" for kind, mib in sorted(v["peak_mib"].items()))
     worst = ", ".join(f"{kind} {mib:+.2f} MiB" for kind, mib in sorted(v["worst_mib"].items()))
     lines += ["", f"peak RSS per process kind: {peak}",
@@ -119,6 +123,10 @@ def render(result: dict[str, Any]) -> str:
               f"in a web worker or {v['celery_bytes_per_call']:,.0f} B per call in a Celery worker would exceed it"]
     if v["processes_replaced"]:
         lines.append("a process was replaced during the run (gunicorn restarted a worker): growth not comparable")
+    if not v["drained"]:
+        lines.append(f"the outbox was not drained within --drain {a['drain']:g} s after every repeat: the Celery "
+                     "workers were sampled mid-work, with more calls behind them each time; their growth is "
+                     "not comparable (give --drain more time)")
     lines.append(f"verdict: {'POSSIBLE LEAK' if v['leak'] else 'no leak'}")
     if n < 3:
         lines.append("(fewer than 3 repeats: the growth includes warm-up and proves nothing)")
@@ -137,13 +145,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             completed += load["completed"]
             if load["stalled"]:
                 raise RuntimeError(f"repeat {i + 1} stalled: no completion for 60 s ({load['endpoints']})")
-            wait_outbox(server, args.drain)
+            drained_in = wait_outbox(server, args.drain)
             samples.append(sample(server))
             done = outbox_states(server).get("done", 0)
             repeats.append({"completions": len(load["completed"]), "seconds": load["seconds"],
                             "completions_per_s": load["completions_per_s"],
                             "requests": load["endpoints"]["all"]["requests"],
-                            "outbox_done": done - sum(r["outbox_done"] for r in repeats)})
+                            "outbox_done": done - sum(r["outbox_done"] for r in repeats),
+                            "drain_seconds": drained_in, "outbox_left": outbox_left(server)})
             print(f"  repeat {i + 1}: {len(load['completed'])} completions in {load['seconds']:.1f} s",
                   file=sys.stderr, flush=True)
         consistency = check(server, codes, completed, args.drain)
@@ -160,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--completions", type=int, default=10_000, help="task completions in all")
     parser.add_argument("--repeats", type=int, default=4, help="repeats the completions are split into")
     parser.add_argument("--bound", type=float, default=2.0, help="MiB a process may grow from repeat 2 on")
+    # the Celery workers must have done each repeat's calls before they are sampled: on 2 vCPUs one worker
+    # makes about 15 a second (PDFs mostly), and a repeat of 2,500 completions leaves about 2,500
+    parser.set_defaults(drain=900.0)
     args = parser.parse_args(argv)
     args.clients = args.clients or 2 * args.web_workers
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on `kill` as on Ctrl-C

@@ -258,12 +258,16 @@ def wait_outbox(server: Server, timeout: float) -> float:
     """Until no outbox row is due or running (what the workers must still do); returns the wait."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        with server.ctx.sessions() as session:
-            left = session.scalar(select(func.count()).select_from(OutboxMessage).where(due_or_running()))
-        if not left:
+        if not outbox_left(server):
             break
         time.sleep(0.5)
     return time.monotonic() - started
+
+
+def outbox_left(server: Server) -> int:
+    """Outbox rows due or running: 0 once the workers have caught up."""
+    with server.ctx.sessions() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage).where(due_or_running()))
 
 
 def check(server: Server, codes: list[str], completed: list[str], drain: float) -> dict[str, Any]:
