@@ -121,6 +121,10 @@ class Settings:
     outbox_backoff_cap: float = 300.0
     #: A claimed outbox row is retried by another worker once this lease has expired.
     outbox_lease_seconds: float = 60.0
+    #: A Celery worker child (prefork pool) whose resident memory passed this many MiB is replaced once its
+    #: call is done (Celery's worker_max_memory_per_child); 0: never. A backstop against native leaks in
+    #: the libraries under PDF rendering and signing: a worker holds about 200 MiB (bench/memory.py).
+    worker_max_memory_mib: int = 1024
     #: connector id -> Celery queue of its calls, "*" for the rest (MOTCUA_OUTBOX_QUEUES, DEFAULT_OUTBOX_QUEUES)
     outbox_queues: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_OUTBOX_QUEUES))
     #: SMS delivery reports: how long after sending the gateway is asked (hours), and at most how
@@ -240,6 +244,8 @@ class Settings:
             "outbox_backoff_cap": _env_number(env, "MOTCUA_OUTBOX_BACKOFF_CAP", defaults.outbox_backoff_cap),
             "outbox_lease_seconds": _env_number(env, "MOTCUA_OUTBOX_LEASE_SECONDS", defaults.outbox_lease_seconds),
             "outbox_queues": _outbox_queues(env.get("MOTCUA_OUTBOX_QUEUES")),
+            "worker_max_memory_mib": _env_number(env, "MOTCUA_WORKER_MAX_MEMORY_MIB",
+                                                 defaults.worker_max_memory_mib, int),
             "sms_status_window_hours": _env_number(env, "MOTCUA_SMS_STATUS_WINDOW_HOURS",
                                                    defaults.sms_status_window_hours),
             "sms_status_interval_seconds": _env_number(env, "MOTCUA_SMS_STATUS_INTERVAL_SECONDS",

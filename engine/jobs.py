@@ -50,7 +50,14 @@ def _declare_queues(settings: Settings) -> None:
     app.conf.task_default_queue = settings.outbox_queue("*")
 
 
+def _bound_memory(settings: Settings) -> None:
+    """Replace a prefork child once its resident memory has passed `worker_max_memory_mib` (Celery checks
+    after each task; the solo and thread pools ignore it)."""
+    app.conf.worker_max_memory_per_child = settings.worker_max_memory_mib * 1024 or None
+
+
 _declare_queues(_settings)
+_bound_memory(_settings)
 
 
 def configure(settings: Settings) -> Celery:
@@ -62,6 +69,7 @@ def configure(settings: Settings) -> Celery:
     global _settings
     _settings = settings  # its routing table is the one `enqueue_after_commit` follows
     _declare_queues(settings)
+    _bound_memory(settings)
     app.conf.broker_transport_options = {**(app.conf.broker_transport_options or {}), "max_retries": 0}
     if app.conf.broker_url != settings.redis_url:
         app.conf.broker_url = settings.redis_url

@@ -9,6 +9,7 @@ from engine.config import Settings
 NUMBERS = {  # variable -> (setting, kind): one of each family, sessions and connectors included
     "MOTCUA_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
     "MOTCUA_OUTBOX_LEASE_SECONDS": ("outbox_lease_seconds", float),
+    "MOTCUA_WORKER_MAX_MEMORY_MIB": ("worker_max_memory_mib", int),
     "MOTCUA_SCRIPT_TIME_LIMIT": ("script_time_limit", float),
     "MOTCUA_PROXY_HOPS": ("proxy_hops", int),
     "MOTCUA_SESSION_IDLE_MINUTES": ("session_idle_minutes", int),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -151,12 +152,14 @@ class Workers:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_")}
         return {**clean, **off, **{f"MOTCUA_{k.upper()}": str(v) for k, v in values.items()}}
 
-    def start(self, **settings: Any) -> subprocess.Popen:
+    def start(self, pool: str = "solo", beat: bool = True, **settings: Any) -> subprocess.Popen:
         n = len(self.processes)
         log_path = self.tmp_path / f"worker-{n}.log"
         with log_path.open("w") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "engine.jobs", "worker", "-B", "--pool=solo",
+                [sys.executable, "-m", "celery", "-A", "engine.jobs", "worker", *(["-B"] if beat else []),
+                 f"--pool={pool}",
+                 *(["--concurrency=1"] if pool == "prefork" else []),
                  f"--hostname=reliability{n}@%h", f"--schedule={self.tmp_path / f'beat-{n}'}", "--loglevel=INFO",
                  "--without-gossip", "--without-mingle", "--without-heartbeat"],
                 env=self.env(**settings), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
@@ -227,6 +230,22 @@ def test_a_worker_killed_inside_the_smtp_call_is_replaced_and_the_mail_arrives_o
     # The dossier goes on.
     work(ctx, actors["chuyenvien"], dossier.code, EXAMINE)
     open_task(ctx, actors["lanhdao"], dossier.code)
+
+
+def test_a_worker_child_past_its_memory_bound_is_replaced_after_its_call_and_the_next_call_is_made(
+        ctx, actors, smtp, workers):
+    # `motcua worker` runs the prefork pool; a bound of 1 MiB is passed by every child after its first task
+    workers.start(pool="prefork", beat=False, worker_max_memory_mib=1)  # calls published after commit only
+    first, second = submit(ctx, actors["congdan"]), submit(ctx, actors["congdan"])
+    work(ctx, actors["tiepnhan"], first.code, RECEIVE)  # the receipt notice: a call
+    smtp.wait_for(1, timeout=30)
+    work(ctx, actors["tiepnhan"], second.code, RECEIVE)
+    smtp.wait_for(2, timeout=30)
+    wait_until(lambda: all(email_rows(ctx, d.code)[0].state == "done" for d in (first, second)), 30,
+               "both calls recorded", context=workers.logs)
+    children = re.findall(r"INFO/(ForkPoolWorker-\d+)\] Task motcua\.\w+\[[^\]]+\] succeeded", workers.logs(1000))
+    assert len(children) >= 2
+    assert len(children) == len(set(children)), "a child went on past its bound"
 
 
 def test_failures_back_off_then_succeed_and_past_the_limit_an_admin_retries_the_incident(
