@@ -19,17 +19,20 @@ from __future__ import annotations
 import inspect
 import logging
 import re
+import threading
 from typing import Any
 
 import cffi
 from weasyprint.pdf import fonts as pdf_fonts
 from weasyprint.text.ffi import ffi
+from weasyprint.text.ffi import pango as raw_pango
 
 log = logging.getLogger(__name__)
 
 #: The leaking expression as WeasyPrint 70 writes it (whitespace between the two calls may vary).
 LEAKING_CALL = re.compile(r"ffi\.string\(\s*pango\.pango_font_description_to_string\(")
 
+_INSTALLING = threading.Lock()
 _GLIB_NAMES = ("libglib-2.0.so.0", "libglib-2.0.0.dylib", "libglib-2.0-0.dll", "glib-2.0")
 
 
@@ -72,17 +75,19 @@ def leaks_description_strings() -> bool:
 
 
 def free_font_description_strings() -> bool:
-    """Install the mend in weasyprint.pdf.fonts, once; True when it is in place."""
-    if isinstance(pdf_fonts.pango, PangoFreeingDescriptionStrings):
+    """Install the mend in weasyprint.pdf.fonts, once; True when it is in place. Under a lock, and always
+    around the library itself: a view wrapped in another view would free each string twice."""
+    with _INSTALLING:
+        if isinstance(pdf_fonts.pango, PangoFreeingDescriptionStrings):
+            return True
+        if not leaks_description_strings():
+            log.info("WeasyPrint's Font.__init__ has no bare pango_font_description_to_string call: "
+                     "nothing to mend (or its source is not readable)")
+            return False
+        try:
+            glib = _glib()
+        except OSError as exc:
+            log.warning("WeasyPrint leaks about 0.8 KB per PDF and the mend needs GLib's g_free: %s", exc)
+            return False
+        pdf_fonts.pango = PangoFreeingDescriptionStrings(raw_pango, glib.g_free)
         return True
-    if not leaks_description_strings():
-        log.info("WeasyPrint's Font.__init__ has no bare pango_font_description_to_string call: "
-                 "nothing to mend (or its source is not readable)")
-        return False
-    try:
-        glib = _glib()
-    except OSError as exc:
-        log.warning("WeasyPrint leaks about 0.8 KB per PDF and the mend needs GLib's g_free: %s", exc)
-        return False
-    pdf_fonts.pango = PangoFreeingDescriptionStrings(pdf_fonts.pango, glib.g_free)
-    return True

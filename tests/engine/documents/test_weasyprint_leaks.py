@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import threading
 from io import BytesIO
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 from weasyprint.pdf import fonts as pdf_fonts
+from weasyprint.text.ffi import pango as raw_pango
 
 from engine.documents import render_pdf, sample_context
 from engine.documents import weasyprint_leaks as leaks
@@ -22,10 +24,12 @@ KIND = "giay-tiep-nhan"
 
 @pytest.fixture
 def plain_pango(monkeypatch):
-    """weasyprint.pdf.fonts with Pango as WeasyPrint opened it (the mend undone for the test)."""
-    pango = pdf_fonts.pango
-    monkeypatch.setattr(pdf_fonts, "pango", getattr(pango, "_pango", pango))
-    return pdf_fonts.pango
+    """weasyprint.pdf.fonts with Pango as WeasyPrint opened it. The renderer installs its mend first
+    (whichever test renders first), so that it does not install it again during the test; the mend's
+    view is put back afterwards."""
+    assert _mended_leaks()
+    monkeypatch.setattr(pdf_fonts, "pango", raw_pango)
+    return raw_pango
 
 
 def font_names(pdf: bytes) -> set[str]:
@@ -45,7 +49,7 @@ def test_the_renderer_installs_the_mend():
     assert _mended_leaks()
     assert isinstance(pdf_fonts.pango, leaks.PangoFreeingDescriptionStrings)
     assert leaks.free_font_description_strings()  # a second call keeps the one view
-    assert not isinstance(pdf_fonts.pango._pango, leaks.PangoFreeingDescriptionStrings)
+    assert pdf_fonts.pango._pango is raw_pango
 
 
 def test_each_description_string_is_freed_once_right_after_weasyprint_has_read_it(plain_pango, monkeypatch):
@@ -87,6 +91,23 @@ def test_pango_s_other_functions_pass_through(plain_pango):
         assert view.pango_font_description_to_string(description) is not leaks.ffi.NULL
     finally:
         plain_pango.pango_font_description_free(description)
+
+
+def test_installing_from_many_threads_at_once_wraps_the_library_once(plain_pango):
+    barrier, results = threading.Barrier(8), []
+
+    def install():
+        barrier.wait()
+        results.append(leaks.free_font_description_strings())
+
+    threads = [threading.Thread(target=install) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [True] * 8
+    assert isinstance(pdf_fonts.pango, leaks.PangoFreeingDescriptionStrings)
+    assert pdf_fonts.pango._pango is raw_pango  # one view, around the library itself
 
 
 @pytest.mark.parametrize("source, leaking", [
