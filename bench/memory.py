@@ -90,7 +90,7 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
             "celery_bytes_per_call": bound * MIB / max(1, calls / celery),
             "processes_replaced": replaced,
             # a Celery worker sampled while it still had calls to make was caught mid-work
-            "drained": all(r.get("outbox_left", 0) == 0 for r in repeats),
+            "drained": all(r["outbox_left"] == 0 for r in repeats),
             "leak": replaced or any(g >= bound for g in grew.values())}
 
 
