@@ -3,9 +3,9 @@
 `weasyprint.pdf.fonts.Font.__init__` (WeasyPrint 70) names each embedded font with
 `ffi.string(pango.pango_font_description_to_string(description))`. Pango returns a newly allocated
 string that the caller must release with `g_free`; WeasyPrint copies it and drops the pointer. About
-0.8 KB is lost per rendered PDF (one string per font and size on its pages): a Celery worker grew
-about 1 KB per outbox call, 8 MiB over 7,878 calls, while Python's own heap stayed flat
-(bench/RESULTS.md, memory, 2026-12-03; heaptrack names this call as the only growing allocation site).
+0.8 KB is lost per rendered PDF (one string per embedded font): heaptrack found 487 KiB held at this call
+over 600 PDFs, and every other allocation site 3.5 KiB together, while Python's own heap stayed flat
+(bench/RESULTS.md, memory, 2026-12-03).
 
 `free_font_description_strings()` gives that module a view of Pango whose
 `pango_font_description_to_string` returns the string under `ffi.gc(..., g_free)`: it is freed as soon
