@@ -7,7 +7,7 @@ which connector calls the workflow asked for (to become outbox rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -81,7 +81,10 @@ class Runner:
         self.workflow = workflow
         self._before = self._states()
         #: human tasks that were waiting when this runner was loaded (to tell opened from closed ones)
-        self.initially_open = {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        self.initially_open = {str(task.id) for task in _every_task(workflow)
+                               if task.state == TaskState.READY and task.task_spec.manual}
+        #: the tasks waiting (READY or STARTED) after the last run, in tree order; None until one ran
+        self._waiting: list[Any] | None = None
 
     @classmethod
     def start(cls, specs: ProcessSpecs, data: dict[str, Any], script_engine: Any) -> tuple[Runner, StepReport]:
@@ -143,6 +146,7 @@ class Runner:
         return min(dues) if dues else None
 
     def _guard(self, action: Any) -> Any:
+        self._waiting = None  # the action moves the workflow: the waiting tasks are known again after the run
         try:
             return action()
         except SpiffWorkflowException as exc:
@@ -179,6 +183,7 @@ class Runner:
                 )
         report.open_tasks = _human_tasks(task for task in waiting if task.state == TaskState.READY)
         self._before = self._states()
+        self._waiting = waiting
         return report
 
     def open_human_tasks(self) -> list[HumanTask]:
@@ -189,11 +194,23 @@ class Runner:
         """What the dossier knows now: the data flowing into the newest waiting step (after an
         interrupting boundary event SpiffWorkflow's `last_task` may be an internal join holding
         older data), or the last completed task's once the workflow has ended."""
-        waiting = self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
+        # every change of the workflow goes through a run, which found the waiting tasks already
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self.workflow.get_tasks(state=TaskState.READY | TaskState.STARTED)
         if waiting:
             return dict(max(waiting, key=lambda task: task.last_state_change).data)
         last = self.workflow.last_task
         return dict(last.data) if last is not None else dict(self.workflow.data)
+
+
+def _every_task(workflow: BpmnWorkflow) -> Iterator[Any]:
+    """The tasks of the workflow and of every subprocess it has started, in no particular order: what
+    a walk of the task tree finds, without the walk (SpiffWorkflow keeps each workflow's tasks in a
+    dict by id, and the top workflow keeps every subprocess, nested ones included)."""
+    yield from workflow.tasks.values()
+    for subprocess in workflow.subprocesses.values():
+        yield from subprocess.tasks.values()
 
 
 def _human_tasks(tasks: Iterable[Any]) -> list[HumanTask]:

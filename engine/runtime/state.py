@@ -7,6 +7,7 @@ only the task tree, data and events go to the database, as compact JSON (orjson)
 
 from __future__ import annotations
 
+from copy import copy
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -23,7 +24,6 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
-from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
 from engine.runtime.specs import ProcessSpecs
@@ -38,8 +38,37 @@ def _uuid(text: str) -> UUID:
     return UUID(text)
 
 
+@lru_cache(maxsize=8192)
+def _text(task_id: UUID) -> str:
+    """A task id written out, once: `str` formats all 128 bits again on every call."""
+    return str(task_id)
+
+
 class _TaskConverter(TaskConverter):
-    """SpiffWorkflow's TaskConverter.from_dict (3.2), with the task ids parsed through `_uuid`."""
+    """SpiffWorkflow's TaskConverter (3.2), with task ids parsed through `_uuid` and written through
+    `_text`, and each task's parent looked up once."""
+
+    def to_dict(self, task: Task) -> dict[str, Any]:
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:  # the data as its changes from the parent's: what DeepMerge.get_updated/deleted_keys give
+            before, after = parent.data, task.data
+            data = {}
+            delta = {"updates": {key: value for key, value in after.items() if key not in before or value != before[key]},
+                     "deletions": [key for key in before if key not in after]}
+        return {
+            "id": _text(task.id),
+            "parent": _text(task._parent) if parent is not None else None,
+            "children": [_text(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task.state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": self.registry.convert(task.internal_data),
+            "data": data,
+            "delta": delta,
+        }
 
     def from_dict(self, dct: dict[str, Any], workflow: Any) -> Task:
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
@@ -48,19 +77,62 @@ class _TaskConverter(TaskConverter):
         task._children = [_uuid(child) for child in dct["children"]]
         task.last_state_change = dct["last_state_change"]
         task.triggered = dct["triggered"]
-        task.internal_data = self.registry.restore(dct["internal_data"])
+        task.internal_data = _restored(self.registry, dct["internal_data"])
         if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
             task.workflow.top_workflow.event_manager.add_task(task)
         delta = dct.get("delta")
         if delta and task.parent is not None:  # stored as the changes from the parent's data
-            data = DeepMerge.merge({}, task.parent.data)
-            data.update(self.registry.restore(delta.get("updates", {})))
+            data = _copied(task.parent.data)
+            data.update(_restored(self.registry, delta.get("updates", {})))
             for key in delta.get("deletions", {}):
                 data.pop(key, None)
         else:
-            data = self.registry.restore(dct["data"])
+            data = _restored(self.registry, dct["data"])
         task.data = data
         return task
+
+
+#: what JSON decodes to besides dicts and lists: restored as they are
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _restored(registry: Any, value: Any) -> Any:
+    """`registry.restore(value)` for a value just decoded from JSON, restoring it in place: the same
+    result (a dict naming a `typename` becomes that object, a datetime say), without the registry's
+    call per string and number and without copying every dict and list it walks. The value is
+    the decoder's own, so nobody else sees it change."""
+    kind = type(value)
+    if kind is dict:
+        if "typename" in value:
+            return registry.restore(value)
+        for key, item in value.items():
+            if type(item) not in _PLAIN:
+                value[key] = _restored(registry, item)
+        return value
+    if kind is list:
+        for index, item in enumerate(value):
+            if type(item) not in _PLAIN:
+                value[index] = _restored(registry, item)
+        return value
+    return value if kind in _PLAIN else registry.restore(value)
+
+
+#: shallow copies of the mutable values task data holds
+_SHALLOW = {dict: dict.copy, list: list.copy, set: set.copy}
+
+
+def _copied(data: dict[str, Any]) -> dict[str, Any]:
+    """`DeepMerge.merge({}, data)`, what SpiffWorkflow starts a child's data from: each dict, list or
+    set value shallow-copied, anything else shared."""
+    copied = {}
+    for key, value in data.items():
+        shallow = _SHALLOW.get(type(value))
+        if shallow is not None:
+            value = shallow(value)
+        elif isinstance(value, (dict, list, set)):
+            value = copy(value)
+        copied[key] = value
+    return copied
 
 
 class _InstanceStateConverter(BpmnWorkflowConverter):
