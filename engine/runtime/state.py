@@ -65,7 +65,7 @@ class _TaskConverter(TaskConverter):
             "state": task.state,
             "task_spec": task.task_spec.name,
             "triggered": task.triggered,
-            "internal_data": self.registry.convert(task.internal_data),
+            "internal_data": self.registry.convert(task.internal_data) if task.internal_data else {},
             "data": data,
             "delta": delta,
         }
