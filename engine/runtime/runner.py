@@ -240,7 +240,8 @@ def timer_due(task: Any) -> datetime | None:
 
 def _describe(exc: SpiffWorkflowException) -> str:
     location = getattr(exc, "task_spec", None)
-    where = f" at {location.bpmn_id or location.name}" if location is not None else ""
+    # a task's spec names its BPMN element; SpiffWorkflow may also blame a whole (sub)process spec
+    where = f" at {getattr(location, 'bpmn_id', None) or location.name}" if location is not None else ""
     return f"{exc}{where}"
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import WorkflowError
-from engine.runtime.runner import Runner
+from engine.runtime.runner import Runner, _describe, _describe_vi
 from engine.runtime.specs import build_specs
 from engine.runtime.state import dump_state, load_state
 from engine.scripting import RestrictedScriptEngine
@@ -67,3 +68,11 @@ def test_data_after_a_failed_run_is_read_from_the_workflow_as_it_is_now(runner):
     # the run got past both user tasks and the first script before the second failed
     assert runner.data == Runner(runner.workflow).data
     assert runner.data["da_dat"] == 1 and runner.data["trong"] == "xong"
+
+
+def test_a_failure_blamed_on_a_whole_process_is_described_not_raised_again(runner):
+    # SpiffWorkflow names the process spec itself when a subprocess went missing under it
+    failure = SpiffWorkflowException("Unable to find a task with id")
+    failure.task_spec = runner.workflow.spec
+    assert _describe(failure).endswith(" at p")
+    assert _describe_vi(failure).startswith("Quy trình gặp lỗi tại bước «p»")
