@@ -121,19 +121,64 @@ def write(session: Session, connection: Connection) -> Written | None:
     return Written(cursor, ordered)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What `_add_insert` and `_update_of` need to know of a mapper, worked out once per mapper."""
+
+    table: Table
+    generated: Any  # the autoincrement primary key column, or None
+    #: (column, attribute key) for each column of the table, in the table's order
+    columns: tuple[tuple[Any, str], ...]
+    #: attribute key -> its column, for the attributes an UPDATE may set (one column of this table, not
+    #: part of the primary key); any other attribute changed means the ORM must write the row
+    updatable: dict[str, Any]
+    #: many-to-one relationships: (relationship key, ((local attribute key, related attribute key), ...))
+    many_to_one: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    primary_key: tuple[str, ...]  # column names
+    version: tuple[Any, str] | None  # (version column, its attribute key)
+
+
+_PLANS: dict[Mapper, _Plan | None] = {}
+
+
+def _plan(mapper: Mapper) -> _Plan | None:
+    """The mapper's plan; None for a class mapped over several tables (the ORM writes those)."""
+    if mapper not in _PLANS:
+        _PLANS[mapper] = _make_plan(mapper) if len(mapper.tables) == 1 else None
+    return _PLANS[mapper]
+
+
+def _make_plan(mapper: Mapper) -> _Plan:
+    table = mapper.local_table
+    key_of = {column: mapper.get_property_by_column(column).key for column in table.columns}
+    updatable = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if len(prop.columns) == 1 and getattr(column, "table", None) is table and not column.primary_key:
+            updatable[prop.key] = column
+    many_to_one = tuple(
+        (rel.key, tuple((mapper.get_property_by_column(local).key,
+                                     rel.mapper.get_property_by_column(remote).key)
+                                    for local, remote in rel.local_remote_pairs))
+        for rel in mapper.relationships if rel.direction is RelationshipDirection.MANYTOONE)
+    version = mapper.version_id_col
+    return _Plan(table, table.autoincrement_column, tuple(key_of.items()), updatable, many_to_one,
+                 tuple(column.name for column in mapper.primary_key),
+                 (version, mapper.get_property_by_column(version).key) if version is not None else None)
+
+
 def _add_insert(inserts: dict[Table, _Insert], state: InstanceState) -> bool:
     mapper: Mapper = state.mapper
-    if len(mapper.tables) != 1:
+    plan = _plan(mapper)
+    if plan is None:
         return False
-    table = mapper.local_table
-    generated = table.autoincrement_column
+    table, generated = plan.table, plan.generated
     part = inserts.setdefault(table, _Insert(table, generated))
     values = dict(state.dict)
-    if not _fill_foreign_keys(mapper, values):
+    if not _fill_foreign_keys(plan, values):
         return False
     row: dict[str, Any] = {}
-    for column in table.columns:
-        key = mapper.get_property_by_column(column).key
+    for column, key in plan.columns:
         value = values.get(key, _MISSING)
         if value is _MISSING or (value is None and column is generated):
             if column is generated:
@@ -150,22 +195,21 @@ def _add_insert(inserts: dict[Table, _Insert], state: InstanceState) -> bool:
     return True
 
 
-def _fill_foreign_keys(mapper: Mapper, values: dict[str, Any]) -> bool:
+def _fill_foreign_keys(plan: _Plan, values: dict[str, Any]) -> bool:
     """A many-to-one relationship set on a new row gives its foreign key columns, as the ORM's flush
     would; a related row still without its key cannot be written in the same statement."""
-    for relationship in mapper.relationships:
-        if relationship.key not in values or relationship.direction is not RelationshipDirection.MANYTOONE:
+    for relationship, pairs in plan.many_to_one:
+        if relationship not in values:
             continue
-        related = values[relationship.key]
-        for local, remote in relationship.local_remote_pairs:
-            key = mapper.get_property_by_column(local).key
+        related = values[relationship]
+        for local, remote in pairs:
             if related is None:
-                values.setdefault(key, None)
+                values.setdefault(local, None)
                 continue
-            remote_value = inspect(related).dict.get(relationship.mapper.get_property_by_column(remote).key)
+            remote_value = inspect(related).dict.get(remote)
             if remote_value is None:
                 return False
-            values[key] = remote_value
+            values[local] = remote_value
     return True
 
 
@@ -180,18 +224,14 @@ def _default(mapper: Mapper, column: Any) -> Any:
 
 def _update_of(state: InstanceState) -> _Update | None | bool:
     """The UPDATE for a changed row; None if nothing it maps changed; False if the ORM must do it."""
-    mapper: Mapper = state.mapper
-    if len(mapper.tables) != 1 or state.key is None:
+    plan = _plan(state.mapper)
+    if plan is None or state.key is None:
         return False
-    table = mapper.local_table
     values: dict[str, Any] = {}
     for key, old in state.committed_state.items():
-        prop = mapper.attrs.get(key)
-        if prop is None or not hasattr(prop, "columns") or len(prop.columns) != 1:
-            return False  # a relationship changed, or something else than one column
-        column = prop.columns[0]
-        if column.table is not table or column.primary_key:
-            return False
+        column = plan.updatable.get(key)
+        if column is None:
+            return False  # a relationship changed, or something else than one column of this table
         new = state.dict.get(key, NO_VALUE)
         if new is NO_VALUE:
             continue
@@ -199,16 +239,15 @@ def _update_of(state: InstanceState) -> _Update | None | bool:
             values[column.name] = new
     if not values:
         return None
-    where = {column.name: value for column, value in zip(mapper.primary_key, state.key[1], strict=True)}
-    version = mapper.version_id_col
-    if version is not None:
-        key = mapper.get_property_by_column(version).key
+    where = dict(zip(plan.primary_key, state.key[1], strict=True))
+    if plan.version is not None:
+        version, key = plan.version
         old_version = state.dict[key]
-        new_version = mapper.version_id_generator(old_version)
+        new_version = state.mapper.version_id_generator(old_version)
         where[version.name] = old_version
         values[version.name] = new_version
         set_committed_value(state.obj(), key, new_version)
-    return _Update(table, values, where)
+    return _Update(plan.table, values, where)
 
 
 def _uniform(parts: Any) -> bool:
