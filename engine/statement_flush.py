@@ -157,9 +157,8 @@ def _make_plan(mapper: Mapper) -> _Plan:
         if len(prop.columns) == 1 and getattr(column, "table", None) is table and not column.primary_key:
             updatable[prop.key] = column
     many_to_one = tuple(
-        (rel.key, tuple((mapper.get_property_by_column(local).key,
-                                     rel.mapper.get_property_by_column(remote).key)
-                                    for local, remote in rel.local_remote_pairs))
+        (rel.key, tuple((mapper.get_property_by_column(local).key, rel.mapper.get_property_by_column(remote).key)
+                        for local, remote in rel.local_remote_pairs))
         for rel in mapper.relationships if rel.direction is RelationshipDirection.MANYTOONE)
     version = mapper.version_id_col
     return _Plan(table, table.autoincrement_column, tuple(key_of.items()), updatable, many_to_one,
