@@ -75,3 +75,19 @@ def test_workflow_state_is_written_with_lz4_on_postgresql(backend_context):
                                 "completed, updated_at) VALUES (1, 1, 1, :state, 1, false, now())"), {"state": state})
         method = connection.execute(text("SELECT pg_column_compression(state) FROM probe")).scalar_one()
     assert method == "lz4"
+
+
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_outbox_payloads_are_written_with_lz4_on_postgresql(backend_context):
+    """Migration 0012: a render request's frozen content (past TOAST's 2 KB) is compressed with lz4."""
+    payload = '{"kind": "giay-tiep-nhan", "context": "' + "nội dung " * 1000 + '"}'
+    with backend_context.db.begin() as connection:
+        connection.execute(text("CREATE TEMPORARY TABLE outbox_probe (LIKE outbox INCLUDING ALL) ON COMMIT DROP"))
+        connection.execute(text(
+            "INSERT INTO outbox_probe (connector, operation, payload, context, result, idempotency_key, waits, state, "
+            "attempts, next_attempt_at, created_at) VALUES ('documents', 'render', CAST(:p AS json), "
+            "CAST(:p AS json), CAST(:p AS json), 'k', false, 'pending', 0, now(), now())"), {"p": payload})
+        methods = connection.execute(text(
+            "SELECT pg_column_compression(payload), pg_column_compression(context), "
+            "pg_column_compression(result) FROM outbox_probe")).one()
+    assert tuple(methods) == ("lz4", "lz4", "lz4")

@@ -11,9 +11,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-01 19:00:00
 """
-from alembic import op
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from engine.migrations.compression import set_compression
 
 revision = '0011'
 down_revision = '0010'
@@ -21,20 +19,9 @@ branch_labels = None
 depends_on = None
 
 
-def _set_compression(method: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql" or bind.dialect.server_version_info < (14,):
-        return
-    try:
-        with bind.begin_nested():  # a savepoint: a refusal leaves the migration's transaction usable
-            bind.execute(text(f"ALTER TABLE workflow_instance ALTER COLUMN state SET COMPRESSION {method}"))
-    except DBAPIError as exc:  # e.g. 'compression method lz4 not supported'
-        print(f"workflow_instance.state keeps its compression: {exc}")
-
-
 def upgrade() -> None:
-    _set_compression("lz4")
+    set_compression("workflow_instance", "state", "lz4")
 
 
 def downgrade() -> None:
-    _set_compression("pglz")
+    set_compression("workflow_instance", "state", "pglz")
