@@ -39,7 +39,7 @@ from engine.procedures.sample_data import (
 from engine.procedures.simulation_path import PathRecorder, SimStep
 from engine.procedures.validation import located_message
 from engine.procedures.versions import PublishedVersion
-from engine.runtime.runner import ConnectorRequest, Runner, StepReport, timer_due, title_of
+from engine.runtime.runner import ConnectorRequest, Runner, StepReport, every_task, timer_due, title_of
 from engine.runtime.specs import ProcessSpecs, build_specs
 from engine.services import dossiers
 from engine.services.instances import lane_assignment, task_form_name
@@ -315,11 +315,7 @@ class _Simulation:
         return {task_id: task.state for task_id, task in self._tasks().items()} if self.runner else {}
 
     def _tasks(self) -> dict[UUID, Any]:
-        workflow = self._runner().workflow
-        tasks = dict(workflow.tasks)
-        for subprocess in workflow.subprocesses.values():
-            tasks.update(subprocess.tasks)
-        return tasks
+        return {task.id: task for task in every_task(self._runner().workflow)}
 
     def _apply(self, report: StepReport) -> None:
         """Connector calls: fire-and-forget ones complete at once, as the outbox does for real."""

@@ -81,7 +81,7 @@ class Runner:
         self.workflow = workflow
         self._before = self._states()
         #: human tasks that were waiting when this runner was loaded (to tell opened from closed ones)
-        self.initially_open = {str(task.id) for task in _every_task(workflow)
+        self.initially_open = {str(task.id) for task in every_task(workflow)
                                if task.state == TaskState.READY and task.task_spec.manual}
         #: the tasks waiting (READY or STARTED) after the last run, in tree order; None until one ran
         self._waiting: list[Any] | None = None
@@ -204,7 +204,7 @@ class Runner:
         return dict(last.data) if last is not None else dict(self.workflow.data)
 
 
-def _every_task(workflow: BpmnWorkflow) -> Iterator[Any]:
+def every_task(workflow: BpmnWorkflow) -> Iterator[Any]:
     """The tasks of the workflow and of every subprocess it has started, in no particular order: what
     a walk of the task tree finds, without the walk (SpiffWorkflow keeps each workflow's tasks in a
     dict by id, and the top workflow keeps every subprocess, nested ones included)."""
