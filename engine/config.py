@@ -178,6 +178,11 @@ class Settings:
     #: Largest request body the web app reads, in MiB (MOTCUA_MAX_REQUEST_MB, default 20): a bigger one
     #: is answered 413 before it is read. Uploads have their own, smaller per-file limits.
     max_request_mb: int = 20
+    #: A hot standby the reports read from (MOTCUA_REPORTS_DATABASE_URL, PostgreSQL); None: the primary.
+    reports_database_url: str | None = None
+    #: How long a report waits for that standby to replay the primary's latest WAL, in seconds
+    #: (MOTCUA_REPORTS_REPLICA_WAIT); past it, the figures the standby has are read (engine/reports/replica.py).
+    reports_replica_wait: float = 2.0
 
     @property
     def embedded(self) -> bool:
@@ -263,6 +268,8 @@ class Settings:
                                                  defaults.remote_signing_auto_approve),
             "retention_years": _env_number(env, "MOTCUA_RETENTION_YEARS", defaults.retention_years, int),
             "max_request_mb": _env_number(env, "MOTCUA_MAX_REQUEST_MB", defaults.max_request_mb, int),
+            "reports_database_url": env.get("MOTCUA_REPORTS_DATABASE_URL") or None,
+            "reports_replica_wait": _env_number(env, "MOTCUA_REPORTS_REPLICA_WAIT", defaults.reports_replica_wait),
             **_session_values(env, defaults),
         }
         values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
@@ -296,6 +303,12 @@ class Settings:
             raise ValueError("Production mode refuses the default MOTCUA_SECRET_KEY; set a secret of your own")
         if self.max_request_mb < 1:
             raise ValueError(f"MOTCUA_MAX_REQUEST_MB must be at least 1 (MiB), not {self.max_request_mb!r}")
+        if self.reports_database_url is not None and not (
+                self.reports_database_url.startswith("postgresql") and self.database_url.startswith("postgresql")):
+            raise ValueError("MOTCUA_REPORTS_DATABASE_URL names a PostgreSQL standby of a PostgreSQL primary "
+                             "(MOTCUA_DATABASE_URL); SQLite has no replicas")
+        if self.reports_replica_wait < 0:
+            raise ValueError(f"MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds, not {self.reports_replica_wait!r}")
         try:
             self.calendar_config()
         except ValueError as exc:

@@ -38,6 +38,8 @@ class EngineContext:
     script_engine: RestrictedScriptEngine
     evaluator: RestrictedEvaluator
     connectors: Any
+    #: read-only sessions on the standby the reports read from (engine/reports/replica.py); None: the primary
+    report_sessions: sessionmaker[Session] | None = None
     #: called with the committed outbox rows after a commit that wrote them (wakes the in-process worker,
     #: or publishes each to its connector's Celery queue: engine/jobs.py)
     outbox_listeners: list[Callable[[Sequence[OutboxMessage]], None]] = field(default_factory=list)
@@ -121,9 +123,18 @@ def build_context(settings: Settings, *, connectors: Any = None) -> EngineContex
         script_engine=RestrictedScriptEngine(evaluator=evaluator),
         evaluator=evaluator,
         connectors=connectors,
+        report_sessions=_report_sessions(settings),
     )
     holder.append(ctx)
     return ctx
+
+
+def _report_sessions(settings: Settings) -> sessionmaker[Session] | None:
+    if settings.reports_database_url is None:
+        return None
+    from engine.reports.replica import replica_sessions
+
+    return replica_sessions(settings.reports_database_url)
 
 
 def _clock_functions(holder: list[EngineContext]) -> dict[str, Callable[..., str]]:

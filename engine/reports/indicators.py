@@ -40,6 +40,7 @@ from engine.models import Dossier, ProcedureVersion, Task
 from engine.reports import measures, rollup
 from engine.reports.behind import INDICATORS, dossiers_behind, overdue_condition
 from engine.reports.filters import Filters
+from engine.reports.replica import report_session
 from engine.reports.tables import ReportDaily, ReportDossier, ReportDuration, ReportStepDaily
 
 __all__ = ["Dashboard", "Filters", "INDICATORS", "dashboard", "dossiers_behind", "read_dashboard", "totals",
@@ -147,7 +148,7 @@ def dashboard(ctx: EngineContext, filters: Filters, *, now: datetime | None = No
     """Every figure for `filters`, after bringing the rollups up to date (one cheap query when nothing changed)."""
     if refresh:
         rollup.refresh(ctx)
-    with ctx.sessions() as session:
+    with report_session(ctx) as session:
         return read_dashboard(session, filters, now=now, minutes_per_day=minutes_per_day(ctx.settings.calendar_config()))
 
 

@@ -58,6 +58,7 @@ from engine.models import Agency, Procedure, ProcedureVersion
 from engine.reports import rollup
 from engine.reports.filters import Filters
 from engine.reports.indicators import Ratio, breakdown
+from engine.reports.replica import report_session
 from engine.reports.tables import ReportDaily
 
 ONLINE_LEVELS = ("toan_trinh", "mot_phan")
@@ -226,7 +227,7 @@ def scorecard(ctx: EngineContext, filters: Filters, *, definition: tuple[Group, 
     """The 766 scorecard of every agency with activity in the period (or of `filters.agency_code`)."""
     if refresh:
         rollup.refresh(ctx)
-    with ctx.sessions() as session:
+    with report_session(ctx) as session:
         return read_scorecard(session, filters, definition=definition)
 
 

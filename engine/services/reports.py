@@ -26,6 +26,7 @@ from engine.procedures.editor_properties import main_bpmn_file
 from engine.reports import indicators, rollup
 from engine.reports import scorecard as scorecards
 from engine.reports.filters import Filters
+from engine.reports.replica import report_session
 from engine.services.accounts import Actor
 
 #: The most rows one list page shows, and the most one export writes.
@@ -140,7 +141,7 @@ def overview(ctx: EngineContext, actor: Actor, filters: Filters) -> Overview:
     one rollup refresh and one session for the three."""
     filters = _scoped(actor, filters)
     rollup.refresh(ctx)
-    with ctx.sessions() as session:
+    with report_session(ctx) as session:
         board = indicators.read_dashboard(session, filters,
                                           minutes_per_day=indicators.minutes_per_day(ctx.settings.calendar_config()))
         return Overview(board, _breakdown(session, filters, "agency"), _breakdown(session, filters, "procedure"))
@@ -150,7 +151,7 @@ def breakdown(ctx: EngineContext, actor: Actor, filters: Filters, by: str) -> li
     """The period's counts per agency or per procedure, with their names, largest intake first."""
     filters = _scoped(actor, filters)
     rollup.refresh(ctx)
-    with ctx.sessions() as session:
+    with report_session(ctx) as session:
         return _breakdown(session, filters, by)
 
 
@@ -188,7 +189,7 @@ def dossiers_behind(ctx: EngineContext, actor: Actor, indicator: str, filters: F
     page = max(1, int(page))
     query = indicators.dossiers_behind(indicator, filters)
     rollup.refresh(ctx)  # a list opened on its own (a bookmark) agrees with the figure shown now
-    with ctx.sessions() as session:
+    with report_session(ctx) as session:
         total = int(session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
         rows = _rows(session, query.limit(per_page).offset((page - 1) * per_page))
     return DossierPage(indicator, filters, rows, total, page, per_page)
@@ -203,7 +204,7 @@ def iter_dossiers_behind(ctx: EngineContext, actor: Actor, indicator: str, filte
     query = indicators.dossiers_behind(indicator, filters)
     rollup.refresh(ctx)
     for offset in range(0, limit, 1000):
-        with ctx.sessions() as session:
+        with report_session(ctx) as session:
             batch = _rows(session, query.limit(min(1000, limit - offset)).offset(offset))
         yield from batch
         if len(batch) < 1000:

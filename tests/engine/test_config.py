@@ -15,6 +15,7 @@ NUMBERS = {  # variable -> (setting, kind): one of each family, sessions and con
     "MOTCUA_SESSION_IDLE_MINUTES": ("session_idle_minutes", int),
     "MOTCUA_LOGIN_LOCKOUT_MINUTES": ("login_lockout_minutes", float),
     "MOTCUA_RETENTION_YEARS": ("retention_years", int),
+    "MOTCUA_REPORTS_REPLICA_WAIT": ("reports_replica_wait", float),
 }
 
 
@@ -41,3 +42,25 @@ def test_a_simulator_port_is_read_the_same_way():
     assert Settings.from_env({"MOTCUA_SMTP_PORT": "2626"}).simulator_ports["email"] == 2626
     with pytest.raises(ValueError, match="^MOTCUA_SMTP_PORT must be a number"):
         Settings.from_env({"MOTCUA_SMTP_PORT": "25a"})
+
+
+PRIMARY = "postgresql+psycopg://motcua@db1/motcua"
+STANDBY = "postgresql+psycopg://motcua@db2/motcua"
+
+
+def test_reports_read_the_primary_unless_a_standby_is_named():
+    assert Settings.from_env({"MOTCUA_DATABASE_URL": PRIMARY}).reports_database_url is None
+    assert Settings.from_env({"MOTCUA_DATABASE_URL": PRIMARY, "MOTCUA_REPORTS_DATABASE_URL": ""}).reports_database_url is None
+    named = Settings.from_env({"MOTCUA_DATABASE_URL": PRIMARY, "MOTCUA_REPORTS_DATABASE_URL": STANDBY})
+    assert named.reports_database_url == STANDBY
+
+
+@pytest.mark.parametrize(("primary", "standby"), [("sqlite:///var/motcua.db", STANDBY), (PRIMARY, "sqlite:///r.db")])
+def test_a_reports_standby_is_postgresql_behind_a_postgresql_primary(primary, standby):
+    with pytest.raises(ValueError, match="^MOTCUA_REPORTS_DATABASE_URL names a PostgreSQL standby"):
+        Settings.from_env({"MOTCUA_DATABASE_URL": primary, "MOTCUA_REPORTS_DATABASE_URL": standby})
+
+
+def test_the_wait_for_a_standby_is_not_negative():
+    with pytest.raises(ValueError, match="^MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds"):
+        Settings.from_env({"MOTCUA_REPORTS_REPLICA_WAIT": "-1"})
