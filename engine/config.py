@@ -22,6 +22,7 @@ Connectors: every connector has its variables under one prefix (`MOTCUA_SMTP_*` 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -307,8 +308,8 @@ class Settings:
                 self.reports_database_url.startswith("postgresql") and self.database_url.startswith("postgresql")):
             raise ValueError("MOTCUA_REPORTS_DATABASE_URL names a PostgreSQL standby of a PostgreSQL primary "
                              "(MOTCUA_DATABASE_URL); SQLite has no replicas")
-        if self.reports_replica_wait < 0:
-            raise ValueError(f"MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds, not {self.reports_replica_wait!r}")
+        if not math.isfinite(self.reports_replica_wait) or self.reports_replica_wait < 0:
+            raise ValueError(f"MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds (a finite number), not {self.reports_replica_wait!r}")
         try:
             self.calendar_config()
         except ValueError as exc:

@@ -50,9 +50,19 @@ def server_binaries() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different ports free on loopback now (all held open until all are chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def start_pair() -> StandbyPair:
@@ -62,7 +72,7 @@ def start_pair() -> StandbyPair:
     if as_postgres:
         account = pwd.getpwnam("postgres")
         os.chown(directory, account.pw_uid, account.pw_gid)
-    pair = StandbyPair(directory, free_port(), free_port())
+    pair = StandbyPair(directory, *free_ports(2))
 
     def run(*args: str) -> None:
         command = [str(bindir / args[0]), *args[1:]]

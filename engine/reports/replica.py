@@ -14,8 +14,11 @@ older) and the lag is logged. A URL naming a server that is not in recovery (a p
 a second primary) is read at once.
 
 A standby that cannot be reached does not refuse a report: the primary serves it, and the warning
-names the cause. Sessions on the standby are read-only (psycopg's `read_only`), so even a URL
-pointing at a primary by mistake cannot be written through.
+names the cause. One that does not answer counts as out of reach after `CONNECT_TIMEOUT` seconds to
+connect, or `TCP_USER_TIMEOUT` seconds without acknowledging what was sent (a firewall dropping
+packets); idle pooled connections are kept alive. A URL that sets these libpq parameters keeps its
+own. Sessions on the standby are read-only (psycopg's `read_only`), so even a URL pointing at a
+primary by mistake cannot be written through.
 """
 
 from __future__ import annotations
@@ -24,9 +27,12 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.context import EngineContext
@@ -37,38 +43,58 @@ log = logging.getLogger(__name__)
 
 #: first pause between two looks at the standby's replay position, and the longest
 FIRST_PAUSE, LONGEST_PAUSE = 0.002, 0.05
+#: seconds to connect, and to see what was sent acknowledged, before a standby counts as out of reach
+CONNECT_TIMEOUT, TCP_USER_TIMEOUT = 3, 10
 _REPLAYED = text("SELECT pg_is_in_recovery() AS standby, "
                  "coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), false) AS caught_up")
 
 
-def replica_sessions(url: str) -> sessionmaker[Session]:
+def replica_sessions(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> sessionmaker[Session]:
     """Read-only sessions on the standby at `url`: a pool of its own, smaller than the primary's."""
-    engine = make_engine(url, pool_size=5, max_overflow=10).execution_options(postgresql_readonly=True)
-    return make_session_factory(engine)
+    given = make_url(url).query
+    limits: dict[str, Any] = {"connect_timeout": max(1, round(connect_timeout)), "keepalives": 1,
+                              "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3,
+                              "tcp_user_timeout": TCP_USER_TIMEOUT * 1000}
+    engine = make_engine(url, pool_size=5, max_overflow=10, pool_timeout=connect_timeout,
+                         connect_args={k: v for k, v in limits.items() if k not in given})
+    return make_session_factory(engine.execution_options(postgresql_readonly=True))
 
 
 @contextmanager
-def report_session(ctx: EngineContext) -> Iterator[Session]:
+def report_session(ctx: EngineContext, *, wait: bool = True) -> Iterator[Session]:
     """A session to read a report in: on the standby once it has replayed the primary's WAL as far
     as it stands now (or `reports_replica_wait` has passed), on the primary without a standby or
-    when the standby cannot be reached."""
+    when the standby cannot be reached. `wait=False` reads the standby as it is: for the later
+    batches of one report, which waited before its first (a standby only moves forward)."""
     factory = ctx.report_sessions
     if factory is None:
         with ctx.sessions() as session:
             yield session
         return
+    lsn = primary_lsn(ctx) if wait else None
     session = factory()
     try:
-        wait_for_replay(session, primary_lsn(ctx), ctx.settings.reports_replica_wait)
-    except OperationalError as exc:
+        if lsn is not None:
+            wait_for_replay(session, lsn, ctx.settings.reports_replica_wait)
+        else:
+            session.connection()
+    except (OperationalError, PoolTimeout) as exc:
         session.close()
-        log.warning("reports: the standby at %s cannot be reached (%s); reading from the primary",
-                    factory.kw["bind"].url.render_as_string(hide_password=True), exc.orig or exc)
-        with ctx.sessions() as primary:
-            yield primary
+        _fell_back(factory, exc)
+    except BaseException:
+        session.close()
+        raise
+    else:
+        with session:
+            yield session
         return
-    with session:
-        yield session
+    with ctx.sessions() as primary:
+        yield primary
+
+
+def _fell_back(factory: sessionmaker[Session], exc: Exception) -> None:
+    log.warning("reports: the standby at %s cannot be reached (%s); reading from the primary",
+                factory.kw["bind"].url.render_as_string(hide_password=True), getattr(exc, "orig", None) or exc)
 
 
 def primary_lsn(ctx: EngineContext) -> str:

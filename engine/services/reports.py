@@ -204,7 +204,7 @@ def iter_dossiers_behind(ctx: EngineContext, actor: Actor, indicator: str, filte
     query = indicators.dossiers_behind(indicator, filters)
     rollup.refresh(ctx)
     for offset in range(0, limit, 1000):
-        with report_session(ctx) as session:
+        with report_session(ctx, wait=offset == 0) as session:
             batch = _rows(session, query.limit(min(1000, limit - offset)).offset(offset))
         yield from batch
         if len(batch) < 1000:

@@ -61,6 +61,7 @@ def test_a_reports_standby_is_postgresql_behind_a_postgresql_primary(primary, st
         Settings.from_env({"MOTCUA_DATABASE_URL": primary, "MOTCUA_REPORTS_DATABASE_URL": standby})
 
 
-def test_the_wait_for_a_standby_is_not_negative():
+@pytest.mark.parametrize("wait", ["-1", "nan", "inf"])
+def test_the_wait_for_a_standby_is_a_finite_number_of_seconds(wait):
     with pytest.raises(ValueError, match="^MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds"):
-        Settings.from_env({"MOTCUA_REPORTS_REPLICA_WAIT": "-1"})
+        Settings.from_env({"MOTCUA_REPORTS_REPLICA_WAIT": wait})

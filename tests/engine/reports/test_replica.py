@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -139,6 +140,30 @@ def test_a_standby_out_of_reach_leaves_the_report_to_the_primary(ctx, people, ca
     assert "cannot be reached" in caplog.text and "reading from the primary" in caplog.text
     assert any(s.startswith("SELECT") and "FROM report_daily" in s for s in on_primary)
     gone.kw["bind"].dispose()
+
+
+def test_a_standby_that_accepts_but_never_answers_leaves_the_report_to_the_primary(ctx, people, caplog):
+    """A firewall or a hung server: the connection is accepted, nothing comes back."""
+    expected = submitted(ctx, people)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        mute = replica_sessions(f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/motcua",
+                                connect_timeout=1)
+        view = dataclasses.replace(ctx, report_sessions=mute)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="engine.reports.replica"):
+            assert submitted(view, people) == expected
+        assert time.monotonic() - started < 5
+        assert "cannot be reached" in caplog.text
+        mute.kw["bind"].dispose()
+
+
+def test_later_batches_of_a_report_read_the_standby_without_asking_the_primary_again(ctx):
+    with statements(ctx.db) as on_primary, statements(ctx.report_sessions.kw["bind"]) as on_standby, \
+            report_session(ctx, wait=False) as session:
+        assert session.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True
+    assert on_primary == [] and on_standby[-1] == "SELECT pg_is_in_recovery()"
 
 
 def test_report_sessions_cannot_write_even_on_a_primary(ctx, pair):
