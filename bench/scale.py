@@ -293,11 +293,16 @@ def run(ctx, item: Measurement) -> dict[str, Any]:
 def storage(ctx) -> dict[str, Any]:
     with ctx.db.connect() as conn:
         dossiers = conn.execute(select(func.count()).select_from(Dossier)).scalar_one()
+        # a partitioned table (the history, by month) is counted with all its partitions
         tables = [dict(row) for row in conn.execute(text(
-            "SELECT c.relname AS name, c.reltuples::bigint AS rows, pg_total_relation_size(c.oid) AS total, "
-            "pg_relation_size(c.oid) AS heap, pg_indexes_size(c.oid) AS indexes FROM pg_class c "
+            "SELECT c.relname AS name, sum(greatest(p.reltuples, 0))::bigint AS rows, "
+            "sum(pg_total_relation_size(p.oid))::bigint AS total, sum(pg_relation_size(p.oid))::bigint AS heap, "
+            "sum(pg_indexes_size(p.oid))::bigint AS indexes, count(*) AS parts FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() ORDER BY total DESC")).mappings()]
+            "JOIN pg_class p ON p.oid = c.oid AND c.relkind = 'r' "
+            "  OR c.relkind = 'p' AND p.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf) "
+            "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = current_schema() "
+            "GROUP BY c.relname ORDER BY total DESC")).mappings()]
         open_tasks = conn.execute(select(func.count()).select_from(Task).where(Task.state == "open")).scalar_one()
     related = [t for t in tables if t["name"] in DOSSIER_TABLES or t["name"].startswith("report_")]
     total = sum(t["total"] for t in related)
@@ -422,7 +427,8 @@ def report(args, info, seeded, staff, results, plans, stored) -> None:
     print(f"{'table':22} {'rows (est.)':>13} {'total':>11} {'heap':>11} {'indexes':>11} {'toast+maps':>11} {'per dossier':>12}")
     for t in stored["related"]:
         per = t["total"] / stored["dossiers"] if stored["dossiers"] else 0
-        print(f"{t['name']:22} {max(t['rows'], 0):13,} {size(t['total']):>11} {size(t['heap']):>11} "
+        name = f"{t['name']} ({t['parts']} parts)" if t["parts"] > 1 else t["name"]
+        print(f"{name:22} {max(t['rows'], 0):13,} {size(t['total']):>11} {size(t['heap']):>11} "
               f"{size(t['indexes']):>11} {size(t['total'] - t['heap'] - t['indexes']):>11} {size(per):>12}")
     print("largest tables: " + ", ".join(f"{t['name']} {size(t['total'])}" for t in stored["largest"]))
     for name, statements in plans.items():

@@ -283,7 +283,10 @@ class Task(Base):
 
 
 class Event(Base):
-    """Append-only history of a dossier (phiếu kiểm soát), hash-chained per dossier."""
+    """Append-only history of a dossier (phiếu kiểm soát), hash-chained per dossier.
+
+    On PostgreSQL the table is partitioned by the month of `at` (migration 0013, engine/event_months.py),
+    where its keys include `at`: primary key (id, at), per-dossier key (dossier_id, seq, at)."""
 
     __tablename__ = "event"
     __table_args__ = (UniqueConstraint("dossier_id", "seq"),)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from engine.context import EngineContext
+from engine.event_months import keep_months
 from engine.overdue import apologize_for_late_dossiers, escalate_overdue_tasks
 from engine.reports import rollup
 from engine.services import exchange, notices
@@ -18,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def clock_sweep(ctx: EngineContext, *, now: datetime | None = None) -> dict[str, int]:
     """Fire due timers, escalate overdue steps, apologise ahead of missed appointments, fetch exchange
-    packages, ask for SMS delivery reports, bring the report rollups up to date. Each part runs on its
+    packages, ask for SMS delivery reports, bring the report rollups up to date, keep the history's
+    monthly partitions ahead of the clock (PostgreSQL). Each part runs on its
     own: one that fails is logged and tried again at the next sweep, the others still run."""
     now = now or datetime.now(UTC)
     result: dict[str, int] = {}
@@ -29,6 +31,7 @@ def clock_sweep(ctx: EngineContext, *, now: datetime | None = None) -> dict[str,
     if notices.SMS in ctx.connectors.available():  # polling never raises: a gateway down waits a sweep
         _part(result, "sms", lambda: {f"sms_{k}": v for k, v in notices.poll_sms_status(ctx, now=now).items()})
     _part(result, "reports", lambda: {"report_dossiers": rollup.refresh(ctx).dossiers})
+    _part(result, "event_months", lambda: {"event_months": len(keep_months(ctx.db, now=now))})
     if any(result.values()):
         log.info("clock sweep: %s", result)
     return result

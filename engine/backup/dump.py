@@ -50,6 +50,7 @@ from engine.backup.tables import (
 )
 from engine.context import EngineContext
 from engine.documents.store import FileStore
+from engine.event_months import partitions
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _check_schema(conn: Connection) -> str:
                            message_vi=f"Cơ sở dữ liệu đang ở phiên bản cấu trúc {revision}, phần mềm cần {head}: "
                            "hãy chạy `motcua db upgrade` (hoặc dùng đúng phiên bản motcua) trước khi sao lưu.")
     known = {codec.name for codec in table_codecs()} | NOT_DATA
-    unknown = sorted(set(inspect(conn).get_table_names()) - known)
+    unknown = sorted(set(inspect(conn).get_table_names()) - known - partitions(conn))
     if unknown:
         raise BackupFailed(f"tables unknown to the models: {unknown}",
                            message_vi=f"Cơ sở dữ liệu có bảng lạ không thuộc motcua: {', '.join(unknown)}.")

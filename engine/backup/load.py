@@ -44,6 +44,7 @@ from engine.backup.tables import (
 from engine.context import EngineContext
 from engine.db import upgrade
 from engine.documents.store import FileStore
+from engine.event_months import keep_months
 
 
 @dataclass
@@ -73,6 +74,7 @@ def restore(ctx: EngineContext, archive: Path, *, force: bool = False, batch: in
             _check_manifest(manifest, codecs)
             _prepare_target(ctx, force)
             rows = _restore_staged(ctx, tar, codecs, manifest, force=force, batch=batch)
+        keep_months(ctx.db)  # restored history of months without a partition leaves event_default
     except (tarfile.TarError, EOFError) as exc:
         raise refused(f"unreadable archive: {exc}",
                       f"Không đọc được bản sao lưu ({exc}): tệp bị hỏng, bị cắt cụt hoặc không phải .tar.gz. "

@@ -35,6 +35,7 @@ from engine.calendar import VN_TZ, WorkingCalendar
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.errors import MotcuaError
+from engine.event_months import ensure_months
 from engine.models import Agency, CodeCounter, Dossier, Event
 from engine.reports import rollup
 from engine.seeding import batch, province
@@ -89,6 +90,8 @@ def seed_dossiers(ctx: EngineContext, count: int, *, force: bool = False, end: d
         batch.load_procedures(ctx, session)  # refuse early when a procedure is missing or remodelled
     rollup.refresh(ctx)  # the facts of existing dossiers up to date: the seeded ones come with theirs
     first_day = end.astimezone(VN_TZ).date() - timedelta(days=days)
+    with ctx.db.begin() as connection:  # the seeded history goes to its months' partitions, not the default
+        ensure_months(connection, first_day, end.astimezone(VN_TZ).date())
     start = datetime.combine(first_day, datetime.min.time(), VN_TZ).astimezone(UTC)
     day_counts = _day_counts(ctx.calendar(), first_day, days, count, rng)
     busiest = max(n for _, n in day_counts) * province.busiest_share(TEMPLATES)

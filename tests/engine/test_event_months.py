@@ -1,0 +1,158 @@
+"""The history partitioned by month on PostgreSQL (migration 0013, engine/event_months.py): each event in
+its Vietnam month's partition, an event of a month without one kept in `event_default` and moved to a
+partition of its own by the clock sweep, the chain unbroken, the audit trail still append-only in
+every partition, and the migration down and up again with history of several months in it."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, date, datetime
+
+import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from engine import history
+from engine.calendar import VN_TZ
+from engine.db import MIGRATIONS_DIR, transaction
+from engine.event_months import (
+    MONTHS_AHEAD,
+    ensure_months,
+    keep_months,
+    months_between,
+    partitioned,
+    partitions,
+)
+from engine.models import Dossier, Event
+from engine.sweeps import clock_sweep
+from tests.factories import submit
+
+
+def _on_postgresql(ctx) -> None:
+    if ctx.db.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps the history in one table")
+
+
+def _home(ctx, dossier_id: int) -> dict[int, str]:
+    """seq -> the partition holding that event of the dossier."""
+    with ctx.db.connect() as connection:
+        return dict(connection.execute(text("SELECT seq, tableoid::regclass::text FROM event WHERE dossier_id = :d"),
+                                       {"d": dossier_id}).all())
+
+
+def _record_at(ctx, code: str, at: datetime) -> int:
+    """Append an event dated `at` to the dossier's history (imported history, a restore); its id."""
+    with transaction(ctx.sessions) as session:
+        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).one()
+        history.record(session, dossier, "note", data={"text": "lịch sử nhập từ hệ thống cũ"}, at=at)
+        return dossier.id
+
+
+def test_months_between_counts_whole_calendar_months():
+    assert months_between(date(2026, 11, 30), date(2027, 2, 1)) == [date(2026, 11, 1), date(2026, 12, 1),
+                                                                     date(2027, 1, 1), date(2027, 2, 1)]
+    assert months_between(date(2026, 5, 31), date(2026, 5, 1)) == [date(2026, 5, 1)]
+    assert months_between(date(2026, 6, 1), date(2026, 5, 31)) == []
+
+
+def test_sqlite_has_one_history_table_and_nothing_to_keep(ctx):
+    if ctx.db.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL partitions the history")
+    assert keep_months(ctx.db) == []
+    with ctx.db.begin() as connection:
+        assert not partitioned(connection)
+        assert ensure_months(connection, date(2020, 1, 1), date(2020, 12, 1)) == []
+        assert partitions(connection) == set()
+
+
+def test_an_event_lands_in_the_partition_of_its_vietnam_month(ctx, actors):
+    _on_postgresql(ctx)
+    view = submit(ctx, actors["congdan"])
+    now = datetime.now(UTC)
+    # 31 December 17:30 UTC is already 1 January in Vietnam
+    dossier_id = _record_at(ctx, view.code, datetime(2026, 12, 31, 17, 30, tzinfo=UTC))
+    with ctx.db.begin() as connection:
+        ensure_months(connection, date(2027, 1, 1), date(2027, 1, 1))
+    homes = _home(ctx, dossier_id)
+    last = max(homes)
+    assert homes.pop(last) == "event_2027_01"
+    assert homes and set(homes.values()) == {f"event_{now.astimezone(VN_TZ):%Y_%m}"}
+
+
+def test_a_month_without_a_partition_is_caught_by_the_default_and_moved_out_by_the_sweep(ctx, actors):
+    _on_postgresql(ctx)
+    view = submit(ctx, actors["congdan"])
+    old = datetime(2019, 3, 10, 2, 0, tzinfo=UTC)
+    dossier_id = _record_at(ctx, view.code, old)
+    seq = max(_home(ctx, dossier_id))
+    assert _home(ctx, dossier_id)[seq] == "event_default"
+
+    result = clock_sweep(ctx)
+    assert result["event_months"] >= 1
+    assert _home(ctx, dossier_id)[seq] == "event_2019_03"
+    with ctx.db.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM event_default")) == 0
+        assert {"event_2019_03", "event_default"} <= partitions(connection)
+    with ctx.sessions() as session:
+        assert history.verify_chain(session, dossier_id) is None
+        chain = list(session.scalars(select(Event).where(Event.dossier_id == dossier_id).order_by(Event.seq)))
+        assert [e.seq for e in chain] == list(range(1, seq + 1)) and chain[-1].at == old
+    assert keep_months(ctx.db) == []  # nothing left to do
+
+
+def test_the_months_ahead_are_created_before_they_start(ctx):
+    _on_postgresql(ctx)
+    created = keep_months(ctx.db, now=datetime(2031, 7, 15, tzinfo=UTC))
+    assert created == [f"event_2031_{month:02d}" for month in range(7, 8 + MONTHS_AHEAD)]
+    assert keep_months(ctx.db, now=datetime(2031, 7, 15, tzinfo=UTC)) == []
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE {part} SET kind = 'sua'",
+    "DELETE FROM {part}",
+    "TRUNCATE {part}",
+    "TRUNCATE event_default",
+])
+def test_every_partition_is_append_only(ctx, actors, statement):
+    _on_postgresql(ctx)
+    submit(ctx, actors["congdan"])
+    part = f"event_{datetime.now(UTC).astimezone(VN_TZ):%Y_%m}"
+    with pytest.raises(DBAPIError, match="the audit trail is append-only"), ctx.db.begin() as connection:
+        connection.execute(text(statement.format(part=part)))
+
+
+def _migration_0013():
+    path = MIGRATIONS_DIR / "versions" / "0013_event_by_month.py"
+    spec = importlib.util.spec_from_file_location("migration_0013", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_goes_down_and_up_with_history_of_several_months(ctx, actors):
+    _on_postgresql(ctx)
+    view = submit(ctx, actors["congdan"])
+    dossier_id = _record_at(ctx, view.code, datetime(2018, 8, 8, tzinfo=UTC))
+    columns = "id, dossier_id, seq, kind, at, actor_id, actor_name, status, data::text, prev_hash, hash, origin"
+
+    def everything():
+        with ctx.db.connect() as connection:
+            return connection.execute(text(f"SELECT {columns} FROM event ORDER BY id")).all()
+
+    before = everything()
+    migration = _migration_0013()
+    for step, kind in ((migration.downgrade, "r"), (migration.upgrade, "p")):
+        with ctx.db.begin() as connection, Operations.context(MigrationContext.configure(connection)):
+            step()
+        with ctx.db.connect() as connection:
+            assert connection.scalar(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('event')")) == kind
+        assert everything() == before
+    with ctx.db.connect() as connection:
+        assert "event_2018_08" in partitions(connection)  # the migration gave the old month its partition
+        assert connection.scalar(text("SELECT count(*) FROM event_default")) == 0
+    _record_at(ctx, view.code, datetime.now(UTC))  # the history goes on, numbered after the copied rows
+    with ctx.sessions() as session:
+        assert history.verify_chain(session, dossier_id) is None
+        assert session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) > before[-1][0]
