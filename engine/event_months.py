@@ -5,21 +5,35 @@ they start, and any month whose events fell into `event_default` given a partiti
 lands in `event_default` (nothing is ever refused for want of one); `keep_months` runs from the clock
 sweep and creates the current month and the next `MONTHS_AHEAD`, then a partition for each month
 found in the default one (its rows move there, in the same transaction). Seeding and restores write
-history of past months: they call `ensure_months` for the span first.
+history of past months: they create its months first (`ensure_months`, `ensure_months_of`).
+
+Creating a partition takes an exclusive lock on `event` for a moment. The sweep waits for it at most
+`LOCK_TIMEOUT` (a long backup transaction holds it off): past that the month is left for the next
+sweep, two months of headroom ahead. Only one sweep at a time does the work (an advisory lock;
+`motcua_event_month` itself also lets one caller at a time in), and each month has its own savepoint:
+one that cannot be made is logged and does not keep the others from being made.
 
 SQLite has one `event` table: every function here returns at once there.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from engine.calendar import VN_TZ
 
+log = logging.getLogger(__name__)
+
 MONTHS_AHEAD = 2
-PARENT, DEFAULT = "event", "event_default"
+#: how long the sweep waits for the lock a new partition needs on `event`
+LOCK_TIMEOUT = "2s"
+#: the sweep's advisory lock: one process keeps the months at a time (any constant unique among motcua's)
+_SWEEP_LOCK = 20260014
 _MONTHS_IN_DEFAULT = text("SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date "
                           "FROM event_default ORDER BY 1")
 
@@ -40,6 +54,11 @@ def months_between(first: date, last: date) -> list[date]:
     return months
 
 
+def month_of(moment: datetime) -> date:
+    """The first day of `moment`'s month in Vietnam: the partition its event belongs to."""
+    return moment.astimezone(VN_TZ).date().replace(day=1)
+
+
 def ensure_months(connection: Connection, first: date, last: date) -> list[str]:
     """Partitions for every month from `first` to `last` (Vietnam dates); the names of those created."""
     if not partitioned(connection):
@@ -47,16 +66,41 @@ def ensure_months(connection: Connection, first: date, last: date) -> list[str]:
     return [name for month in months_between(first, last) if (name := _create(connection, month))]
 
 
+def ensure_months_of(connection: Connection, moments: Iterable[datetime], known: set[date]) -> list[str]:
+    """Partitions for the months of `moments` not in `known` yet (which is updated): for rows of any
+    age about to be written in bulk, a batch at a time."""
+    months = {month_of(moment) for moment in moments} - known
+    if not months or not partitioned(connection):
+        known |= months
+        return []
+    created = [name for month in sorted(months) if (name := _create(connection, month))]
+    known |= months
+    return created
+
+
 def keep_months(engine: Engine, *, now: datetime | None = None) -> list[str]:
     """The current month and the next `MONTHS_AHEAD`, and the months found in `event_default`, each
-    with a partition of its own (one transaction). The names of the partitions created."""
+    with a partition of its own. The names of the partitions created; none when another process is
+    at it, or when a month's lock was not had in `LOCK_TIMEOUT` (logged: the next sweep tries again)."""
     today = (now or datetime.now(UTC)).astimezone(VN_TZ).date()
     with engine.begin() as connection:
         if not partitioned(connection):
             return []
-        ahead = months_between(today, _plus_months(today, MONTHS_AHEAD))
-        stray = list(connection.scalars(_MONTHS_IN_DEFAULT))
-        return [name for month in sorted(set(ahead) | set(stray)) if (name := _create(connection, month))]
+        if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK}):
+            return []
+        connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        wanted = set(months_between(today, _plus_months(today, MONTHS_AHEAD)))
+        wanted |= set(connection.scalars(_MONTHS_IN_DEFAULT))
+        created = []
+        for month in sorted(wanted):
+            try:
+                with connection.begin_nested():
+                    if name := _create(connection, month):
+                        created.append(name)
+            except DBAPIError as exc:
+                log.warning("history partition of %s not made (the next sweep tries again): %s",
+                            f"{month:%Y-%m}", getattr(exc, "orig", None) or exc)
+        return created
 
 
 def partitions(connection: Connection) -> set[str]:

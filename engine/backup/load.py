@@ -44,7 +44,7 @@ from engine.backup.tables import (
 from engine.context import EngineContext
 from engine.db import upgrade
 from engine.documents.store import FileStore
-from engine.event_months import keep_months
+from engine.event_months import ensure_months_of
 
 
 @dataclass
@@ -74,7 +74,6 @@ def restore(ctx: EngineContext, archive: Path, *, force: bool = False, batch: in
             _check_manifest(manifest, codecs)
             _prepare_target(ctx, force)
             rows = _restore_staged(ctx, tar, codecs, manifest, force=force, batch=batch)
-        keep_months(ctx.db)  # restored history of months without a partition leaves event_default
     except (tarfile.TarError, EOFError) as exc:
         raise refused(f"unreadable archive: {exc}",
                       f"Không đọc được bản sao lưu ({exc}): tệp bị hỏng, bị cắt cụt hoặc không phải .tar.gz. "
@@ -247,6 +246,13 @@ def _insert_table(conn: Connection, codec: TableCodec, path: Path, batch: int) -
     later: list[dict[str, Any]] = []
     keys = [c.name for c in codec.primary_key]
     rows: list[dict[str, Any]] = []
+    months: set[Any] = set()  # the history's months with a partition by now (PostgreSQL, migration 0013)
+
+    def insert() -> None:
+        if codec.name == "event":
+            ensure_months_of(conn, (row["at"] for row in rows), months)
+        conn.execute(codec.table.insert(), rows)
+
     for row in _lines(path):
         values = codec.decode(row)
         if codec.deferred:
@@ -254,10 +260,10 @@ def _insert_table(conn: Connection, codec: TableCodec, path: Path, batch: int) -
             values.update(dict.fromkeys(codec.deferred))
         rows.append(values)
         if len(rows) >= batch:
-            conn.execute(codec.table.insert(), rows)
+            insert()
             rows = []
     if rows:
-        conn.execute(codec.table.insert(), rows)
+        insert()
     return later
 
 

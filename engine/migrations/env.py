@@ -1,5 +1,7 @@
 """Alembic environment: runs on the connection handed over by engine.db.upgrade (or a URL)."""
 
+import re
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -27,12 +29,22 @@ def _render_item(type_, obj, autogen_context):
     return False
 
 
+#: the history's monthly partitions and its default one (migration 0013): storage of `event`, not tables
+#: of the models, which autogenerate would otherwise propose to drop
+_PARTITION = re.compile(r"event_(\d{4}_\d{2}|default)")
+
+
+def _include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ == "table" and reflected and compare_to is None and _PARTITION.fullmatch(name or ""))
+
+
 def _migrate(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

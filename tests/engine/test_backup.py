@@ -8,15 +8,18 @@ import io
 import tarfile
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 from sqlalchemy import JSON, Text, cast, create_engine, func, inspect, select, text
 
+from engine import history
 from engine.audit import verify_all
 from engine.backup import RestoreRefused, backup, restore
 from engine.context import build_context
+from engine.db import transaction
 from engine.event_months import partitions
 from engine.models import Base, Dossier
 from engine.outbox import drain
@@ -113,6 +116,24 @@ def several_dossiers(ctx, actors) -> dict[str, str]:
 def snapshot_of(ctx, actor, codes: dict[str, str]) -> dict[str, tuple]:
     return {key: (view.status, len(view.history), view.due_at)
             for key, view in ((k, get_dossier(ctx, actor, code)) for k, code in codes.items())}
+
+
+def test_restored_history_of_past_months_goes_into_their_own_partitions(ctx, actors, fresh, tmp_path):
+    """PostgreSQL partitions the history by month (migration 0013); a new database has partitions for
+    the months around now only, so a restore makes the older ones as it loads their events."""
+    if ctx.db.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps the history in one table")
+    code = submit(ctx, actors["congdan"]).code
+    with transaction(ctx.sessions) as session:
+        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).one()
+        history.record(session, dossier, "note", data={"text": "hồ sơ giấy năm 2017"},
+                       at=datetime(2017, 5, 2, 3, 0, tzinfo=UTC))
+    made = backup(ctx, tmp_path / "sao-luu.tar.gz")
+    target = fresh()
+    assert restore(target, made.path).audit.intact
+    with target.db.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM event_default")) == 0
+        assert conn.scalar(text("SELECT tableoid::regclass::text FROM event WHERE kind = 'note'")) == "event_2017_05"
 
 
 def test_a_restored_system_continues_every_dossier_where_it_stood(ctx, actors, fresh, tmp_path):

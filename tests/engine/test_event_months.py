@@ -6,6 +6,7 @@ every partition, and the migration down and up again with history of several mon
 from __future__ import annotations
 
 import importlib.util
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from alembic.operations import Operations
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import history
+from engine import event_months, history
 from engine.calendar import VN_TZ
 from engine.db import MIGRATIONS_DIR, transaction
 from engine.event_months import (
@@ -109,6 +110,43 @@ def test_the_months_ahead_are_created_before_they_start(ctx):
     assert keep_months(ctx.db, now=datetime(2031, 7, 15, tzinfo=UTC)) == []
 
 
+def test_one_sweep_at_a_time_keeps_the_months(ctx):
+    _on_postgresql(ctx)
+    future = datetime(2035, 3, 15, tzinfo=UTC)
+    with ctx.db.connect() as other:
+        other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": event_months._SWEEP_LOCK})
+        assert keep_months(ctx.db, now=future) == []  # another process is at it: this sweep does nothing
+        other.rollback()
+    assert keep_months(ctx.db, now=future) == ["event_2035_03", "event_2035_04", "event_2035_05"]
+
+
+def test_a_month_whose_lock_is_not_had_in_time_is_left_for_the_next_sweep(ctx, monkeypatch, caplog):
+    """A long transaction reading the history (a backup) holds off the lock a new partition needs."""
+    _on_postgresql(ctx)
+    monkeypatch.setattr(event_months, "LOCK_TIMEOUT", "100ms")
+    future = datetime(2036, 9, 15, tzinfo=UTC)
+    with ctx.db.connect() as reader:
+        reader.execute(text("SELECT count(*) FROM event"))  # holds its lock until the transaction ends
+        with caplog.at_level(logging.WARNING, logger="engine.event_months"):
+            assert keep_months(ctx.db, now=future) == []
+        assert caplog.text.count("not made (the next sweep tries again)") == 1 + MONTHS_AHEAD
+        reader.rollback()
+    assert keep_months(ctx.db, now=future) == ["event_2036_09", "event_2036_10", "event_2036_11"]
+
+
+def test_the_bounds_are_vietnam_months_whatever_the_session_date_style_and_zone(ctx):
+    _on_postgresql(ctx)
+    with ctx.db.begin() as connection:
+        connection.execute(text("SET LOCAL DateStyle = 'SQL, DMY'"))
+        connection.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
+        assert ensure_months(connection, date(2037, 4, 20), date(2037, 4, 20)) == ["event_2037_04"]
+    with ctx.db.connect() as connection:
+        connection.execute(text("SET TimeZone = 'UTC'"))
+        bounds = connection.scalar(text("SELECT pg_get_expr(relpartbound, oid) FROM pg_class "
+                                        "WHERE relname = 'event_2037_04'"))
+    assert bounds == "FOR VALUES FROM ('2037-03-31 17:00:00+00') TO ('2037-04-30 17:00:00+00')"
+
+
 @pytest.mark.parametrize("statement", [
     "UPDATE {part} SET kind = 'sua'",
     "DELETE FROM {part}",
@@ -148,6 +186,8 @@ def test_the_migration_goes_down_and_up_with_history_of_several_months(ctx, acto
             step()
         with ctx.db.connect() as connection:
             assert connection.scalar(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('event')")) == kind
+            assert set(connection.scalars(text("SELECT conname FROM pg_constraint WHERE conrelid = 'event'::regclass"))) \
+                == {"event_pkey", "event_dossier_id_seq_key", "event_dossier_id_fkey", "event_actor_id_fkey"}
         assert everything() == before
     with ctx.db.connect() as connection:
         assert "event_2018_08" in partitions(connection)  # the migration gave the old month its partition

@@ -10,9 +10,9 @@ once and left alone, and VACUUM and index maintenance work on this month's rows,
 - `event_default` catches an event of a month without a partition (history imported or restored from
   long ago, a clock set far ahead), so no write ever fails for want of one; it stays empty otherwise.
 - `motcua_event_month(day)` creates the partition of `day`'s month, taking out of `event_default` any
-  rows of that month first. This migration creates one per month found in the history and the current
-  and next two months; `engine/event_months.py` keeps two months ahead from the clock sweep, and
-  seeding creates the months it writes.
+  rows of that month first (one caller at a time: an advisory lock). This migration creates one per
+  month found in the history and the current and next two months; `engine/event_months.py` keeps two
+  months ahead from the clock sweep, and seeding and restores create the months they write.
 - The primary key is (id, at) and the per-dossier key (dossier_id, seq, at): a key of a partitioned
   table includes the partition column. `seq` is still unique per dossier: it is taken from the chain
   head on the dossier row, under that row's optimistic lock, and `motcua audit verify` checks it.
@@ -38,11 +38,11 @@ COLUMNS = "id, dossier_id, seq, kind, at, actor_id, actor_name, status, data, pr
 #: the columns as migrations 0001 and 0007 left them (the id drawn from the table's own sequence)
 DEFINITIONS = """
     id bigint NOT NULL DEFAULT nextval('event_id_seq'),
-    dossier_id bigint NOT NULL REFERENCES dossier (id),
+    dossier_id bigint NOT NULL CONSTRAINT event_dossier_id_fkey REFERENCES dossier (id),
     seq integer NOT NULL,
     kind varchar(48) NOT NULL,
     at timestamptz NOT NULL,
-    actor_id bigint REFERENCES user_account (id),
+    actor_id bigint CONSTRAINT event_actor_id_fkey REFERENCES user_account (id),
     actor_name varchar(255),
     status varchar(32),
     data json NOT NULL,
@@ -54,11 +54,17 @@ MONTH_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION motcua_event_month(day date) RETURNS boolean AS $$
 DECLARE
     first_day date := date_trunc('month', day)::date;
-    lower_bound timestamptz := first_day::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh';
-    upper_bound timestamptz := (first_day + interval '1 month')::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh';
+    -- the bounds as ISO text at Vietnam's fixed +07 (to_char does not follow DateStyle or TimeZone)
+    lower_text text := to_char(first_day, 'YYYY-MM-DD') || ' 00:00:00+07';
+    upper_text text := to_char(first_day + interval '1 month', 'YYYY-MM-DD') || ' 00:00:00+07';
+    lower_bound timestamptz := lower_text::timestamptz;
+    upper_bound timestamptz := upper_text::timestamptz;
     part text := 'event_' || to_char(first_day, 'YYYY_MM');
     purging text := coalesce(current_setting('motcua.purge', true), '');
 BEGIN
+    -- one creator at a time (the clock sweeps of several processes, a seeding): the second waits,
+    -- then finds the partition made
+    PERFORM pg_advisory_xact_lock(20260013);
     IF to_regclass(quote_ident(part)) IS NOT NULL THEN
         RETURN false;
     END IF;
@@ -68,15 +74,15 @@ BEGIN
         PERFORM set_config('motcua.purge', 'on', true);
         ALTER TABLE event DETACH PARTITION event_default;
         EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
-                       part, lower_bound, upper_bound);
+                       part, lower_text, upper_text);
         EXECUTE format('INSERT INTO %I SELECT * FROM event_default WHERE at >= %L AND at < %L',
-                       part, lower_bound, upper_bound);
+                       part, lower_text, upper_text);
         DELETE FROM event_default WHERE at >= lower_bound AND at < upper_bound;
         ALTER TABLE event ATTACH PARTITION event_default DEFAULT;
         PERFORM set_config('motcua.purge', purging, true);
     ELSE
         EXECUTE format('CREATE TABLE %I PARTITION OF event FOR VALUES FROM (%L) TO (%L)',
-                       part, lower_bound, upper_bound);
+                       part, lower_text, upper_text);
     END IF;
     EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON %I FOR EACH STATEMENT '
                    'EXECUTE FUNCTION motcua_append_only()', part || '_no_truncate', part);
@@ -100,11 +106,11 @@ def _append_only() -> None:
 
 
 def _replace(old_name: str, primary_key: str, dossier_key: str, partitioning: str) -> None:
-    """`event` renamed to `old_name` without its keys (their index names are the new table's), and a
-    new `event` with these keys, drawing ids from the same sequence."""
+    """`event` renamed to `old_name` without its keys and foreign keys (their names are the new
+    table's), and a new `event` with these keys, drawing ids from the same sequence."""
     op.execute(f"ALTER TABLE event RENAME TO {old_name}")
-    op.execute(f"ALTER TABLE {old_name} DROP CONSTRAINT event_pkey")
-    op.execute(f"ALTER TABLE {old_name} DROP CONSTRAINT event_dossier_id_seq_key")
+    for constraint in ("event_pkey", "event_dossier_id_seq_key", "event_dossier_id_fkey", "event_actor_id_fkey"):
+        op.execute(f"ALTER TABLE {old_name} DROP CONSTRAINT IF EXISTS {constraint}")
     op.execute(f"CREATE TABLE event ({DEFINITIONS}, CONSTRAINT event_pkey PRIMARY KEY {primary_key},"
                f" CONSTRAINT event_dossier_id_seq_key UNIQUE {dossier_key}){partitioning}")
     op.execute("ALTER SEQUENCE event_id_seq OWNED BY event.id")
