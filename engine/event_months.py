@@ -89,7 +89,7 @@ def keep_months(engine: Engine, *, now: datetime | None = None) -> list[str]:
         if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK}):
             return []
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        wanted = set(months_between(today, _plus_months(today, MONTHS_AHEAD)))
+        wanted = set(months_between(today, plus_months(today, MONTHS_AHEAD)))
         wanted |= set(connection.scalars(_MONTHS_IN_DEFAULT))
         created = []
         for month in sorted(wanted):
@@ -118,6 +118,7 @@ def _create(connection: Connection, month: date) -> str | None:
     return f"event_{month:%Y_%m}" if created else None
 
 
-def _plus_months(day: date, months: int) -> date:
+def plus_months(day: date, months: int) -> date:
+    """The first day of the month `months` after `day`'s."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

@@ -1,6 +1,7 @@
 """What an admin checks first when something is off: are the external systems reachable with our
-settings, do the database and Redis answer, are the workers alive, is the outbox keeping up, and
-what became an incident (a connector call that gave up, a workflow a script stopped).
+settings, do the database and Redis answer, are the workers alive, is the outbox keeping up, does the
+reports' standby answer and how far behind it is, are the history's months ahead made, and what
+became an incident (a connector call that gave up, a workflow a script stopped).
 
 Every probe has a deadline: a hung dependency shows as "no answer after n seconds", never as a page
 that does not load."""
@@ -17,6 +18,7 @@ from sqlalchemy import case, func, select, text
 
 from engine.context import EngineContext
 from engine.errors import Forbidden
+from engine.event_months import month_of, partitioned, partitions, plus_months
 from engine.models import OutboxMessage, WorkflowInstance
 from engine.services.accounts import Actor
 
@@ -103,6 +105,10 @@ class HealthOverview:
     outbox: OutboxSummary
     redis: ServiceHealth
     workers: ServiceHealth
+    #: the hot standby the reports read from (MOTCUA_REPORTS_DATABASE_URL; not used without one)
+    reports_standby: ServiceHealth = field(default_factory=lambda: ServiceHealth(False, True, ""))
+    #: the history's monthly partitions (PostgreSQL, migration 0013; not used on SQLite)
+    history_months: ServiceHealth = field(default_factory=lambda: ServiceHealth(False, True, ""))
 
 
 def _require_admin(actor: Actor) -> None:
@@ -118,16 +124,20 @@ def overview(ctx: EngineContext, actor: Actor) -> HealthOverview:
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
     try:
         probes = {"redis": pool.submit(redis_health, ctx), "workers": pool.submit(worker_health, ctx)}
+        if ctx.report_sessions is not None:
+            probes["standby"] = pool.submit(standby_health, ctx)
         connectors = connector_health(ctx, actor)
         database = database_health(ctx)
         backlog = outbox_summary(ctx)
+        months = history_months_health(ctx)
         wait(probes.values(), timeout=max(0.0, SERVICE_DEADLINE - (time.monotonic() - started)))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     redis, workers = _answer(probes["redis"]), _answer(probes["workers"])
-    ok = (database.ok and redis.ok and workers.ok and backlog.ok
+    standby = _answer(probes["standby"]) if "standby" in probes else standby_health(ctx)
+    ok = (database.ok and redis.ok and workers.ok and backlog.ok and standby.ok and months.ok
           and all(view.ok for view in connectors if view.enabled))
-    return HealthOverview(ok, connectors, database, backlog, redis, workers)
+    return HealthOverview(ok, connectors, database, backlog, redis, workers, standby, months)
 
 
 def _answer(future: Future) -> ServiceHealth:
@@ -285,6 +295,56 @@ def database_health(ctx: EngineContext) -> DatabaseHealth:
         return DatabaseHealth(False, dialect, f"Không kết nối được cơ sở dữ liệu: {type(exc).__name__}")
     seconds = round(time.monotonic() - started, 4)
     return DatabaseHealth(True, dialect, f"Cơ sở dữ liệu {dialect} trả lời trong {seconds * 1000:.1f} ms", seconds)
+
+
+def standby_health(ctx: EngineContext) -> ServiceHealth:
+    """Whether the reports' standby answers, is a standby, and how much of the primary's WAL it has
+    still to replay. Not used without one (reports read the primary)."""
+    from engine.reports.replica import primary_lsn
+
+    if ctx.report_sessions is None:
+        return ServiceHealth(False, True, "Báo cáo đọc từ cơ sở dữ liệu chính (không cấu hình máy chủ dự phòng)")
+    started = time.monotonic()
+    try:
+        lsn = primary_lsn(ctx)
+        with ctx.report_sessions() as session:
+            row = session.execute(text(
+                "SELECT pg_is_in_recovery() AS standby, "
+                "pg_wal_lsn_diff(CAST(:lsn AS pg_lsn), pg_last_wal_replay_lsn()) AS behind"), {"lsn": lsn}).one()
+    except Exception as exc:  # the page reports an unreachable standby instead of failing itself
+        log.warning("reports standby health check failed: %s", exc)
+        return ServiceHealth(True, False, f"Không kết nối được máy chủ dự phòng ({type(exc).__name__}): "
+                                          "báo cáo đang đọc từ cơ sở dữ liệu chính")
+    seconds = round(time.monotonic() - started, 4)
+    if not row.standby:
+        return ServiceHealth(True, False, "Máy chủ báo cáo không ở chế độ dự phòng (không nhận WAL từ máy chủ chính): "
+                                          "kiểm tra MOTCUA_REPORTS_DATABASE_URL", seconds)
+    behind = max(0, int(row.behind or 0))
+    return ServiceHealth(True, True, f"Máy chủ dự phòng trả lời trong {seconds * 1000:.1f} ms, còn "
+                                     f"{behind / 1024:,.0f} KiB WAL chưa áp dụng", seconds)
+
+
+def history_months_health(ctx: EngineContext, *, now: datetime | None = None) -> ServiceHealth:
+    """The history's monthly partitions: this month's and the next made (the clock sweep makes them two
+    months ahead), and the events still waiting in the default partition for their month's."""
+    today = month_of(now or datetime.now(UTC))
+    try:
+        with ctx.db.connect() as conn:
+            if not partitioned(conn):
+                return ServiceHealth(False, True, "Lịch sử hồ sơ ở một bảng")
+            months = sorted(name for name in partitions(conn) if name[6:].replace("_", "").isdigit())
+            waiting = int(conn.scalar(text("SELECT count(*) FROM event_default")) or 0)
+    except Exception as exc:  # noqa: BLE001 - the database's own row reports a database that is down
+        return ServiceHealth(True, False, f"Không đọc được các bảng lịch sử theo tháng: {type(exc).__name__}")
+    following = plus_months(today, 1)
+    missing = [f"{m:%m/%Y}" for m in (today, following) if f"event_{m:%Y_%m}" not in months]
+    last = months[-1][6:].split("_") if months else None
+    detail = (f"{len(months)} tháng có bảng riêng" + (f", đến hết tháng {last[1]}/{last[0]}" if last else "")
+              + (f"; {waiting} sự kiện đang chờ chuyển vào bảng của tháng mình (vòng quét tới)" if waiting else ""))
+    if missing:
+        return ServiceHealth(True, False, f"Chưa có bảng lịch sử của tháng {', '.join(missing)}: "
+                                          f"vòng quét định kỳ không chạy? {detail}")
+    return ServiceHealth(True, True, detail)
 
 
 def outbox_summary(ctx: EngineContext) -> OutboxSummary:

@@ -41,6 +41,9 @@ def test_an_admin_sees_connectors_database_and_outbox(api, ctx):
     assert body["redis"] == {"enabled": False, "ok": True, "detail": "Không dùng (chế độ nhúng)", "seconds": None,
                              "names": [], "last_sweep_at": None, "missing_queues": []}
     assert body["workers"]["ok"] and body["workers"]["names"] == ["motcua-outbox"] and body["workers"]["last_sweep_at"]
+    assert body["reports_standby"]["enabled"] is False and body["reports_standby"]["ok"] is True
+    postgresql = body["database"]["dialect"] == "postgresql"  # the history by month: PostgreSQL only
+    assert body["history_months"]["enabled"] is postgresql and body["history_months"]["ok"] is True
     stopped = api.get("/api/v1/admin/health", user="quantri").get_json()
     assert stopped["ok"] is False and stopped["workers"]["ok"] is False  # the worker thread is gone
 

@@ -57,12 +57,17 @@ class ServiceHealthOut(Schema):
 
 class AdminHealthOut(Schema):
     ok = fields.Boolean(required=True, metadata={
-        "description": "database, Redis (when used), workers and outbox ok, and every enabled connector ok"})
+        "description": "database, Redis (when used), workers, outbox, reports standby (when used) and the "
+                       "history's months ok, and every enabled connector ok"})
     connectors = fields.List(fields.Nested(ConnectorHealthOut), required=True)
     database = fields.Nested(DatabaseHealthOut, required=True)
     outbox = fields.Nested(OutboxSummaryOut, required=True)
     redis = fields.Nested(ServiceHealthOut, required=True)
     workers = fields.Nested(ServiceHealthOut, required=True)
+    reports_standby = fields.Nested(ServiceHealthOut, required=True, metadata={
+        "description": "the hot standby reports read from (MOTCUA_REPORTS_DATABASE_URL); enabled false without one"})
+    history_months = fields.Nested(ServiceHealthOut, required=True, metadata={
+        "description": "the event history's monthly partitions (PostgreSQL); enabled false on SQLite"})
 
 
 class IncidentOut(Schema):

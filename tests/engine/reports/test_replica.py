@@ -22,7 +22,7 @@ from engine.context import build_context
 from engine.models import User
 from engine.reports import indicators
 from engine.reports.replica import replica_sessions, report_session, wait_for_replay
-from engine.services import Actor, reports
+from engine.services import Actor, health, reports
 from tests.conftest import make_settings, service_missing
 from tests.factories import submit
 from tests.pg_standby import free_port, start_pair, stop_pair
@@ -164,6 +164,23 @@ def test_later_batches_of_a_report_read_the_standby_without_asking_the_primary_a
             report_session(ctx, wait=False) as session:
         assert session.execute(text("SELECT pg_is_in_recovery()")).scalar_one() is True
     assert on_primary == [] and on_standby[-1] == "SELECT pg_is_in_recovery()"
+
+
+def test_the_health_page_shows_the_standby_and_what_it_has_still_to_replay(ctx, people, pair):
+    shown = health.overview(ctx, people["quantri"]).reports_standby
+    assert shown.enabled and shown.ok and "KiB WAL chưa áp dụng" in shown.detail
+    with replay_paused(pair):
+        submit(ctx, people["congdan"])
+        behind = health.standby_health(ctx)
+        assert behind.ok and not behind.detail.endswith(" 0 KiB WAL chưa áp dụng")
+    gone = dataclasses.replace(ctx, report_sessions=replica_sessions(
+        f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/motcua"))
+    down = health.standby_health(gone)
+    assert down.enabled and not down.ok and "báo cáo đang đọc từ cơ sở dữ liệu chính" in down.detail
+    gone.report_sessions.kw["bind"].dispose()
+    primary = dataclasses.replace(ctx, report_sessions=replica_sessions(pair.primary_url("motcua")))
+    assert "không ở chế độ dự phòng" in health.standby_health(primary).detail
+    primary.report_sessions.kw["bind"].dispose()
 
 
 def test_report_sessions_cannot_write_even_on_a_primary(ctx, pair):

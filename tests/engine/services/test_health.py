@@ -9,11 +9,14 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from engine import history
 from engine.config import DEFAULT_SIMULATOR_PORTS, Settings
 from engine.context import own_registry
+from engine.db import transaction
 from engine.errors import Forbidden, NotFound
-from engine.models import OutboxMessage
+from engine.models import Dossier, OutboxMessage
 from engine.services import health
 from engine.simulators import ensure_pki, start_simulators
 from engine.worker import InProcessWorker
@@ -114,6 +117,29 @@ def test_only_admins_see_connector_health_and_incidents(ctx, actors):
 def test_database_health_answers_with_its_dialect(ctx):
     database = health.database_health(ctx)
     assert database.ok and database.dialect in ("sqlite", "postgresql") and database.seconds is not None
+
+
+def test_without_a_reports_standby_its_row_is_not_used(ctx):
+    standby = health.standby_health(ctx)
+    assert (standby.enabled, standby.ok) == (False, True)
+
+
+def test_the_history_months_are_made_this_month_and_the_next(ctx, actors):
+    months = health.history_months_health(ctx)
+    if ctx.db.dialect.name == "sqlite":
+        assert (months.enabled, months.ok) == (False, True)
+        return
+    assert months.enabled and months.ok and "tháng có bảng riêng" in months.detail
+    later = health.history_months_health(ctx, now=datetime(2041, 6, 1, tzinfo=UTC))  # the sweep stopped long ago
+    assert not later.ok and "Chưa có bảng lịch sử của tháng 06/2041, 07/2041" in later.detail
+    code = submit(ctx, actors["congdan"]).code
+
+
+    with transaction(ctx.sessions) as session:  # an event of a month without its partition yet
+        dossier = session.scalars(select(Dossier).where(Dossier.code == code)).one()
+        history.record(session, dossier, "note", at=datetime(2016, 2, 2, tzinfo=UTC))
+    waiting = health.history_months_health(ctx)
+    assert waiting.ok and "1 sự kiện đang chờ chuyển vào bảng của tháng mình" in waiting.detail
 
 
 def test_outbox_summary_counts_by_state_and_ages_the_oldest_pending_call(ctx, actors):
