@@ -118,11 +118,10 @@ def snapshot_of(ctx, actor, codes: dict[str, str]) -> dict[str, tuple]:
             for key, view in ((k, get_dossier(ctx, actor, code)) for k, code in codes.items())}
 
 
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
 def test_restored_history_of_past_months_goes_into_their_own_partitions(ctx, actors, fresh, tmp_path):
     """PostgreSQL partitions the history by month (migration 0013); a new database has partitions for
     the months around now only, so a restore makes the older ones as it loads their events."""
-    if ctx.db.dialect.name != "postgresql":
-        pytest.skip("SQLite keeps the history in one table")
     code = submit(ctx, actors["congdan"]).code
     with transaction(ctx.sessions) as session:
         dossier = session.scalars(select(Dossier).where(Dossier.code == code)).one()

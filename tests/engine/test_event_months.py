@@ -30,10 +30,9 @@ from engine.models import Dossier, Event
 from engine.sweeps import clock_sweep
 from tests.factories import submit
 
-
-def _on_postgresql(ctx) -> None:
-    if ctx.db.dialect.name != "postgresql":
-        pytest.skip("SQLite keeps the history in one table")
+#: PostgreSQL partitions the history; SQLite keeps it in one table
+postgresql_only = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+sqlite_only = pytest.mark.parametrize("backend_context", ["sqlite"], indirect=True)
 
 
 def _home(ctx, dossier_id: int) -> dict[int, str]:
@@ -58,9 +57,8 @@ def test_months_between_counts_whole_calendar_months():
     assert months_between(date(2026, 6, 1), date(2026, 5, 31)) == []
 
 
+@sqlite_only
 def test_sqlite_has_one_history_table_and_nothing_to_keep(ctx):
-    if ctx.db.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL partitions the history")
     assert keep_months(ctx.db) == []
     with ctx.db.begin() as connection:
         assert not partitioned(connection)
@@ -68,8 +66,8 @@ def test_sqlite_has_one_history_table_and_nothing_to_keep(ctx):
         assert partitions(connection) == set()
 
 
+@postgresql_only
 def test_an_event_lands_in_the_partition_of_its_vietnam_month(ctx, actors):
-    _on_postgresql(ctx)
     view = submit(ctx, actors["congdan"])
     now = datetime.now(UTC)
     # 31 December 17:30 UTC is already 1 January in Vietnam
@@ -82,8 +80,8 @@ def test_an_event_lands_in_the_partition_of_its_vietnam_month(ctx, actors):
     assert homes and set(homes.values()) == {f"event_{now.astimezone(VN_TZ):%Y_%m}"}
 
 
+@postgresql_only
 def test_a_month_without_a_partition_is_caught_by_the_default_and_moved_out_by_the_sweep(ctx, actors):
-    _on_postgresql(ctx)
     view = submit(ctx, actors["congdan"])
     old = datetime(2019, 3, 10, 2, 0, tzinfo=UTC)
     dossier_id = _record_at(ctx, view.code, old)
@@ -103,15 +101,15 @@ def test_a_month_without_a_partition_is_caught_by_the_default_and_moved_out_by_t
     assert keep_months(ctx.db) == []  # nothing left to do
 
 
+@postgresql_only
 def test_the_months_ahead_are_created_before_they_start(ctx):
-    _on_postgresql(ctx)
     created = keep_months(ctx.db, now=datetime(2031, 7, 15, tzinfo=UTC))
     assert created == [f"event_2031_{month:02d}" for month in range(7, 8 + MONTHS_AHEAD)]
     assert keep_months(ctx.db, now=datetime(2031, 7, 15, tzinfo=UTC)) == []
 
 
+@postgresql_only
 def test_one_sweep_at_a_time_keeps_the_months(ctx):
-    _on_postgresql(ctx)
     future = datetime(2035, 3, 15, tzinfo=UTC)
     with ctx.db.connect() as other:
         other.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": event_months._SWEEP_LOCK})
@@ -120,9 +118,9 @@ def test_one_sweep_at_a_time_keeps_the_months(ctx):
     assert keep_months(ctx.db, now=future) == ["event_2035_03", "event_2035_04", "event_2035_05"]
 
 
+@postgresql_only
 def test_a_month_whose_lock_is_not_had_in_time_is_left_for_the_next_sweep(ctx, monkeypatch, caplog):
     """A long transaction reading the history (a backup) holds off the lock a new partition needs."""
-    _on_postgresql(ctx)
     monkeypatch.setattr(event_months, "LOCK_TIMEOUT", "100ms")
     future = datetime(2036, 9, 15, tzinfo=UTC)
     with ctx.db.connect() as reader:
@@ -134,8 +132,8 @@ def test_a_month_whose_lock_is_not_had_in_time_is_left_for_the_next_sweep(ctx, m
     assert keep_months(ctx.db, now=future) == ["event_2036_09", "event_2036_10", "event_2036_11"]
 
 
+@postgresql_only
 def test_the_bounds_are_vietnam_months_whatever_the_session_date_style_and_zone(ctx):
-    _on_postgresql(ctx)
     with ctx.db.begin() as connection:
         connection.execute(text("SET LOCAL DateStyle = 'SQL, DMY'"))
         connection.execute(text("SET LOCAL TimeZone = 'Asia/Kolkata'"))
@@ -153,8 +151,8 @@ def test_the_bounds_are_vietnam_months_whatever_the_session_date_style_and_zone(
     "TRUNCATE {part}",
     "TRUNCATE event_default",
 ])
+@postgresql_only
 def test_every_partition_is_append_only(ctx, actors, statement):
-    _on_postgresql(ctx)
     submit(ctx, actors["congdan"])
     part = f"event_{datetime.now(UTC).astimezone(VN_TZ):%Y_%m}"
     with pytest.raises(DBAPIError, match="the audit trail is append-only"), ctx.db.begin() as connection:
@@ -169,8 +167,8 @@ def _migration_0013():
     return module
 
 
+@postgresql_only
 def test_the_migration_goes_down_and_up_with_history_of_several_months(ctx, actors):
-    _on_postgresql(ctx)
     view = submit(ctx, actors["congdan"])
     dossier_id = _record_at(ctx, view.code, datetime(2018, 8, 8, tzinfo=UTC))
     columns = "id, dossier_id, seq, kind, at, actor_id, actor_name, status, data::text, prev_hash, hash, origin"
