@@ -19,6 +19,7 @@ SQLite has one `event` table: every function here returns at once there.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
@@ -34,6 +35,9 @@ MONTHS_AHEAD = 2
 LOCK_TIMEOUT = "2s"
 #: the sweep's advisory lock: one process keeps the months at a time (any constant unique among motcua's)
 _SWEEP_LOCK = 20260014
+#: a month's partition, `event_YYYY_MM`, and the default one
+_MONTH_PARTITION = re.compile(r"event_(\d{4})_(\d{2})")
+DEFAULT_PARTITION = "event_default"
 _MONTHS_IN_DEFAULT = text("SELECT DISTINCT date_trunc('month', at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date "
                           "FROM event_default ORDER BY 1")
 
@@ -82,14 +86,14 @@ def keep_months(engine: Engine, *, now: datetime | None = None) -> list[str]:
     """The current month and the next `MONTHS_AHEAD`, and the months found in `event_default`, each
     with a partition of its own. The names of the partitions created; none when another process is
     at it, or when a month's lock was not had in `LOCK_TIMEOUT` (logged: the next sweep tries again)."""
-    today = (now or datetime.now(UTC)).astimezone(VN_TZ).date()
+    this_month = month_of(now or datetime.now(UTC))
     with engine.begin() as connection:
         if not partitioned(connection):
             return []
         if not connection.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _SWEEP_LOCK}):
             return []
         connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        wanted = set(months_between(today, plus_months(today, MONTHS_AHEAD)))
+        wanted = set(months_between(this_month, plus_months(this_month, MONTHS_AHEAD)))
         wanted |= set(connection.scalars(_MONTHS_IN_DEFAULT))
         created = []
         for month in sorted(wanted):
@@ -101,6 +105,22 @@ def keep_months(engine: Engine, *, now: datetime | None = None) -> list[str]:
                 log.warning("history partition of %s not made (the next sweep tries again): %s",
                             f"{month:%Y-%m}", getattr(exc, "orig", None) or exc)
         return created
+
+
+def partition_name(month: date) -> str:
+    """The partition of `month`'s events."""
+    return f"event_{month:%Y_%m}"
+
+
+def is_partition_name(name: str) -> bool:
+    """True for the name of a month's partition or of the default one."""
+    return name == DEFAULT_PARTITION or _MONTH_PARTITION.fullmatch(name) is not None
+
+
+def months_made(connection: Connection) -> list[date]:
+    """The months with a partition of their own, in order."""
+    found = (_MONTH_PARTITION.fullmatch(name) for name in partitions(connection))
+    return sorted(date(int(m[1]), int(m[2]), 1) for m in found if m)
 
 
 def partitions(connection: Connection) -> set[str]:
@@ -115,7 +135,7 @@ def partitions(connection: Connection) -> set[str]:
 def _create(connection: Connection, month: date) -> str | None:
     """The month's partition, created unless it exists (its rows taken out of the default one)."""
     created = connection.scalar(text("SELECT motcua_event_month(:month)"), {"month": month})
-    return f"event_{month:%Y_%m}" if created else None
+    return partition_name(month) if created else None
 
 
 def plus_months(day: date, months: int) -> date:

@@ -1,11 +1,10 @@
 """Alembic environment: runs on the connection handed over by engine.db.upgrade (or a URL)."""
 
-import re
-
 from alembic import context
 from sqlalchemy import create_engine
 
 import engine.reports.tables  # noqa: F401 - the report tables share the models' metadata
+from engine.event_months import is_partition_name
 from engine.models import Base
 
 config = context.config
@@ -29,13 +28,10 @@ def _render_item(type_, obj, autogen_context):
     return False
 
 
-#: the history's monthly partitions and its default one (migration 0013): storage of `event`, not tables
-#: of the models, which autogenerate would otherwise propose to drop
-_PARTITION = re.compile(r"event_(\d{4}_\d{2}|default)")
-
-
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and reflected and compare_to is None and _PARTITION.fullmatch(name or ""))
+    """Leave out the history's partitions (migration 0013): storage of `event`, not tables of the models,
+    which autogenerate would otherwise propose to drop."""
+    return not (type_ == "table" and reflected and compare_to is None and is_partition_name(name or ""))
 
 
 def _migrate(connection) -> None:

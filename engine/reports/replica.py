@@ -46,7 +46,7 @@ FIRST_PAUSE, LONGEST_PAUSE = 0.002, 0.05
 #: seconds to connect, and to see what was sent acknowledged, before a standby counts as out of reach
 CONNECT_TIMEOUT, TCP_USER_TIMEOUT = 3, 10
 _REPLAYED = text("SELECT pg_is_in_recovery() AS standby, "
-                 "coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), false) AS caught_up")
+                 "pg_wal_lsn_diff(CAST(:lsn AS pg_lsn), pg_last_wal_replay_lsn()) AS behind")
 
 
 def replica_sessions(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> sessionmaker[Session]:
@@ -103,6 +103,13 @@ def primary_lsn(ctx: EngineContext) -> str:
         return str(connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one())
 
 
+def replay_behind(session: Session, lsn: str) -> tuple[bool, int | None]:
+    """Whether the server behind `session` is a standby, and how many bytes of WAL it has still to
+    replay to reach `lsn` (0 or less: there; None: it has replayed nothing yet)."""
+    row = session.execute(_REPLAYED, {"lsn": lsn}).one()
+    return bool(row.standby), None if row.behind is None else int(row.behind)
+
+
 def wait_for_replay(session: Session, lsn: str, timeout: float) -> bool:
     """Wait until the server behind `session` has replayed the WAL up to `lsn`, at most `timeout`
     seconds. True when it has (or is not a standby at all), False when the wait ran out. The
@@ -111,9 +118,9 @@ def wait_for_replay(session: Session, lsn: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     pause = FIRST_PAUSE
     while True:
-        row = session.execute(_REPLAYED, {"lsn": lsn}).one()
+        standby, behind = replay_behind(session, lsn)
         session.rollback()
-        if not row.standby or row.caught_up:
+        if not standby or (behind is not None and behind <= 0):
             return True
         left = deadline - time.monotonic()
         if left <= 0:

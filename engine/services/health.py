@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select, text
 
 from engine.context import EngineContext
 from engine.errors import Forbidden
-from engine.event_months import month_of, partitioned, partitions, plus_months
+from engine.event_months import month_of, months_made, partitioned, plus_months
 from engine.models import OutboxMessage, WorkflowInstance
 from engine.services.accounts import Actor
 
@@ -300,7 +300,7 @@ def database_health(ctx: EngineContext) -> DatabaseHealth:
 def standby_health(ctx: EngineContext) -> ServiceHealth:
     """Whether the reports' standby answers, is a standby, and how much of the primary's WAL it has
     still to replay. Not used without one (reports read the primary)."""
-    from engine.reports.replica import primary_lsn
+    from engine.reports.replica import primary_lsn, replay_behind
 
     if ctx.report_sessions is None:
         return ServiceHealth(False, True, "Báo cáo đọc từ cơ sở dữ liệu chính (không cấu hình máy chủ dự phòng)")
@@ -308,20 +308,17 @@ def standby_health(ctx: EngineContext) -> ServiceHealth:
     try:
         lsn = primary_lsn(ctx)
         with ctx.report_sessions() as session:
-            row = session.execute(text(
-                "SELECT pg_is_in_recovery() AS standby, "
-                "pg_wal_lsn_diff(CAST(:lsn AS pg_lsn), pg_last_wal_replay_lsn()) AS behind"), {"lsn": lsn}).one()
+            standby, behind = replay_behind(session, lsn)
     except Exception as exc:  # the page reports an unreachable standby instead of failing itself
         log.warning("reports standby health check failed: %s", exc)
         return ServiceHealth(True, False, f"Không kết nối được máy chủ dự phòng ({type(exc).__name__}): "
                                           "báo cáo đang đọc từ cơ sở dữ liệu chính")
     seconds = round(time.monotonic() - started, 4)
-    if not row.standby:
+    if not standby:
         return ServiceHealth(True, False, "Máy chủ báo cáo không ở chế độ dự phòng (không nhận WAL từ máy chủ chính): "
                                           "kiểm tra MOTCUA_REPORTS_DATABASE_URL", seconds)
-    behind = max(0, int(row.behind or 0))
     return ServiceHealth(True, True, f"Máy chủ dự phòng trả lời trong {seconds * 1000:.1f} ms, còn "
-                                     f"{behind / 1024:,.0f} KiB WAL chưa áp dụng", seconds)
+                                     f"{max(0, behind or 0) / 1024:,.0f} KiB WAL chưa áp dụng", seconds)
 
 
 def history_months_health(ctx: EngineContext, *, now: datetime | None = None) -> ServiceHealth:
@@ -332,14 +329,12 @@ def history_months_health(ctx: EngineContext, *, now: datetime | None = None) ->
         with ctx.db.connect() as conn:
             if not partitioned(conn):
                 return ServiceHealth(False, True, "Lịch sử hồ sơ ở một bảng")
-            months = sorted(name for name in partitions(conn) if name[6:].replace("_", "").isdigit())
+            made = months_made(conn)
             waiting = int(conn.scalar(text("SELECT count(*) FROM event_default")) or 0)
     except Exception as exc:  # noqa: BLE001 - the database's own row reports a database that is down
         return ServiceHealth(True, False, f"Không đọc được các bảng lịch sử theo tháng: {type(exc).__name__}")
-    following = plus_months(today, 1)
-    missing = [f"{m:%m/%Y}" for m in (today, following) if f"event_{m:%Y_%m}" not in months]
-    last = months[-1][6:].split("_") if months else None
-    detail = (f"{len(months)} tháng có bảng riêng" + (f", đến hết tháng {last[1]}/{last[0]}" if last else "")
+    missing = [f"{m:%m/%Y}" for m in (today, plus_months(today, 1)) if m not in made]
+    detail = (f"{len(made)} tháng có bảng riêng" + (f", đến hết tháng {made[-1]:%m/%Y}" if made else "")
               + (f"; {waiting} sự kiện đang chờ chuyển vào bảng của tháng mình (vòng quét tới)" if waiting else ""))
     if missing:
         return ServiceHealth(True, False, f"Chưa có bảng lịch sử của tháng {', '.join(missing)}: "
