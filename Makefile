@@ -83,6 +83,7 @@ bench: install
 	$(BIN)/python bench/scale.py --dossiers $(BENCH_DOSSIERS)
 	$(BIN)/python bench/reports.py --dossiers $(BENCH_DOSSIERS)
 	$(BIN)/python bench/standby.py
+	$(BIN)/python bench/file_store.py
 
 # Issue #9's fault drill (bench/chaos.py): 100 SIGKILLs of web and Celery workers, Redis down 60 s,
 # PostgreSQL down 10 s, all under load, then the consistency checks; about 6 minutes on 2 CPUs, not part of

@@ -184,6 +184,14 @@ class Settings:
     #: How long a report waits for that standby to replay the primary's latest WAL, in seconds
     #: (MOTCUA_REPORTS_REPLICA_WAIT); past it, the figures the standby has are read (engine/reports/replica.py).
     reports_replica_wait: float = 2.0
+    #: Where uploads, documents and received files are kept (MOTCUA_FILE_STORE): "" = `data_dir/files`;
+    #: `s3://bucket/prefix` = an S3-compatible bucket every node shares (engine/documents/object_store.py).
+    file_store: str = ""
+    #: The object store's endpoint (MOTCUA_S3_ENDPOINT_URL: MinIO, Ceph, a provider's); None: AWS's own.
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    #: "path" (bucket in the path, what MinIO and most S3-compatible servers expect), "virtual" or "auto"
+    s3_addressing_style: str = "path"
 
     @property
     def embedded(self) -> bool:
@@ -271,6 +279,10 @@ class Settings:
             "max_request_mb": _env_number(env, "MOTCUA_MAX_REQUEST_MB", defaults.max_request_mb, int),
             "reports_database_url": env.get("MOTCUA_REPORTS_DATABASE_URL") or None,
             "reports_replica_wait": _env_number(env, "MOTCUA_REPORTS_REPLICA_WAIT", defaults.reports_replica_wait),
+            "file_store": env.get("MOTCUA_FILE_STORE", defaults.file_store).strip(),
+            "s3_endpoint_url": env.get("MOTCUA_S3_ENDPOINT_URL") or None,
+            "s3_region": env.get("MOTCUA_S3_REGION") or defaults.s3_region,
+            "s3_addressing_style": env.get("MOTCUA_S3_ADDRESSING_STYLE") or defaults.s3_addressing_style,
             **_session_values(env, defaults),
         }
         values["connectors"] = _connector_config(env, embedded=mode == "embedded", data_dir=data_dir,
@@ -310,6 +322,13 @@ class Settings:
                              "(MOTCUA_DATABASE_URL); SQLite has no replicas")
         if not math.isfinite(self.reports_replica_wait) or self.reports_replica_wait < 0:
             raise ValueError(f"MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds (a finite number), not {self.reports_replica_wait!r}")
+        if self.file_store:
+            from engine.documents.object_store import Location
+
+            Location.parse(self.file_store)
+        if self.s3_addressing_style not in ("path", "virtual", "auto"):
+            raise ValueError("MOTCUA_S3_ADDRESSING_STYLE must be 'path', 'virtual' or 'auto', "
+                             f"not {self.s3_addressing_style!r}")
         try:
             self.calendar_config()
         except ValueError as exc:

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
@@ -23,7 +22,7 @@ from engine.runtime.specs import SpecCache
 from engine.scripting import RestrictedEvaluator, RestrictedScriptEngine
 
 if TYPE_CHECKING:
-    from engine.documents.store import FileStore
+    from engine.documents.store import Store
 
 CALENDAR_TTL = 60.0
 
@@ -50,11 +49,12 @@ class EngineContext:
     _agency_names: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     @property
-    def files(self) -> FileStore:
-        """Where documents, uploads and received files are kept (content-addressed, `data_dir/files`)."""
-        from engine.documents.store import FileStore
+    def files(self) -> Store:
+        """Where documents, uploads and received files are kept (content-addressed): `data_dir/files`, or
+        the bucket MOTCUA_FILE_STORE names (engine/documents/stores.py)."""
+        from engine.documents.stores import store_for
 
-        return FileStore(Path(self.settings.data_dir) / "files")
+        return store_for(self.settings)
 
     def calendar(self, session: Session | None = None) -> WorkingCalendar:
         """The working-day calendar with the admins' exceptions, re-read at most once a minute

@@ -30,6 +30,13 @@ class ProcedureNotFound(NotFound):
     message_vi = "Không tìm thấy thủ tục hành chính."
 
 
+class Unavailable(MotcuaError):
+    """A service the request needs (the file store, say) cannot be reached: nothing was changed, try again."""
+
+    message_vi = "Hệ thống tạm thời không truy cập được một dịch vụ cần thiết; yêu cầu chưa được thực hiện. " \
+                 "Vui lòng thử lại sau ít phút."
+
+
 class AuthenticationFailed(MotcuaError):
     message_vi = "Tên đăng nhập hoặc mật khẩu không đúng."
 

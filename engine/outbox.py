@@ -32,6 +32,7 @@ from engine.errors import (
     NotFound,
     TaskConflict,
     TaskNotFound,
+    Unavailable,
     WorkflowError,
 )
 from engine.incidents import record_instance_error, require_admin, skip_reason
@@ -153,7 +154,7 @@ def deliver(ctx: EngineContext, message_id: int, queue: str | None = None) -> Ou
             result = connector.call(message.operation, payload, idempotency_key=message.idempotency_key)
     except ConnectorPending as exc:
         return _pending(ctx, message, exc)
-    except ConnectorUnavailable as exc:
+    except (ConnectorUnavailable, Unavailable) as exc:  # Unavailable: the file store, reading the documents
         return _failed(ctx, message, exc, permanent=False)
     except (ConnectorRejected, LookupError) as exc:
         return _failed(ctx, message, exc, permanent=True)
@@ -166,8 +167,8 @@ def _internal(ctx: EngineContext, message: OutboxMessage) -> dict:
 
     try:
         return paperwork.render_job(ctx, message)
-    except Conflict as exc:  # the dossier moved while we rendered (an official, another worker): try again
-        raise ConnectorUnavailable(exc.message_vi, detail=str(exc)) from exc
+    except (Conflict, Unavailable) as exc:  # the dossier moved while we rendered, or the file store is out of
+        raise ConnectorUnavailable(exc.message_vi, detail=str(exc)) from exc  # reach: try again later
     except MotcuaError as exc:
         raise ConnectorRejected(exc.message_vi, detail=str(exc)) from exc
     except OSError as exc:

@@ -168,12 +168,8 @@ def delete_unreferenced_files(ctx: EngineContext, digests: set[str]) -> tuple[in
         return 0, 0
     with ctx.sessions() as session:
         live = _still_referenced(session, digests)
-    deleted = 0
-    for digest in sorted(digests - live):
-        path = ctx.files.path(digest)
-        if path.is_file():
-            path.unlink()
-            deleted += 1
+    store = ctx.files
+    deleted = sum(store.delete(digest) for digest in sorted(digests - live))
     return deleted, len(live & digests)
 
 

@@ -179,3 +179,32 @@ def actors(ctx):
 
 
 __all__ = ["Base", "REDIS_URL", "allow_purge", "service_missing", "make_settings", "with_connectors"]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible HTTP server on loopback (moto's server mode), and credentials for boto3."""
+    from tests.s3_server import CREDENTIALS, start_server, stop_server
+
+    saved = {name: os.environ.get(name) for name in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    try:
+        server = start_server()
+    except Exception as exc:  # noqa: BLE001 - moto missing or not starting: the service is missing
+        service_missing("the S3 server (moto)", exc)
+    yield server
+    stop_server(server)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def with_object_store(ctx, server, bucket: str | None = None, prefix: str = "motcua"):
+    """A view of `ctx` keeping its files in a new bucket (or `bucket`) of the S3 server."""
+    import dataclasses
+
+    bucket = bucket or server.new_bucket()
+    settings = dataclasses.replace(ctx.settings, file_store=f"s3://{bucket}/{prefix}", s3_endpoint_url=server.endpoint)
+    return dataclasses.replace(ctx, settings=settings)

@@ -13,11 +13,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_ports
 
 
 @dataclass(frozen=True)
@@ -47,22 +48,6 @@ def server_binaries() -> Path:
     if not candidates:
         raise FileNotFoundError("PostgreSQL's server programs (initdb, pg_ctl, pg_basebackup) are not installed")
     return Path(candidates[-1]).parent
-
-
-def free_port() -> int:
-    return free_ports(1)[0]
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` different ports free on loopback now (all held open until all are chosen)."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def start_pair() -> StandbyPair:

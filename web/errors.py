@@ -18,6 +18,7 @@ STATUS = [
     (errors.Conflict, 409),
     (errors.ProcedureInvalid, 422),
     (errors.WorkflowError, 422),
+    (errors.Unavailable, 503),
 ]
 
 #: Marked for the catalog but kept Vietnamese here: the API answers in Vietnamese, pages translate.
@@ -56,9 +57,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(errors.MotcuaError)
     def _domain(exc: errors.MotcuaError):
         code = status_of(exc)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if code == 503 else {}
         if wants_json():
-            return jsonify(error_body(exc)), code
-        return render_template("error.html", message=exc.message_vi, code=code), code
+            return jsonify(error_body(exc)), code, headers
+        return render_template("error.html", message=exc.message_vi, code=code), code, headers
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -19,12 +19,13 @@ from typing import IO, Any
 
 import orjson
 
+from engine.documents.errors import StoredFileNotFound
+from engine.documents.store import CHUNK, Store, relative_name
 from engine.errors import MotcuaError
 
 MANIFEST = "manifest.json"
 FORMAT = "motcua-backup"
 FORMAT_VERSION = 1
-CHUNK = 1 << 20
 #: a manifest bigger than this is not ours (a million files make about 100 MB)
 MAX_MANIFEST = 512 << 20
 DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -49,7 +50,7 @@ def table_member(table: str) -> str:
 
 
 def file_member(sha256: str) -> str:
-    return f"files/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"files/{relative_name(sha256)}"
 
 
 def add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mtime: float) -> None:
@@ -76,14 +77,40 @@ class HashingReader(io.RawIOBase):
 
 def add_file(tar: tarfile.TarFile, name: str, path: Path, sha256: str, size: int, mtime: float) -> None:
     """Add `path` as `name`; fail if its bytes are no longer the ones the manifest lists."""
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = size, int(mtime), 0o600
     with path.open("rb") as raw:
-        reader = HashingReader(raw)
-        tar.addfile(info, reader)
-        if reader.size != size or reader.sha256.hexdigest() != sha256:
+        if not add_stream(tar, name, raw, sha256, size, mtime):
             raise BackupFailed(f"{path} changed while being archived",
                                message_vi=f"Tệp {path.name} bị thay đổi trong khi sao lưu; hãy chạy lại.")
+
+
+def add_stored(tar: tarfile.TarFile, store: Store, sha256: str, size: int, mtime: float) -> None:
+    """Add the store's file `sha256` as its member, read once as a stream (from a folder or a bucket);
+    fail if it is gone or its bytes are not the ones its name and the manifest promise."""
+    try:
+        with store.reader(sha256) as raw:
+            intact = add_stream(tar, file_member(sha256), raw, sha256, size, mtime)
+    except (StoredFileNotFound, OSError) as exc:
+        raise BackupFailed(f"stored file {sha256} could not be read: {exc}",
+                           message_vi=f"Không đọc được tệp {sha256} trong kho tệp (vừa bị xóa hoặc kho tệp "
+                           "không truy cập được); hãy chạy lại.") from exc
+    if not intact:
+        raise BackupFailed(f"stored file {sha256} does not match its digest",
+                           message_vi=f"Tệp {sha256} trong kho tệp đã bị hỏng (không khớp sha256); "
+                           "không thể sao lưu một bản đúng.")
+
+
+def add_stream(tar: tarfile.TarFile, name: str, raw: IO[bytes], sha256: str, size: int, mtime: float) -> bool:
+    """Add `size` bytes of `raw` as `name`; whether they were exactly the bytes of `sha256`."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, int(mtime), 0o600
+    reader = HashingReader(raw)
+    try:
+        tar.addfile(info, reader)
+    except OSError as exc:
+        if "unexpected end of data" not in str(exc):
+            raise
+        return False  # shorter than listed
+    return reader.size == size and reader.sha256.hexdigest() == sha256 and not raw.read(1)
 
 
 def check_member_name(member: tarfile.TarInfo) -> None:

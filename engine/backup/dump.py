@@ -28,15 +28,13 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.pool import NullPool
 
 from engine.backup.archive import (
-    CHUNK,
-    DIGEST,
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
     BackupFailed,
     add_bytes,
     add_file,
-    file_member,
+    add_stored,
     table_member,
 )
 from engine.backup.tables import (
@@ -49,7 +47,7 @@ from engine.backup.tables import (
     table_codecs,
 )
 from engine.context import EngineContext
-from engine.documents.store import FileStore
+from engine.documents.store import Store
 from engine.event_months import partitions
 
 
@@ -107,16 +105,17 @@ def backup(ctx: EngineContext, out: Path, *, batch: int = 1000,
             revision = _check_schema(conn)
             tables, referenced = _dump_tables(conn, Path(work), batch, progress)
             sequences = _sequences(conn)
-        files = list(_store_files(ctx.files))
-        present = {sha for sha, _size, _path in files}
+        store = ctx.files
+        files = list(store.stored())
+        present = {sha for sha, _size in files}
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "alembic_revision": revision,
             "created_at": datetime.now(UTC).isoformat(), "database": ctx.db.dialect.name,
             "tables": tables, "sequences": sequences,
-            "files": [{"sha256": sha, "size": size} for sha, size, _path in files],
+            "files": [{"sha256": sha, "size": size} for sha, size in files],
             "missing_files": sorted(referenced - present),
         }
-        _write_archive(out, manifest, Path(work), files)
+        _write_archive(out, manifest, Path(work), store, files)
     return BackupResult(out, {t["name"]: t["rows"] for t in tables}, len(files), out.stat().st_size,
                         time.perf_counter() - started, manifest["missing_files"])
 
@@ -188,27 +187,7 @@ def _sequences(conn: Connection) -> dict[str, int]:
     return marks
 
 
-def _store_files(store: FileStore) -> Iterator[tuple[str, int, Path]]:
-    """(sha256, size, path) of every intact file in the store, checked by reading it."""
-    if not store.root.is_dir():
-        return
-    for path in sorted(store.root.glob("??/??/*")):
-        name = path.name.lower()
-        if not DIGEST.fullmatch(name) or not path.is_file() or path.is_symlink() or path != store.path(name):
-            continue  # temporary files of a write in progress, anything not the store's own
-        digest, size = hashlib.sha256(), 0
-        with path.open("rb") as raw:
-            while chunk := raw.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        if digest.hexdigest() != name:
-            raise BackupFailed(f"stored file {name} does not match its digest",
-                               message_vi=f"Tệp {name} trong kho tệp đã bị hỏng (không khớp sha256); "
-                               "không thể sao lưu một bản đúng.")
-        yield name, size, path
-
-
-def _write_archive(out: Path, manifest: dict[str, Any], work: Path, files: list[tuple[str, int, Path]]) -> None:
+def _write_archive(out: Path, manifest: dict[str, Any], work: Path, store: Store, files: list[tuple[str, int]]) -> None:
     """Write to a temporary file beside `out`, make it durable, then rename it over `out`."""
     now = time.time()
     fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -219,8 +198,8 @@ def _write_archive(out: Path, manifest: dict[str, Any], work: Path, files: list[
             for table in manifest["tables"]:
                 name = table_member(table["name"])
                 add_file(tar, name, work / name, table["sha256"], table["size"], now)
-            for sha, size, path in files:
-                add_file(tar, file_member(sha), path, sha, size, now)
+            for sha, size in files:
+                add_stored(tar, store, sha, size, now)
         with open(tmp_name, "rb") as written:
             os.fsync(written.fileno())
         os.replace(tmp_name, out)

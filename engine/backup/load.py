@@ -10,8 +10,6 @@ and its files immutable, so files moved in before a failed load are unreferenced
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tarfile
 import tempfile
@@ -25,7 +23,6 @@ from sqlalchemy import Connection, bindparam, func, select, text
 
 from engine.audit import AuditResult, verify_all
 from engine.backup.archive import (
-    CHUNK,
     DIGEST,
     check_member_name,
     copy_checked,
@@ -85,13 +82,15 @@ def restore(ctx: EngineContext, archive: Path, *, force: bool = False, batch: in
 
 def _restore_staged(ctx: EngineContext, tar: tarfile.TarFile, codecs: list[TableCodec], manifest: dict[str, Any],
                     *, force: bool, batch: int) -> dict[str, int]:
-    """Extract into a staging folder inside the data dir (so the files move in by rename), load, clean up."""
+    """Extract into a staging folder inside the data dir (so the files move into a folder store by rename,
+    or are uploaded to a bucket from there), load, clean up."""
     data_dir = Path(ctx.settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=data_dir, prefix=".motcua-restore-"))
     try:
         _extract(tar, manifest, staging)
-        _install_files(staging / "files", ctx.files, manifest["files"])
+        staged = FileStore(staging / "files")
+        ctx.files.install((item["sha256"], staged.path(item["sha256"])) for item in manifest["files"])
         return _load_database(ctx, codecs, manifest, staging / "db", force=force, batch=batch)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -172,33 +171,6 @@ def _extract(tar: tarfile.TarFile, manifest: dict[str, Any], staging: Path) -> N
         raise refused(f"members missing: {missing[:5]}",
                       f"Bản sao lưu thiếu {len(missing):,} tệp so với manifest (ví dụ {missing[0]}): "
                       "bản sao lưu không đầy đủ.")
-
-
-def _install_files(staged_root: Path, store: FileStore, listed: list[dict[str, Any]]) -> None:
-    """Move each file into the store (same file system: a rename); one already there is kept."""
-    staged = FileStore(staged_root)
-    directories: set[Path] = set()
-    for item in listed:
-        target = store.path(item["sha256"])
-        if target.is_file() and _sha256(target) == item["sha256"]:
-            continue  # already there, intact (a damaged copy is replaced by the archive's)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path(item["sha256"]), target)
-        directories.add(target.parent)
-    for directory in directories:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load_database(ctx: EngineContext, codecs: list[TableCodec], manifest: dict[str, Any], staged: Path, *,

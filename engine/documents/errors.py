@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import MotcuaError, NotFound
+from engine.errors import MotcuaError, NotFound, Unavailable
 
 
 class DocumentError(MotcuaError):
@@ -31,3 +31,10 @@ class InvalidDigest(MotcuaError, ValueError):
     """A file id that is not a sha256 hex digest (and so could be a path)."""
 
     message_vi = "Mã tệp không hợp lệ."
+
+
+class StoreUnavailable(Unavailable):
+    """The file store (an object store's endpoint) did not answer, or refused our credentials."""
+
+    message_vi = ("Kho lưu trữ tệp tạm thời không truy cập được; yêu cầu chưa được thực hiện và dữ liệu đã lưu "
+                  "không bị ảnh hưởng. Vui lòng thử lại sau ít phút.")

@@ -1,6 +1,13 @@
-"""A content-addressed file store: each file lives once, under its sha256, in `root/ab/cd/<sha256>`.
+"""The content-addressed file store: each file lives once, under its sha256, at `ab/cd/<sha256>`.
 
-Attachment rows (engine/models.py) point here by digest; identical uploads share one file.
+Attachment rows (engine/models.py) point here by digest; identical uploads share one file. Two
+backends keep the same layout and answer the same calls:
+
+* `FileStore`: a folder (`MOTCUA_DATA_DIR/files`), one server or a shared network file system;
+* `engine.documents.object_store.ObjectStore`: an S3-compatible bucket, for web and worker nodes on
+  several machines (MOTCUA_FILE_STORE=s3://bucket/prefix).
+
+Because the layout is the same, a folder copied into a bucket under the prefix is a valid object store.
 """
 
 from __future__ import annotations
@@ -9,11 +16,56 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import IO, Protocol
 
 from engine.documents.errors import InvalidDigest, StoredFileCorrupt, StoredFileNotFound
 
-_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+#: bytes read at a time when a file is streamed or hashed
+CHUNK = 1 << 20
+
+
+def checked_digest(sha256: object) -> str:
+    """The digest in lower case; anything but 64 hex digits is refused, so a digest taken from a
+    request can never name a path (or key) outside the store."""
+    if not isinstance(sha256, str) or not DIGEST.fullmatch(sha256):
+        raise InvalidDigest(f"not a sha256 hex digest: {str(sha256)[:80]!r}")
+    return sha256.lower()
+
+
+def relative_name(sha256: object) -> str:
+    """`ab/cd/<digest>`: where a file lives inside the store, whatever the backend."""
+    digest = checked_digest(sha256)
+    return f"{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def verified(sha256: str, data: bytes) -> bytes:
+    if hashlib.sha256(data).hexdigest() != sha256.lower():
+        raise StoredFileCorrupt(f"stored file {sha256.lower()} does not match its digest")
+    return data
+
+
+class Store(Protocol):
+    """What the rest of motcua asks of a file store."""
+
+    def put(self, data: bytes) -> tuple[str, int]: ...
+
+    def open(self, sha256: str) -> bytes: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> bool: ...
+
+    def stored(self) -> Iterator[tuple[str, int]]: ...
+
+    def reader(self, sha256: str) -> AbstractContextManager[IO[bytes]]: ...
+
+    def install(self, staged: Iterable[tuple[str, Path]]) -> None: ...
+
+    def describe(self) -> str: ...
 
 
 def _fsync_dir(path: Path) -> None:
@@ -27,17 +79,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
     def path(self, sha256: str) -> Path:
-        """Where the file with this digest lives (or would). Anything but 64 hex digits is refused,
-        so a digest taken from a request can never name a path outside the store."""
-        if not isinstance(sha256, str) or not _DIGEST.fullmatch(sha256):
-            raise InvalidDigest(f"not a sha256 hex digest: {str(sha256)[:80]!r}")
-        digest = sha256.lower()
-        return self.root / digest[:2] / digest[2:4] / digest
+        """Where the file with this digest lives (or would)."""
+        return self.root / relative_name(sha256)
 
     def put(self, data: bytes) -> tuple[str, int]:
         """Store `data`; return (sha256, size). Idempotent: storing the same bytes again is a no-op.
@@ -69,9 +125,54 @@ class FileStore:
             data = path.read_bytes()
         except FileNotFoundError:
             raise StoredFileNotFound(f"no stored file {sha256.lower()}") from None
-        if hashlib.sha256(data).hexdigest() != sha256.lower():
-            raise StoredFileCorrupt(f"stored file {sha256.lower()} does not match its digest")
-        return data
+        return verified(sha256, data)
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the file; False if there was none."""
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def stored(self) -> Iterator[tuple[str, int]]:
+        """(sha256, size) of every file the store holds, in digest order; temporary files of a write in
+        progress and anything else not named as the store names its own files are passed over."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            name = path.name.lower()
+            if not DIGEST.fullmatch(name) or path.is_symlink() or not path.is_file() or path != self.path(name):
+                continue
+            yield name, path.stat().st_size
+
+    @contextmanager
+    def reader(self, sha256: str) -> Iterator[IO[bytes]]:
+        """The file opened for reading as a stream, unchecked: the caller hashes what it reads."""
+        try:
+            source = self.path(sha256).open("rb")
+        except FileNotFoundError:
+            raise StoredFileNotFound(f"no stored file {sha256.lower()}") from None
+        with source:
+            yield source
+
+    def install(self, staged: Iterable[tuple[str, Path]]) -> None:
+        """Move each (sha256, staged file), already checked against its digest and on the same file system,
+        into place, then make the renames durable; an intact copy already there is kept, a damaged one
+        replaced."""
+        directories: set[Path] = set()
+        for sha256, source in staged:
+            target = self.path(sha256)
+            if target.is_file() and file_sha256(target) == sha256.lower():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            directories.add(target.parent)
+        for directory in sorted(directories):
+            _fsync_dir(directory)
+
+    def describe(self) -> str:
+        return str(self.root)

@@ -9,6 +9,8 @@ that does not load."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -109,6 +111,8 @@ class HealthOverview:
     reports_standby: ServiceHealth = field(default_factory=lambda: ServiceHealth(False, True, ""))
     #: the history's monthly partitions (PostgreSQL, migration 0013; not used on SQLite)
     history_months: ServiceHealth = field(default_factory=lambda: ServiceHealth(False, True, ""))
+    #: where uploads and documents are kept: the data dir's folder, or the bucket of MOTCUA_FILE_STORE
+    file_store: ServiceHealth = field(default_factory=lambda: ServiceHealth(True, True, ""))
 
 
 def _require_admin(actor: Actor) -> None:
@@ -121,9 +125,10 @@ def overview(ctx: EngineContext, actor: Actor) -> HealthOverview:
     Redis and the workers are probed while the connectors are."""
     _require_admin(actor)
     started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health")
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="health")
     try:
-        probes = {"redis": pool.submit(redis_health, ctx), "workers": pool.submit(worker_health, ctx)}
+        probes = {"redis": pool.submit(redis_health, ctx), "workers": pool.submit(worker_health, ctx),
+                  "files": pool.submit(file_store_health, ctx)}
         if ctx.report_sessions is not None:
             probes["standby"] = pool.submit(standby_health, ctx)
         connectors = connector_health(ctx, actor)
@@ -135,9 +140,10 @@ def overview(ctx: EngineContext, actor: Actor) -> HealthOverview:
         pool.shutdown(wait=False, cancel_futures=True)
     redis, workers = _answer(probes["redis"]), _answer(probes["workers"])
     standby = _answer(probes["standby"]) if "standby" in probes else standby_health(ctx)
-    ok = (database.ok and redis.ok and workers.ok and backlog.ok and standby.ok and months.ok
+    files = _answer(probes["files"])
+    ok = (database.ok and redis.ok and workers.ok and backlog.ok and standby.ok and months.ok and files.ok
           and all(view.ok for view in connectors if view.enabled))
-    return HealthOverview(ok, connectors, database, backlog, redis, workers, standby, months)
+    return HealthOverview(ok, connectors, database, backlog, redis, workers, standby, months, files)
 
 
 def _answer(future: Future) -> ServiceHealth:
@@ -319,6 +325,28 @@ def standby_health(ctx: EngineContext) -> ServiceHealth:
                                           "kiểm tra MOTCUA_REPORTS_DATABASE_URL", seconds)
     return ServiceHealth(True, True, f"Máy chủ dự phòng trả lời trong {seconds * 1000:.1f} ms, còn "
                                      f"{max(0, behind or 0) / 1024:,.0f} KiB WAL chưa áp dụng", seconds)
+
+
+def file_store_health(ctx: EngineContext) -> ServiceHealth:
+    """The folder: it exists (or can be made) and can be written, with the space left on its disk. The
+    bucket: it answers a HEAD with the configured credentials."""
+    from engine.documents.errors import StoreUnavailable
+    from engine.documents.store import FileStore
+
+    store = ctx.files
+    if isinstance(store, FileStore):
+        existing = next((p for p in (store.root, *store.root.parents) if p.exists()), None)
+        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            return ServiceHealth(True, False, f"Không ghi được vào thư mục kho tệp {store.root}")
+        free = shutil.disk_usage(existing).free
+        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB")
+    started = time.monotonic()
+    try:
+        store.check()
+    except StoreUnavailable as exc:
+        return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300])
+    seconds = round(time.monotonic() - started, 4)
+    return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms", seconds)
 
 
 def history_months_health(ctx: EngineContext, *, now: datetime | None = None) -> ServiceHealth:

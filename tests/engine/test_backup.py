@@ -4,6 +4,7 @@ not what the manifest says, a member that would land outside the staging folder.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tarfile
 import uuid
@@ -17,7 +18,7 @@ from sqlalchemy import JSON, Text, cast, create_engine, func, inspect, select, t
 
 from engine import history
 from engine.audit import verify_all
-from engine.backup import RestoreRefused, backup, restore
+from engine.backup import BackupFailed, RestoreRefused, backup, restore
 from engine.context import build_context
 from engine.db import transaction
 from engine.event_months import partitions
@@ -25,7 +26,7 @@ from engine.models import Base, Dossier
 from engine.outbox import drain
 from engine.services import get_dossier, list_attachments, list_inbox, read_attachment
 from engine.services.uploads import store_file, submit_with_files
-from tests.conftest import PG_ADMIN_URL, make_settings, service_missing
+from tests.conftest import PG_ADMIN_URL, make_settings, service_missing, with_object_store
 from tests.factories import APPLICANT, HKD, household_form, open_task, submit, work
 
 PDF = b"%PDF-1.4\n% giay to kem theo ho so\n%%EOF\n"
@@ -165,6 +166,49 @@ def test_a_restored_system_continues_every_dossier_where_it_stood(ctx, actors, f
     new = submit(target, citizen)
     assert new.code not in codes.values()
     assert verify_all(target).intact
+
+
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_files_in_a_bucket_are_backed_up_and_restored_into_a_bucket_or_a_folder(ctx, actors, fresh, tmp_path,
+                                                                               s3_server):
+    source = with_object_store(ctx, s3_server)
+    in_folder = list(ctx.files.stored())
+    codes = several_dossiers(source, actors)
+    stored = list(source.files.stored())
+    assert list(ctx.files.stored()) == in_folder  # every file went to the bucket
+
+    made = backup(source, tmp_path / "sao-luu.tar.gz")
+
+    assert made.files == len(stored) >= 3 and made.missing_files == []
+    citizen = actors["congdan"]
+    for target in (with_object_store(fresh(), s3_server, prefix="khoi-phuc"), fresh()):
+        restore(target, made.path)
+        assert list(target.files.stored()) == stored
+        [upload] = [a for a in list_attachments(target, citizen, codes["with_file"]) if a.kind == "upload"]
+        assert read_attachment(target, citizen, codes["with_file"], upload.id)[1] == PDF
+
+
+def test_a_folder_stores_backup_moves_into_a_bucket(ctx, actors, fresh, tmp_path, s3_server):
+    """A province growing from one server to several: back up, restore with MOTCUA_FILE_STORE set."""
+    codes = several_dossiers(ctx, actors)
+    made = backup(ctx, tmp_path / "sao-luu.tar.gz")
+    target = with_object_store(fresh(), s3_server)
+    restore(target, made.path)
+    assert list(target.files.stored()) == list(ctx.files.stored())
+    finished = next(a for a in list_attachments(target, actors["congdan"], codes["finished"]) if a.kind == "ket-qua")
+    assert read_attachment(target, actors["congdan"], codes["finished"], finished.id)[1].startswith(b"%PDF")
+
+
+def test_a_damaged_file_in_the_store_fails_the_backup_and_leaves_no_archive(ctx, actors, tmp_path):
+    own = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, data_dir=tmp_path / "data"))
+    several_dossiers(own, actors)
+    digest, _size = next(iter(own.files.stored()))
+    own.files.path(digest).write_bytes(b"tampered")
+    out = tmp_path / "sao-luu.tar.gz"
+    with pytest.raises(BackupFailed) as raised:
+        backup(own, out)
+    assert digest in raised.value.message_vi and "bị hỏng" in raised.value.message_vi
+    assert list(tmp_path.glob("*sao-luu*")) == []
 
 
 def test_a_backup_is_one_snapshot_even_while_a_dossier_is_submitted_during_it(ctx, actors, fresh, tmp_path):

@@ -214,3 +214,29 @@ def test_two_workers_finishing_one_call_record_it_once(ctx, actors, smtp):
         assert second.result(timeout=10) == []
     with ctx.sessions() as session:
         assert session.get(OutboxMessage, row_id).result == {"message_id": "<first@relay>"}
+
+
+def test_a_document_rendered_while_the_file_store_is_down_waits_and_is_made_once_it_is_back(ctx, actors, s3_server):
+    """Rendering the receipt needs the bucket: out of reach, the job backs off (no incident) and the
+    receipt is stored on a later attempt."""
+    import dataclasses
+
+    from engine.paperwork import CONNECTOR
+    from tests.conftest import with_object_store
+    from tests.ports import free_port
+
+    bucket = with_object_store(ctx, s3_server)
+    down = dataclasses.replace(bucket, settings=dataclasses.replace(
+        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    dossier = submit(bucket, actors["congdan"])
+    work(bucket, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+
+    outcomes = [o for o in drain(down) if o.error and "Kho lưu trữ tệp" in o.error]
+    assert outcomes and {o.state for o in outcomes} == {"pending"}
+    assert list(bucket.files.stored()) == []
+
+    drain_until_settled(bucket)
+    with ctx.sessions() as session:
+        jobs = list(session.scalars(select(OutboxMessage).where(OutboxMessage.connector == CONNECTOR)))
+    assert jobs and {job.state for job in jobs} == {"done"} and all(job.attempts >= 2 for job in jobs)
+    assert len(list(bucket.files.stored())) == len(jobs)

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from engine.services import get_dossier, health
 from integrations.notify.email import message_id_for
 from tests.child_processes import stop_group
 from tests.factories import open_task, submit, work
+from tests.ports import free_port
 
 pytestmark = pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
 
@@ -84,11 +84,7 @@ def stored_for(smtp, key: str) -> list:
     return [m for m in smtp.messages if m["X-Idempotency-Key"] == key]
 
 
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound by the OS, then released): connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+closed_port = free_port  # nobody listens there: connections are refused
 
 
 def point_web_enqueue_at(ctx, url: str) -> None:

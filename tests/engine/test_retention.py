@@ -32,6 +32,7 @@ from engine.reports.filters import Filters
 from engine.retention import PERMANENT, retention_years, run_retention, years_before
 from engine.services import rate_dossier, reports, submit_dossier
 from engine.services.uploads import store_file, submit_with_files
+from tests.conftest import with_object_store
 from tests.engine.services.workspace import refuse_at_reception, to_result
 from tests.factories import APPLICANT, HKD, drain_all, household_form, submit, work
 
@@ -40,6 +41,7 @@ PDF = b"%PDF-1.4\n% ban sao can cuoc cong dan 001090000001\n%%EOF\n"
 PERSONAL = ("001090000001", "0912345678", "congdan@example.vn", "Phạm Thị Công Dân", "099186000123",
             "TRẦN THỊ THU HƯƠNG", "huong.tran@example.vn", "Số 12, ngõ 5", "Chờ hơi lâu nhưng được việc")
 SHORT = "luu-tru-ngan"
+OTHER_PDF = b"%PDF-1.4\n% ban sao can cuoc cua nguoi khac\n%%EOF\n"
 
 
 def returned_with_upload(ctx, actors, content: bytes = PDF):
@@ -197,6 +199,21 @@ def test_a_file_shared_with_a_dossier_still_kept_stays_in_the_store(ctx, actors)
     assert result.erased == 1 and result.files_shared == 1
     assert ctx.files.open(shared.sha256) == PDF
     assert shared.sha256 in digests(ctx, old) and shared.sha256 in digests(ctx, live.code)
+
+
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_erasure_deletes_the_files_from_a_bucket_and_keeps_the_shared_one(ctx, actors, s3_server):
+    bucket = with_object_store(ctx, s3_server)
+    old = returned_with_upload(bucket, actors)
+    shared = store_file(bucket, OTHER_PDF, "cccd.pdf", "application/pdf")
+    submit_with_files(bucket, actors["congdan"], HKD, dict(APPLICANT), household_form(), [shared])
+    files = set(digests(bucket, old))
+    assert {digest for digest, _size in bucket.files.stored()} == files | {shared.sha256}
+
+    result = run_retention(bucket, now=later(6))
+
+    assert result.erased == 1 and result.files_deleted == len(files) and result.files_shared == 0
+    assert [digest for digest, _size in bucket.files.stored()] == [shared.sha256]
 
 
 def test_a_file_refused_from_an_exchange_reply_leaves_the_store_with_its_dossier(ctx, actors):

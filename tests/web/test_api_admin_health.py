@@ -44,6 +44,7 @@ def test_an_admin_sees_connectors_database_and_outbox(api, ctx):
     assert body["reports_standby"]["enabled"] is False and body["reports_standby"]["ok"] is True
     postgresql = body["database"]["dialect"] == "postgresql"  # the history by month: PostgreSQL only
     assert body["history_months"]["enabled"] is postgresql and body["history_months"]["ok"] is True
+    assert body["file_store"]["ok"] is True and "còn trống" in body["file_store"]["detail"]
     stopped = api.get("/api/v1/admin/health", user="quantri").get_json()
     assert stopped["ok"] is False and stopped["workers"]["ok"] is False  # the worker thread is gone
 

@@ -57,8 +57,8 @@ class ServiceHealthOut(Schema):
 
 class AdminHealthOut(Schema):
     ok = fields.Boolean(required=True, metadata={
-        "description": "database, Redis (when used), workers, outbox, reports standby (when used) and the "
-                       "history's months ok, and every enabled connector ok"})
+        "description": "database, Redis (when used), workers, outbox, reports standby (when used), the "
+                       "history's months and the file store ok, and every enabled connector ok"})
     connectors = fields.List(fields.Nested(ConnectorHealthOut), required=True)
     database = fields.Nested(DatabaseHealthOut, required=True)
     outbox = fields.Nested(OutboxSummaryOut, required=True)
@@ -68,6 +68,9 @@ class AdminHealthOut(Schema):
         "description": "the hot standby reports read from (MOTCUA_REPORTS_DATABASE_URL); enabled false without one"})
     history_months = fields.Nested(ServiceHealthOut, required=True, metadata={
         "description": "the event history's monthly partitions (PostgreSQL); enabled false on SQLite"})
+    file_store = fields.Nested(ServiceHealthOut, required=True, metadata={
+        "description": "where uploads and documents are kept: the data dir's folder (writable, space left) or "
+                       "the bucket of MOTCUA_FILE_STORE (answers a HEAD)"})
 
 
 class IncidentOut(Schema):

@@ -25,7 +25,8 @@ from engine.reports.replica import replica_sessions, report_session, wait_for_re
 from engine.services import Actor, health, reports
 from tests.conftest import make_settings, service_missing
 from tests.factories import submit
-from tests.pg_standby import free_port, start_pair, stop_pair
+from tests.pg_standby import start_pair, stop_pair
+from tests.ports import free_port
 
 
 @pytest.fixture(scope="module")

@@ -124,6 +124,27 @@ def test_without_a_reports_standby_its_row_is_not_used(ctx):
     assert (standby.enabled, standby.ok) == (False, True)
 
 
+def test_the_file_store_row_names_the_folder_or_the_bucket_and_whether_it_answers(ctx, actors, s3_server, tmp_path):
+    from tests.conftest import with_object_store
+    from tests.ports import free_port
+
+    folder = health.file_store_health(ctx)
+    assert folder.enabled and folder.ok and str(ctx.files.root) in folder.detail and "GiB" in folder.detail
+    (tmp_path / "mot-tep").write_text("not a folder")
+    misplaced = health.file_store_health(dataclasses.replace(  # MOTCUA_DATA_DIR names a path under a file
+        ctx, settings=dataclasses.replace(ctx.settings, data_dir=tmp_path / "mot-tep" / "data")))
+    assert not misplaced.ok and "Không ghi được" in misplaced.detail
+    bucket = with_object_store(ctx, s3_server)
+    answered = health.file_store_health(bucket)
+    assert answered.ok and bucket.files.describe() in answered.detail and answered.seconds is not None
+    down = dataclasses.replace(bucket, settings=dataclasses.replace(
+        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    unreachable = health.file_store_health(down)
+    assert not unreachable.ok and "Không truy cập được kho tệp" in unreachable.detail
+    overview = health.overview(down, actors["quantri"])
+    assert overview.ok is False and overview.file_store.ok is False
+
+
 def test_the_history_months_are_made_this_month_and_the_next(ctx, actors):
     months = health.history_months_health(ctx)
     if ctx.db.dialect.name == "sqlite":

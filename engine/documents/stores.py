@@ -1,0 +1,38 @@
+"""Which file store this installation uses (MOTCUA_FILE_STORE): a folder in the data dir, or a bucket."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.documents.store import FileStore, Store
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def store_for(settings: Settings) -> Store:
+    if not settings.file_store:
+        return FileStore(Path(settings.data_dir) / "files")
+    from engine.documents.object_store import Location, ObjectStore
+
+    return ObjectStore(Location.parse(settings.file_store), shared_client(settings))
+
+
+def shared_client(settings: Settings) -> Any:
+    """One S3 client per process and endpoint: clients are thread-safe but costly to build, and a client
+    made before a fork (Celery's prefork pool, gunicorn) must not share its sockets with the children."""
+    from engine.documents.object_store import s3_client
+
+    key = (os.getpid(), settings.s3_endpoint_url, settings.s3_region, settings.s3_addressing_style)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = s3_client(endpoint_url=settings.s3_endpoint_url, region=settings.s3_region,
+                                               addressing_style=settings.s3_addressing_style)
+    return client
