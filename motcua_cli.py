@@ -260,6 +260,9 @@ def retention(dry_run: bool, before, batch: int) -> None:
     click.echo(f"Đã xoá dữ liệu cá nhân của {result.erased:,} hồ sơ ({result.batches:,} lô), xoá {result.files_deleted:,} "
                f"tệp, giữ {result.files_shared:,} tệp dùng chung; {result.deferred:,} hồ sơ phải chờ vì còn lệnh gọi "
                "hệ thống ngoài chưa xong.")
+    if result.files_pending:
+        click.echo(f"CẢNH BÁO: kho tệp không truy cập được; {result.files_pending:,} tệp của hồ sơ đã xoá dữ liệu "
+                   "còn chờ xoá và sẽ được xoá ở lần chạy sau.", err=True)
 
 
 @main.command("backup")

@@ -322,13 +322,11 @@ class Settings:
                              "(MOTCUA_DATABASE_URL); SQLite has no replicas")
         if not math.isfinite(self.reports_replica_wait) or self.reports_replica_wait < 0:
             raise ValueError(f"MOTCUA_REPORTS_REPLICA_WAIT must be 0 or more seconds (a finite number), not {self.reports_replica_wait!r}")
-        if self.file_store:
-            from engine.documents.object_store import Location
+        from engine.file_store_location import Location, check_connection_settings
 
+        if self.file_store:
             Location.parse(self.file_store)
-        if self.s3_addressing_style not in ("path", "virtual", "auto"):
-            raise ValueError("MOTCUA_S3_ADDRESSING_STYLE must be 'path', 'virtual' or 'auto', "
-                             f"not {self.s3_addressing_style!r}")
+        check_connection_settings(self.s3_endpoint_url, self.s3_region, self.s3_addressing_style)
         try:
             self.calendar_config()
         except ValueError as exc:

@@ -105,6 +105,15 @@ class LoginThrottle(Base):
     locked_until: Mapped[datetime | None]
 
 
+class FileDeletion(Base):
+    """A stored file whose last reference was erased (engine/retention.py): queued in the erasing
+    transaction, removed once the file is gone from the store, so a store out of reach only delays it."""
+
+    __tablename__ = "file_deletion"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queued_at: Mapped[datetime]
+
+
 class Procedure(Base):
     __tablename__ = "procedure"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -357,7 +366,7 @@ class ExchangeMessage(Base):
     peer: Mapped[str | None] = mapped_column(String(255))
     #: edoc | status
     kind: Mapped[str] = mapped_column(String(16))
-    #: sent | matched | unmatched | rejected
+    #: sent | matched | unmatched | rejected | held (fetched, waiting for the file store: services/exchange.py)
     state: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -8,10 +8,13 @@ is due once it is finished (a final status: returned, refused, withdrawn, stoppe
 pending, running or failed is deferred: erasing them would send "[đã xoá]" to the outside world.
 
 Batches: one transaction per batch of dossiers (erasure in engine/erasure.py plus one
-`personal_data_erased` history event each); files are deleted from the store after that
-transaction committed, and only when no dossier still holding its data, no draft and no kept
-exchange package points at the same content (the store is content-addressed: identical uploads share
-one file). Idempotent: an erased dossier is not due again. A dry run counts and changes nothing.
+`personal_data_erased` history event each), which also queues the digests of their files
+(`file_deletion`). After it commits, each queued file is deleted from the store unless a dossier still
+holding its data, a draft or a kept exchange package points at the same content (the store is
+content-addressed: identical uploads share one file), and its row goes. A store out of reach (a
+bucket's endpoint down) leaves the rows queued: the next run deletes those files first, so the erased
+data does not stay in the store. Idempotent: an erased dossier is not due again. A dry run counts and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -22,14 +25,23 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, false, or_, select, text
+from sqlalchemy import Text, and_, cast, delete, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.calendar import VN_TZ
 from engine.context import EngineContext
 from engine.db import transaction
 from engine.erasure import erase_dossier
-from engine.models import Attachment, Dossier, Draft, ExchangeMessage, OutboxMessage, ProcedureVersion
+from engine.errors import Unavailable
+from engine.models import (
+    Attachment,
+    Dossier,
+    Draft,
+    ExchangeMessage,
+    FileDeletion,
+    OutboxMessage,
+    ProcedureVersion,
+)
 from engine.privacy import ERASED
 from engine.services.accounts import SYSTEM
 from engine.statuses import STATUSES
@@ -53,6 +65,9 @@ class RetentionResult:
     files_deleted: int = 0
     #: files of erased dossiers kept because something still holding its data shares the content
     files_shared: int = 0
+    #: files still queued for deletion because the store could not be reached (deleted by a later run)
+    files_pending: int = 0
+    store_unavailable: bool = False
     batches: int = 0
     dry_run: bool = False
 
@@ -90,6 +105,8 @@ def run_retention(ctx: EngineContext, *, now: datetime | None = None, before: da
     if default < 1:
         raise ValueError(f"retention_years must be at least 1 year, not {default}")
     result = RetentionResult(dry_run=dry_run)
+    if not dry_run:
+        _delete_queued(ctx, result)  # what an earlier run could not delete
     after = 0
     while True:
         with ctx.sessions() as session:
@@ -155,22 +172,45 @@ def _erase_batch(ctx: EngineContext, ids: list[int], now: datetime, before: date
                                  retention_years=versions[dossier.procedure_version_id] or 0)
             files |= done.files
             erased += 1
+        _queue(session, files, now)
     result.erased += erased
-    deleted, shared = delete_unreferenced_files(ctx, files)
-    result.files_deleted += deleted
-    result.files_shared += shared
+    _delete_queued(ctx, result)
 
 
-def delete_unreferenced_files(ctx: EngineContext, digests: set[str]) -> tuple[int, int]:
-    """Delete these files from the store unless a row that keeps its data still points at them.
-    Returns (deleted, kept because shared). Missing files count as neither."""
-    if not digests:
-        return 0, 0
-    with ctx.sessions() as session:
-        live = _still_referenced(session, digests)
+def _queue(session: Session, digests: set[str], now: datetime) -> None:
+    queued = set(session.scalars(select(FileDeletion.sha256).where(FileDeletion.sha256.in_(sorted(digests)))))
+    session.add_all(FileDeletion(sha256=digest, queued_at=now) for digest in sorted(digests - queued))
+
+
+def _delete_queued(ctx: EngineContext, result: RetentionResult, chunk: int = 500) -> None:
+    """Delete the queued files that nothing still holding its data points at, and their rows; the shared
+    ones only lose their row. A store out of reach stops the deleting for this run: the rest stays queued."""
     store = ctx.files
-    deleted = sum(store.delete(digest) for digest in sorted(digests - live))
-    return deleted, len(live & digests)
+    after = ""
+    while not result.store_unavailable:
+        with ctx.sessions() as session:
+            digests = list(session.scalars(select(FileDeletion.sha256).where(FileDeletion.sha256 > after)
+                                           .order_by(FileDeletion.sha256).limit(chunk)))
+            if not digests:
+                break
+            live = _still_referenced(session, set(digests))
+        after = digests[-1]
+        done: list[str] = []
+        try:
+            for digest in digests:
+                if digest not in live:
+                    result.files_deleted += int(store.delete(digest))
+                done.append(digest)
+        except Unavailable as exc:
+            result.store_unavailable = True
+            log.warning("retention: the file store is out of reach; the files left stay queued for deletion: %s",
+                        exc)
+        finally:
+            result.files_shared += len(live.intersection(done))
+            with transaction(ctx.sessions) as session:
+                session.execute(delete(FileDeletion).where(FileDeletion.sha256.in_(done)))
+    with ctx.sessions() as session:
+        result.files_pending = session.scalar(select(func.count()).select_from(FileDeletion)) or 0
 
 
 def _still_referenced(session: Session, digests: set[str]) -> set[str]:
@@ -188,5 +228,5 @@ def _still_referenced(session: Session, digests: set[str]) -> set[str]:
     return live
 
 
-__all__ = ["PERMANENT", "RetentionResult", "delete_unreferenced_files", "retention_years", "run_retention",
+__all__ = ["PERMANENT", "RetentionResult", "retention_years", "run_retention",
            "years_before"]

@@ -24,7 +24,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 VOLATILE = ("report_state", "report_dossier", "report_task", "report_daily", "report_step_daily", "report_duration",
             "access_log", "procedure_draft", "rating", "draft", "substitution", "event", "outbox", "attachment", "payment",
             "exchange_message", "calendar_exception", "task", "workflow_instance", "dossier", "code_counter", "api_token",
-            "login_throttle")
+            "login_throttle", "file_deletion")
 
 
 def service_missing(what: str, exc: Exception) -> None:

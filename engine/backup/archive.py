@@ -21,7 +21,7 @@ import orjson
 
 from engine.documents.errors import StoredFileNotFound
 from engine.documents.store import CHUNK, Store, relative_name
-from engine.errors import MotcuaError
+from engine.errors import MotcuaError, Unavailable
 
 MANIFEST = "manifest.json"
 FORMAT = "motcua-backup"
@@ -89,7 +89,7 @@ def add_stored(tar: tarfile.TarFile, store: Store, sha256: str, size: int, mtime
     try:
         with store.reader(sha256) as raw:
             intact = add_stream(tar, file_member(sha256), raw, sha256, size, mtime)
-    except (StoredFileNotFound, OSError) as exc:
+    except (StoredFileNotFound, Unavailable, OSError) as exc:
         raise BackupFailed(f"stored file {sha256} could not be read: {exc}",
                            message_vi=f"Không đọc được tệp {sha256} trong kho tệp (vừa bị xóa hoặc kho tệp "
                            "không truy cập được); hãy chạy lại.") from exc
@@ -109,7 +109,8 @@ def add_stream(tar: tarfile.TarFile, name: str, raw: IO[bytes], sha256: str, siz
     except OSError as exc:
         if "unexpected end of data" not in str(exc):
             raise
-        return False  # shorter than listed
+        raw.read()  # shorter than listed: a stream cut off raises here (a bucket's body checks its length)
+        return False
     return reader.size == size and reader.sha256.hexdigest() == sha256 and not raw.read(1)
 
 

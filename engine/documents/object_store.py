@@ -18,50 +18,37 @@ import hashlib
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
 
-from engine.documents.errors import StoredFileCorrupt, StoredFileNotFound, StoreUnavailable
-from engine.documents.store import DIGEST, relative_name, verified
+from engine.documents.errors import StoredFileNotFound, StoreUnavailable
+from engine.documents.store import CHUNK, DIGEST, relative_name, verified
+from engine.file_store_location import Location
 
 log = logging.getLogger(__name__)
 
-#: S3 bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending alphanumeric
-_BUCKET_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-")
 MISSING = {"404", "NoSuchKey", "NotFound"}
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where the store lives: `s3://bucket/prefix`, parsed and checked."""
+class _Exists(Exception):
+    """A conditional PUT found the object there."""
 
-    bucket: str
-    prefix: str = ""
 
-    @classmethod
-    def parse(cls, url: str) -> Location:
-        parts = urlsplit(url)
-        bucket = parts.netloc
-        if parts.scheme != "s3" or parts.query or parts.fragment or not bucket:
-            raise ValueError(f"MOTCUA_FILE_STORE must be s3://bucket or s3://bucket/prefix, not {url!r}")
-        if not (3 <= len(bucket) <= 63 and set(bucket) <= _BUCKET_CHARS and bucket[0].isalnum()
-                and bucket[-1].isalnum() and ".." not in bucket):
-            raise ValueError(f"MOTCUA_FILE_STORE: {bucket!r} is not a valid bucket name "
-                             "(3-63 lower-case letters, digits, dots and hyphens)")
-        prefix = parts.path.strip("/")
-        if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
-            raise ValueError(f"MOTCUA_FILE_STORE: the prefix {prefix!r} has an empty, '.' or '..' part")
-        return cls(bucket, f"{prefix}/" if prefix else "")
+class _Concurrent(Exception):
+    """A conditional PUT met another writer of the same object (S3's 409)."""
 
-    def __str__(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
+
+class _Unconditional(Exception):
+    """The server does not implement conditional PUTs."""
+
 
 
 #: seconds to connect, seconds of silence while waiting for bytes, and attempts (the first included):
-#: a request meets a hung endpoint for at most about (3 + 10) x 3 s before StoreUnavailable
-CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 3.0, 10.0, 3
+#: a call meets a hung endpoint for at most about (2 + 10) x 2 s before StoreUnavailable. Some calls are
+#: made while a database transaction is open (a download is read before its row is written), so the
+#: budget stays short; the health probe's is shorter still.
+CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 2.0, 10.0, 2
+PROBE_TIMEOUT = 2.0
 
 
 def s3_client(*, endpoint_url: str | None, region: str, addressing_style: str, read_timeout: float = READ_TIMEOUT,
@@ -74,7 +61,7 @@ def s3_client(*, endpoint_url: str | None, region: str, addressing_style: str, r
     from botocore.config import Config
 
     config = Config(region_name=region, s3={"addressing_style": addressing_style},
-                    connect_timeout=CONNECT_TIMEOUT, read_timeout=read_timeout,
+                    connect_timeout=min(CONNECT_TIMEOUT, read_timeout), read_timeout=read_timeout,
                     retries={"mode": "standard", "total_max_attempts": attempts},
                     max_pool_connections=32, request_checksum_calculation="when_required",
                     response_checksum_validation="when_required")
@@ -96,15 +83,34 @@ class ObjectStore:
         return self.location.prefix + relative_name(sha256)
 
     def put(self, data: bytes) -> tuple[str, int]:
-        """Store `data`; return (sha256, size). Bytes already stored are not sent again."""
-        raw = hashlib.sha256(data)
-        digest = raw.hexdigest()
-        if not self.exists(digest):
-            with self._calls("put", digest):
-                self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=data,
-                                       ContentType="application/octet-stream",
-                                       ChecksumSHA256=base64.b64encode(raw.digest()).decode())
+        """Store `data`; return (sha256, size). One conditional PUT (If-None-Match: *): an object already
+        there is left as it is (412), and a put needs no permission to list the bucket. A server that does
+        not implement the condition is asked first whether the object exists (HEAD), then sent it."""
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            self._put(digest, data, conditional=True)
+        except _Unconditional:
+            if not self.exists(digest):
+                self._put(digest, data, conditional=False)
         return digest, len(data)
+
+    def _put(self, digest: str, body: Any, *, conditional: bool) -> None:
+        extra = {"IfNoneMatch": "*"} if conditional else {}
+        for attempt in (1, 2):
+            try:
+                with self._calls("put", digest):
+                    self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=body,
+                                           ContentType="application/octet-stream",
+                                           ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(), **extra)
+                return
+            except _Exists:
+                return  # the same bytes are there already (they are named by their digest)
+            except _Concurrent:
+                if attempt == 2:
+                    raise StoreUnavailable(f"object store {self.location}: put {digest} kept meeting another "
+                                           "writer of the same object") from None
+                if hasattr(body, "seek"):
+                    body.seek(0)
 
     def open(self, sha256: str) -> bytes:
         """The stored bytes, checked against their digest."""
@@ -113,11 +119,16 @@ class ObjectStore:
         return verified(sha256, data)
 
     def exists(self, sha256: str) -> bool:
+        """Whether the object is there. A HEAD answers 404 for a missing bucket too, so a miss is confirmed
+        by asking for the bucket (StoreUnavailable if it is gone): misses are rare, the store issued the
+        digests. Without permission to list the bucket, S3 answers 403 for a missing object: that is
+        StoreUnavailable here (the permissions needed are in docs/scaling.md)."""
         key = self.key(sha256)
         try:
             with self._calls("head", sha256):
                 self.client.head_object(Bucket=self.bucket, Key=key)
         except StoredFileNotFound:
+            self.check()
             return False
         return True
 
@@ -157,17 +168,19 @@ class ObjectStore:
         for sha256, source in staged:
             if self._intact(sha256):
                 continue
-            with self._calls("put", sha256), source.open("rb") as body:
-                self.client.put_object(Bucket=self.bucket, Key=self.key(sha256), Body=body,
-                                       ContentType="application/octet-stream",
-                                       ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode())
+            with source.open("rb") as body:
+                self._put(sha256, body, conditional=False)
 
     def _intact(self, sha256: str) -> bool:
+        """Whether the object is there with exactly the bytes of its name (hashed as it streams in)."""
+        digest = hashlib.sha256()
         try:
-            self.open(sha256)
-        except (StoredFileNotFound, StoredFileCorrupt):  # a damaged copy: the archive's replaces it
+            with self.reader(sha256) as body:
+                for chunk in iter(lambda: body.read(CHUNK), b""):
+                    digest.update(chunk)
+        except StoredFileNotFound:
             return False
-        return True
+        return digest.hexdigest() == sha256.lower()  # a damaged copy: the archive's replaces it
 
     def check(self) -> None:
         """Reach the bucket with the configured credentials (HEAD bucket); StoreUnavailable if we cannot."""
@@ -185,8 +198,15 @@ class ObjectStore:
             yield
         except self._client_error as exc:
             error = exc.response.get("Error", {})
-            if error.get("Code") in MISSING and sha256:
+            code = error.get("Code")
+            if code in MISSING and sha256:
                 raise StoredFileNotFound(f"no stored file {sha256.lower()}") from None
+            if action == "put" and code in ("PreconditionFailed", "412"):
+                raise _Exists from None
+            if action == "put" and code == "ConditionalRequestConflict":
+                raise _Concurrent from None
+            if action == "put" and code in ("NotImplemented", "501"):
+                raise _Unconditional from None
             log.warning("object store %s: %s %s failed: %s", self.location, action, sha256[:12], error)
             raise StoreUnavailable(f"object store {self.location}: {action} failed: {error.get('Code')} "
                                    f"{error.get('Message', '')}".strip()) from exc

@@ -12,16 +12,18 @@ Because the layout is the same, a folder copied into a bucket under the prefix i
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
-from engine.documents.errors import InvalidDigest, StoredFileCorrupt, StoredFileNotFound
+from engine.documents.errors import InvalidDigest, StoredFileCorrupt, StoredFileNotFound, StoreUnavailable
 
 DIGEST = re.compile(r"[0-9a-fA-F]{64}")
 #: bytes read at a time when a file is streamed or hashed
@@ -65,6 +67,8 @@ class Store(Protocol):
 
     def install(self, staged: Iterable[tuple[str, Path]]) -> None: ...
 
+    def check(self) -> None: ...
+
     def describe(self) -> str: ...
 
 
@@ -77,6 +81,26 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_into(target: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write through `write` to a temporary file beside `target`, make it durable, rename it into place:
+    a reader never sees a partial file, and concurrent writers of the same content cannot clash."""
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            write(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _copy_into(source: Path, target: Path) -> None:
+    with source.open("rb") as data:
+        _write_into(target, lambda out: shutil.copyfileobj(data, out, CHUNK))
 
 
 def file_sha256(path: Path) -> str:
@@ -97,24 +121,13 @@ class FileStore:
 
     def put(self, data: bytes) -> tuple[str, int]:
         """Store `data`; return (sha256, size). Idempotent: storing the same bytes again is a no-op.
-
-        The bytes go to a temporary file in the target directory, then are renamed into place, so a
-        reader never sees a partial file and concurrent writers of the same content cannot clash."""
+        The bytes go to a temporary file in the target directory, then are renamed into place."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if target.exists():
             return digest, len(data)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        _write_into(target, lambda out: out.write(data))
         _fsync_dir(target.parent)
         return digest, len(data)
 
@@ -169,10 +182,23 @@ class FileStore:
             if target.is_file() and file_sha256(target) == sha256.lower():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+            try:
+                os.replace(source, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                _copy_into(source, target)  # the store is a file system of its own (a mount)
             directories.add(target.parent)
         for directory in sorted(directories):
             _fsync_dir(directory)
+
+    def check(self) -> None:
+        """The folder, or the nearest folder above it that exists (a put makes the rest), can be written;
+        StoreUnavailable if not."""
+        existing = next((p for p in (self.root, *self.root.parents) if p.exists()), None)
+        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise StoreUnavailable(f"the file store's folder {self.root} cannot be written",
+                                   message_vi=f"Không ghi được vào thư mục kho tệp {self.root}")
 
     def describe(self) -> str:
         return str(self.root)

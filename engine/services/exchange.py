@@ -17,18 +17,20 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine import history
 from engine.context import EngineContext
 from engine.db import transaction
-from engine.errors import Conflict
+from engine.errors import Conflict, Unavailable
 from engine.models import Attachment, Dossier, ExchangeMessage, OutboxMessage
 from forms.uploads import FileLimits, file_limits, read_upload
 
 log = logging.getLogger(__name__)
 CONNECTOR = "vdxp"
+#: a fetched package waiting for the file store to answer again (see fetch_and_route)
+HELD = "held"
 
 
 def record_sent(session: Session, message: OutboxMessage, result: dict[str, Any], now: datetime) -> None:
@@ -39,33 +41,81 @@ def record_sent(session: Session, message: OutboxMessage, result: dict[str, Any]
 
 
 def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
-    """Fetch received packages and route each one; returns counts by outcome."""
+    """Fetch received packages and route each one; returns counts by outcome.
+
+    The axis counts a package as delivered once fetched, so nothing fetched may be lost: with the file
+    store out of reach nothing is fetched, and a package the store fails on midway is held whole in
+    its own `exchange_message` row (state "held") and routed again, first thing, by a later sweep."""
     if CONNECTOR not in ctx.connectors.available():
         return {}
     now = datetime.now(UTC)
+    counts = {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0, "held": 0}
+    try:
+        ctx.files.check()
+        for held_id, item, rejected in _held(ctx):
+            counts[_deliver(ctx, item, now, rejected=rejected, held_id=held_id)] += 1
+    except Unavailable as exc:
+        log.warning("exchange: the file store is out of reach, nothing fetched this round: %s", exc)
+        counts["held"] = len(_held(ctx))
+        return counts
     answer = ctx.connectors.get(CONNECTOR).call("fetch_received", {}, idempotency_key=f"fetch:{now.timestamp()}")
-    counts = {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0}
-    for item in answer.get("received") or []:
-        counts[_route_retrying(ctx, item, now)] += 1
-    for item in answer.get("rejected") or []:
-        _keep_rejected(ctx, item, now)
-        counts["rejected"] += 1
+    fetched = [(item, False) for item in answer.get("received") or []]
+    fetched += [(item, True) for item in answer.get("rejected") or []]
+    for item, rejected in fetched:
+        try:
+            counts[_deliver(ctx, item, now, rejected=rejected)] += 1
+        except Unavailable as exc:
+            _hold(ctx, item, rejected, now, exc)
+            counts["held"] += 1
     return counts
 
 
-def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
+def _deliver(ctx: EngineContext, item: dict[str, Any], now: datetime, *, rejected: bool,
+             held_id: int | None = None) -> str:
+    if rejected:
+        _keep_rejected(ctx, item, now, held_id)
+        return "rejected"
+    return _route_retrying(ctx, item, now, held_id)
+
+
+def _hold(ctx: EngineContext, item: dict[str, Any], rejected: bool, now: datetime, exc: Exception) -> None:
+    with transaction(ctx.sessions) as session:
+        session.add(ExchangeMessage(direction="in", dossier_id=None, doc_id=item.get("doc_id"), document_id=None,
+                                    peer=item.get("from"), kind="edoc", state=HELD, subject=None,
+                                    detail={"item": item, "rejected": rejected, "error": str(exc)[:500]},
+                                    created_at=now))
+    log.warning("exchange: package %s from %s held until the file store answers: %s", item.get("doc_id"),
+                item.get("from"), exc)
+
+
+def _held(ctx: EngineContext) -> list[tuple[int, dict[str, Any], bool]]:
+    with ctx.sessions() as session:
+        rows = session.execute(select(ExchangeMessage.id, ExchangeMessage.detail)
+                               .where(ExchangeMessage.state == HELD).order_by(ExchangeMessage.id)).all()
+    return [(row_id, detail["item"], bool(detail.get("rejected"))) for row_id, detail in rows]
+
+
+def _release(session: Session, held_id: int | None) -> None:
+    """The held row goes in the transaction that delivers its package: routed once, never twice."""
+    if held_id is not None:
+        session.execute(delete(ExchangeMessage).where(ExchangeMessage.id == held_id,
+                                                      ExchangeMessage.state == HELD))
+
+
+def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:
     """The axis has handed the package over: an official moving the same dossier at that moment
     only means routing it again on the fresh row."""
     for _attempt in range(4):
         try:
-            return _route(ctx, item, now)
+            return _route(ctx, item, now, held_id)
         except Conflict:
             continue
-    return _route(ctx, item, now)
+    return _route(ctx, item, now, held_id)
 
 
-def _route(ctx: EngineContext, item: dict[str, Any], now: datetime) -> str:
+def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:
     with transaction(ctx.sessions) as session:
+        _release(session, held_id)
         if item.get("status"):
             return _status(session, item, now)
         envelope = item["envelope"]
@@ -192,11 +242,11 @@ def _complete_waiting(ctx: EngineContext, session: Session, dossier: Dossier, en
     return complete_marked_or_hold(ctx, session, dossier, "exchangeReply", reply)
 
 
-def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime) -> None:
-
+def _keep_rejected(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> None:
     raw = base64.b64decode(item.get("raw_b64") or b"")
     sha256 = ctx.files.put(raw)[0] if raw else None
     with transaction(ctx.sessions) as session:
+        _release(session, held_id)
         session.add(ExchangeMessage(direction="in", dossier_id=None, doc_id=item.get("doc_id"), document_id=None,
                                     peer=item.get("from"), kind="edoc", state="rejected", subject=None,
                                     detail={"problems": item.get("problems") or []}, raw_sha256=sha256,

@@ -9,7 +9,6 @@ that does not load."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import case, func, select, text
 
 from engine.context import EngineContext
-from engine.errors import Forbidden
+from engine.errors import Forbidden, MotcuaError
 from engine.event_months import month_of, months_made, partitioned, plus_months
 from engine.models import OutboxMessage, WorkflowInstance
 from engine.services.accounts import Actor
@@ -329,22 +328,22 @@ def standby_health(ctx: EngineContext) -> ServiceHealth:
 
 def file_store_health(ctx: EngineContext) -> ServiceHealth:
     """The folder: it exists (or can be made) and can be written, with the space left on its disk. The
-    bucket: it answers a HEAD with the configured credentials."""
-    from engine.documents.errors import StoreUnavailable
+    bucket: it answers a HEAD with the configured credentials (one attempt, a short timeout)."""
     from engine.documents.store import FileStore
+    from engine.documents.stores import probe_store
 
-    store = ctx.files
-    if isinstance(store, FileStore):
-        existing = next((p for p in (store.root, *store.root.parents) if p.exists()), None)
-        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-            return ServiceHealth(True, False, f"Không ghi được vào thư mục kho tệp {store.root}")
-        free = shutil.disk_usage(existing).free
-        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB")
     started = time.monotonic()
+    store = probe_store(ctx.settings)
     try:
         store.check()
-    except StoreUnavailable as exc:
+    except Exception as exc:  # noqa: BLE001 - the page reports a store out of reach instead of failing itself
+        if isinstance(store, FileStore) and isinstance(exc, MotcuaError):
+            return ServiceHealth(True, False, exc.message_vi)
         return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300])
+    if isinstance(store, FileStore):
+        existing = next(p for p in (store.root, *store.root.parents) if p.exists())
+        free = shutil.disk_usage(existing).free
+        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB")
     seconds = round(time.monotonic() - started, 4)
     return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms", seconds)
 

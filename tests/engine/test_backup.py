@@ -9,6 +9,7 @@ import io
 import tarfile
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from engine.audit import verify_all
 from engine.backup import BackupFailed, RestoreRefused, backup, restore
 from engine.context import build_context
 from engine.db import transaction
+from engine.documents.errors import StoreUnavailable
+from engine.documents.store import FileStore
 from engine.event_months import partitions
 from engine.models import Base, Dossier
 from engine.outbox import drain
@@ -188,19 +191,64 @@ def test_files_in_a_bucket_are_backed_up_and_restored_into_a_bucket_or_a_folder(
         assert read_attachment(target, citizen, codes["with_file"], upload.id)[1] == PDF
 
 
+def own_folder(ctx, tmp_path):
+    """A view of `ctx` with a data dir (and so a folder store) of its own, empty."""
+    return dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, data_dir=tmp_path / "data"))
+
+
 def test_a_folder_stores_backup_moves_into_a_bucket(ctx, actors, fresh, tmp_path, s3_server):
     """A province growing from one server to several: back up, restore with MOTCUA_FILE_STORE set."""
-    codes = several_dossiers(ctx, actors)
-    made = backup(ctx, tmp_path / "sao-luu.tar.gz")
+    source = own_folder(ctx, tmp_path)
+    codes = several_dossiers(source, actors)
+    made = backup(source, tmp_path / "sao-luu.tar.gz")
     target = with_object_store(fresh(), s3_server)
     restore(target, made.path)
-    assert list(target.files.stored()) == list(ctx.files.stored())
+    assert list(target.files.stored()) == list(source.files.stored())
     finished = next(a for a in list_attachments(target, actors["congdan"], codes["finished"]) if a.kind == "ket-qua")
     assert read_attachment(target, actors["congdan"], codes["finished"], finished.id)[1].startswith(b"%PDF")
 
 
+class _CutOff(io.RawIOBase):
+    """A stored file's body that stops early and then says so, as a bucket's body does when the
+    connection drops (botocore checks the length it was promised)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.data:
+            chunk, self.data = self.data[:size], self.data[size:]
+            return chunk
+        raise StoreUnavailable("connection broken: 10 bytes read, 100000 more expected")
+
+
+def test_a_file_cut_off_while_being_archived_is_a_read_failure_not_a_damaged_file(ctx, actors, tmp_path,
+                                                                                  monkeypatch):
+    source = own_folder(ctx, tmp_path)
+    several_dossiers(source, actors)
+    digest, _size = next(iter(source.files.stored()))
+    real_reader = FileStore.reader
+
+    @contextmanager
+    def cut_off(self, sha256):
+        if sha256 != digest:
+            with real_reader(self, sha256) as stream:
+                yield stream
+            return
+        yield _CutOff(b"%PDF-1.4\n")
+
+    monkeypatch.setattr(FileStore, "reader", cut_off)
+    with pytest.raises(BackupFailed) as raised:
+        backup(source, tmp_path / "sao-luu.tar.gz")
+    assert "Không đọc được tệp" in raised.value.message_vi and "bị hỏng" not in raised.value.message_vi
+    assert list(tmp_path.glob("*sao-luu*")) == []
+
+
 def test_a_damaged_file_in_the_store_fails_the_backup_and_leaves_no_archive(ctx, actors, tmp_path):
-    own = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, data_dir=tmp_path / "data"))
+    own = own_folder(ctx, tmp_path)
     several_dossiers(own, actors)
     digest, _size = next(iter(own.files.stored()))
     own.files.path(digest).write_bytes(b"tampered")

@@ -216,6 +216,30 @@ def test_erasure_deletes_the_files_from_a_bucket_and_keeps_the_shared_one(ctx, a
     assert [digest for digest, _size in bucket.files.stored()] == [shared.sha256]
 
 
+@pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
+def test_files_the_store_could_not_delete_stay_queued_and_go_on_the_next_run(ctx, actors, s3_server):
+    import dataclasses
+
+    from tests.ports import free_port
+
+    bucket = with_object_store(ctx, s3_server)
+    down = dataclasses.replace(bucket, settings=dataclasses.replace(
+        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    code = returned_with_upload(bucket, actors)
+    files = set(digests(bucket, code))
+
+    first = run_retention(down, now=later(6))
+
+    assert (first.erased, first.files_deleted, first.files_pending, first.store_unavailable) == (1, 0, len(files), True)
+    assert {digest for digest, _size in bucket.files.stored()} == files  # still there, still queued
+    assert dossier(bucket, code).applicant_name == ERASED  # the database's part is done regardless
+
+    second = run_retention(bucket, now=later(6))
+
+    assert (second.due, second.files_deleted, second.files_pending) == (0, len(files), 0)
+    assert list(bucket.files.stored()) == []
+
+
 def test_a_file_refused_from_an_exchange_reply_leaves_the_store_with_its_dossier(ctx, actors):
     code = refused(ctx, actors)
     digest, _size = ctx.files.put(b"%PDF-1.7 ban ve cua ong Pham Thi Cong Dan /JS")

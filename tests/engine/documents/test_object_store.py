@@ -13,10 +13,12 @@ import pytest
 
 from engine.config import Settings
 from engine.documents.errors import InvalidDigest, StoredFileCorrupt, StoredFileNotFound, StoreUnavailable
-from engine.documents.object_store import Location, ObjectStore, s3_client
+from engine.documents.object_store import ObjectStore, s3_client
 from engine.documents.store import FileStore
 from engine.documents.stores import shared_client, store_for
+from engine.file_store_location import Location
 from tests.ports import free_port
+from tests.s3_server import CREDENTIALS
 
 PDF = b"%PDF-1.7 pretend this is a receipt"
 DIGEST = hashlib.sha256(PDF).hexdigest()
@@ -195,14 +197,63 @@ def test_every_put_carries_the_sha256_so_the_server_can_check_the_body(bucket):
     assert put.headers["x-amz-checksum-sha256"] == base64.b64encode(hashlib.sha256(OTHER).digest())
 
 
-def test_a_second_put_of_the_same_bytes_only_asks_whether_it_is_there(bucket):
+def test_a_second_put_of_the_same_bytes_is_one_conditional_put_that_leaves_the_object(bucket):
     bucket.put(PDF)
+    before = bucket.client.head_object(Bucket=bucket.bucket, Key=bucket.key(DIGEST))["ETag"]
     with requests_sent(bucket) as sent:
-        bucket.put(PDF)
-    assert [r.method for r in sent] == ["HEAD"]
+        assert bucket.put(PDF) == (DIGEST, len(PDF))
+    assert [(r.method, r.headers.get("If-None-Match")) for r in sent] == [("PUT", b"*")]
+    assert bucket.client.head_object(Bucket=bucket.bucket, Key=bucket.key(DIGEST))["ETag"] == before
 
 
-def test_an_endpoint_nobody_answers_is_unavailable_not_missing(tmp_path):
+def test_a_server_without_conditional_puts_is_asked_first(bucket):
+    """Some S3-compatible servers answer 501 to If-None-Match: the store falls back to HEAD, then PUT."""
+    def refuse_conditional(request, **_):
+        if request.method == "PUT" and request.headers.get("If-None-Match"):
+            from botocore.awsrequest import AWSResponse
+
+            class Raw:
+                def stream(self, **_):
+                    yield b""
+
+            body = (b"<?xml version='1.0'?><Error><Code>NotImplemented</Code>"
+                    b"<Message>A header you provided implies functionality that is not implemented</Message></Error>")
+            response = AWSResponse(request.url, 501, {}, Raw())
+            response._content = body
+            return response
+        return None
+
+    bucket.client.meta.events.register_first("before-send.s3.PutObject", refuse_conditional)
+    try:
+        with requests_sent(bucket) as sent:
+            assert bucket.put(OTHER)[0] == hashlib.sha256(OTHER).hexdigest()
+            bucket.put(OTHER)
+    finally:
+        bucket.client.meta.events.unregister("before-send.s3.PutObject", refuse_conditional)
+    assert bucket.open(hashlib.sha256(OTHER).hexdigest()) == OTHER
+    # new: the refused PUT, HEAD of the object (404), HEAD of the bucket (the miss confirmed), the PUT;
+    # again: the refused PUT, HEAD of the object (there)
+    assert [r.method for r in sent] == ["PUT", "HEAD", "HEAD", "PUT", "PUT", "HEAD"]
+
+
+def test_a_missing_bucket_is_unavailable_even_where_s3_answers_404(s3_server):
+    store = store_for(Settings(file_store="s3://motcua-never-made/x", s3_endpoint_url=s3_server.endpoint))
+    for call in (lambda: store.exists(DIGEST), lambda: store.delete(DIGEST), lambda: store.open(DIGEST),
+                 lambda: store.put(PDF), store.check):
+        with pytest.raises(StoreUnavailable):
+            call()
+
+
+@pytest.fixture
+def credentials(monkeypatch):
+    """Credentials as an installation sets them (no S3 server needed: the endpoint is the point)."""
+    for name, value in CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_an_endpoint_nobody_answers_is_unavailable_not_missing(credentials):
+    from botocore.exceptions import EndpointConnectionError
+
     settings = Settings(file_store="s3://motcua-files/x", s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
     gone = store_for(settings)
     for call in (lambda: gone.put(PDF), lambda: gone.open(DIGEST), lambda: gone.exists(DIGEST),
@@ -210,14 +261,7 @@ def test_an_endpoint_nobody_answers_is_unavailable_not_missing(tmp_path):
         with pytest.raises(StoreUnavailable) as raised:
             call()
         assert "Kho lưu trữ tệp" in raised.value.message_vi
-
-
-def test_a_bucket_that_does_not_exist_is_unavailable(s3_server):
-    store = store_for(Settings(file_store="s3://motcua-never-made/x", s3_endpoint_url=s3_server.endpoint))
-    with pytest.raises(StoreUnavailable):
-        store.check()
-    with pytest.raises(StoreUnavailable):
-        store.put(PDF)
+        assert isinstance(raised.value.__cause__, EndpointConnectionError)
 
 
 def test_one_client_per_process_and_endpoint(s3_server):
@@ -258,6 +302,27 @@ def test_the_store_is_read_from_the_environment():
         Settings.from_env({"MOTCUA_S3_ADDRESSING_STYLE": "sideways"})
 
 
+@pytest.mark.parametrize("variables, named", [
+    ({"MOTCUA_S3_ENDPOINT_URL": "minio:9000"}, "MOTCUA_S3_ENDPOINT_URL"),
+    ({"MOTCUA_S3_ENDPOINT_URL": "ftp://minio:9000"}, "MOTCUA_S3_ENDPOINT_URL"),
+    ({"MOTCUA_S3_ENDPOINT_URL": "http://minio 9000"}, "MOTCUA_S3_ENDPOINT_URL"),
+    ({"MOTCUA_S3_REGION": "Hà Nội"}, "MOTCUA_S3_REGION"),
+    ({"MOTCUA_S3_REGION": "us_east_1"}, "MOTCUA_S3_REGION"),
+    ({"MOTCUA_FILE_STORE": "s3://192.168.1.10/x"}, "MOTCUA_FILE_STORE"),
+    ({"MOTCUA_FILE_STORE": "s3://motcua/" + "p" * 901}, "MOTCUA_FILE_STORE"),
+])
+def test_an_endpoint_region_or_location_no_client_could_use_is_refused_at_start_up(variables, named):
+    with pytest.raises(ValueError, match=named):
+        Settings.from_env({"MOTCUA_FILE_STORE": "s3://motcua-files/x", **variables})
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "https://s3.hn.example.vn", "http://minio:9000/",
+                                      "http://[::1]:9000"])
+def test_an_endpoint_a_client_can_use_is_accepted(endpoint):
+    settings = Settings.from_env({"MOTCUA_FILE_STORE": "s3://motcua-files/x", "MOTCUA_S3_ENDPOINT_URL": endpoint})
+    assert isinstance(store_for(settings), ObjectStore)
+
+
 def test_a_client_is_not_shared_with_a_forked_child(s3_server):
     """Celery's prefork pool and gunicorn fork after start-up: the child builds its own client."""
     import os
@@ -278,11 +343,13 @@ def test_a_client_is_not_shared_with_a_forked_child(s3_server):
     assert answer == b"own"
 
 
-def test_an_endpoint_that_accepts_but_never_answers_gives_up_in_bounded_time():
+def test_an_endpoint_that_accepts_but_never_answers_gives_up_in_bounded_time(credentials):
     """A hung endpoint (the connection is accepted, no byte ever comes back) holds a request only for the
     read timeout times the attempts, then the store is unavailable."""
     import socket
     import time
+
+    from botocore.exceptions import ReadTimeoutError
 
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -292,6 +359,8 @@ def test_an_endpoint_that_accepts_but_never_answers_gives_up_in_bounded_time():
                            attempts=2)
         store = ObjectStore(Location.parse("s3://motcua-files/x"), client)
         started = time.monotonic()
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailable) as raised:
             store.open(DIGEST)
-        assert time.monotonic() - started < 5
+        waited = time.monotonic() - started
+        assert isinstance(raised.value.__cause__, ReadTimeoutError)
+        assert 2 * 0.5 <= waited < 5  # two attempts of half a second each, then it gives up

@@ -70,3 +70,21 @@ def test_a_file_altered_on_disk_is_reported_as_corrupt(store):
     store.path(digest).write_bytes(b"tampered")
     with pytest.raises(StoredFileCorrupt):
         store.open(digest)
+
+
+def test_installing_onto_another_file_system_copies_then_renames(store, tmp_path):
+    """A restore stages in the data dir; the store may be a mount of its own (os.replace cannot cross)."""
+    import os
+    from pathlib import Path
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second file system here to stage on")
+    staged = shm / f"motcua-staged-{DIGEST[:12]}-{os.getpid()}"
+    staged.write_bytes(PDF)
+    try:
+        store.install([(DIGEST, staged)])
+    finally:
+        staged.unlink(missing_ok=True)
+    assert store.open(DIGEST) == PDF
+    assert [p for p in store.root.rglob("*") if p.is_file()] == [store.path(DIGEST)]

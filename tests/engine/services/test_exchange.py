@@ -114,6 +114,48 @@ def test_a_malformed_package_is_kept_with_its_problems(x_ctx, axis):
     assert kept.detail["problems"] and kept.raw_sha256
 
 
+def test_with_the_file_store_out_of_reach_nothing_is_fetched_and_a_package_it_fails_on_is_held(
+        x_ctx, actors, them, axis, s3_server, monkeypatch):
+    """The axis counts a fetched package as delivered: none may be lost to a store that does not answer."""
+    import dataclasses
+
+    from engine.documents.errors import StoreUnavailable
+    from engine.documents.object_store import ObjectStore
+    from tests.conftest import with_object_store
+    from tests.ports import free_port
+
+    bucket = with_object_store(x_ctx, s3_server)
+    down = dataclasses.replace(bucket, settings=dataclasses.replace(
+        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    dossier = sent_dossier(bucket, actors)
+    reply(them, dossier)
+    axis.inject(US, b"<edXML><khong-hop-le/></edXML>", sender=THEM)
+
+    assert fetch_and_route(down) == {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0, "held": 0}
+    assert received_messages(bucket) == []  # nothing fetched: the packages wait on the axis
+
+    real_put = ObjectStore.put
+
+    def put_fails(self, data):
+        raise StoreUnavailable("the bucket's endpoint stopped answering midway")
+
+    monkeypatch.setattr(ObjectStore, "put", put_fails)
+    assert fetch_and_route(bucket)["held"] == 2  # fetched (acknowledged), then the store failed on both
+    assert {m.state for m in received_messages(bucket)} == {"held"}
+    assert get_dossier(bucket, actors["congdan"], dossier.code).status != "result_ready"
+    assert fetch_and_route(down)["held"] == 2  # still out of reach: kept, tried again later
+
+    monkeypatch.setattr(ObjectStore, "put", real_put)
+    counts = fetch_and_route(bucket)
+    assert (counts["matched"], counts["rejected"], counts["held"]) == (1, 1, 0)
+    assert sorted(m.state for m in received_messages(bucket)) == ["matched", "rejected"]
+    final = get_dossier(bucket, actors["congdan"], dossier.code)
+    assert final.status == "result_ready"
+    [attachment] = list_attachments(bucket, actors["tiepnhan"], dossier.code)
+    assert bucket.files.open(attachment.sha256) == b"%PDF-1.4 tra loi"
+    assert fetch_and_route(bucket)["matched"] == 0  # delivered once
+
+
 # --- received files get the checks of a citizen's upload ------------------------------------------
 
 
