@@ -57,14 +57,19 @@ def store_file(ctx: EngineContext, content: bytes, filename: str, content_type: 
     return StoredFile(sha256, filename[:255], content_type, size)
 
 
-def _link(ctx: EngineContext, session: Any, dossier_id: int, actor: Actor, files: list[StoredFile],
-          now: datetime) -> None:
+def _check_stored(ctx: EngineContext, files: list[StoredFile]) -> None:
+    """Before the transaction (a bucket is asked over the network; no lock is held meanwhile): at most
+    MAX_FILES, each one a file the store holds."""
     if len(files) > MAX_FILES:
         raise InvalidInput({"": [f"Tối đa {MAX_FILES} tệp cho một lần nộp."]})
     store = ctx.files
     for file in files:
         if not store.exists(file.sha256):  # a reference the store never issued: refuse, never link
             raise InvalidInput({"": ["Tệp đính kèm không còn trên hệ thống; vui lòng tải lên lại."]})
+
+
+def _link(session: Any, dossier_id: int, actor: Actor, files: list[StoredFile], now: datetime) -> None:
+    for file in files:
         session.add(Attachment(dossier_id=dossier_id, kind=UPLOAD_KIND, filename=file.filename,
                                content_type=file.content_type, sha256=file.sha256, size=file.size,
                                created_at=now, created_by_id=actor.id))
@@ -74,6 +79,7 @@ def submit_with_files(ctx: EngineContext, actor: Actor, procedure: str, applican
                       data: dict[str, Any], files: list[StoredFile], *, draft_id: int | None = None) -> DossierView:
     """Submit a dossier with its uploaded files in one transaction; the draft it came from (the
     actor's own) is deleted in the same one, so a draft is never submitted twice."""
+    _check_stored(ctx, files)
     with transaction(ctx.sessions) as session:
         draft = None
         if draft_id is not None:
@@ -85,7 +91,7 @@ def submit_with_files(ctx: EngineContext, actor: Actor, procedure: str, applican
                 raise _not_found(draft_id)
         view, outbox = submit_in(ctx, session, actor, procedure, applicant, data)
         dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == view.code))
-        _link(ctx, session, dossier_id, actor, files, datetime.now(UTC))
+        _link(session, dossier_id, actor, files, datetime.now(UTC))
         if draft is not None:
             session.delete(draft)
     ctx.notify_outbox(outbox)
@@ -102,8 +108,9 @@ def complete_with_files(ctx: EngineContext, actor: Actor, task_id: str, data: di
         if task.role != "applicant":  # an official's file would be shown to the citizen as theirs
             raise Forbidden("only the applicant's steps take uploaded files",
                             message_vi="Chỉ bước của người nộp hồ sơ mới kèm tệp tải lên.")
-        _link(ctx, session, task.dossier_id, actor, files, datetime.now(UTC))
+        _link(session, task.dossier_id, actor, files, datetime.now(UTC))
 
+    _check_stored(ctx, files)
     return complete_task(ctx, actor, task_id, data, also=link)
 
 
