@@ -240,6 +240,35 @@ def audit_verify(batch: int) -> None:
         sys.exit(1)
 
 
+@main.group()
+def files() -> None:
+    """The file store: uploads, documents and received files (a folder, or MOTCUA_FILE_STORE's bucket)."""
+
+
+@files.command("check")
+@click.option("--full", is_flag=True, help="Also read every file and check its bytes against its name (sha256).")
+def files_check(full: bool) -> None:
+    """Every file the records point at is in the store (and, with --full, intact); exit 1 if not."""
+    from engine.errors import MotcuaError
+    from engine.file_check import check_files
+
+    try:
+        result = check_files(_context(), full=full)
+    except MotcuaError as exc:
+        click.echo(exc.message_vi, err=True)
+        sys.exit(1)
+    for digest in result.missing:
+        click.echo(f"THIẾU {digest}", err=True)
+    for digest in result.corrupt:
+        click.echo(f"HỎNG {digest}", err=True)
+    click.echo(f"Kho tệp {result.store}: {result.stored:,} tệp; hồ sơ tham chiếu {result.referenced:,} tệp, "
+               f"thiếu {len(result.missing):,}"
+               + (f", đã đọc và kiểm tra {result.read:,} tệp, hỏng {len(result.corrupt):,}" if full else "")
+               + f"; {result.unreferenced:,} tệp không hồ sơ nào tham chiếu (bản nháp, tệp chờ nộp).")
+    if not result.ok:
+        sys.exit(1)
+
+
 @main.command("retention")
 @click.option("--dry-run", is_flag=True, help="Count the dossiers due, change nothing.")
 @click.option("--before", type=click.DateTime(formats=["%Y-%m-%d"]),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, false, func, or_, select, text
+from sqlalchemy import Select, Text, and_, cast, delete, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from engine.calendar import VN_TZ
@@ -213,14 +213,22 @@ def _delete_queued(ctx: EngineContext, result: RetentionResult, chunk: int = 500
         result.files_pending = session.scalar(select(func.count()).select_from(FileDeletion)) or 0
 
 
+def kept_attachment_files() -> Select:
+    """Digests of the attachments that keep their data (an erased one's file is gone or going)."""
+    return select(Attachment.sha256).where(Attachment.filename != ERASED)
+
+
+def kept_exchange_files() -> Select:
+    """Digests of the raw packages kept with an exchange message (its dossier's data not erased)."""
+    return (select(ExchangeMessage.raw_sha256).outerjoin(Dossier, Dossier.id == ExchangeMessage.dossier_id)
+            .where(ExchangeMessage.raw_sha256.is_not(None),
+                   or_(ExchangeMessage.dossier_id.is_(None), Dossier.applicant_name != ERASED)))
+
+
 def _still_referenced(session: Session, digests: set[str]) -> set[str]:
     chunk = sorted(digests)
-    live = set(session.scalars(select(Attachment.sha256).where(
-        Attachment.sha256.in_(chunk), Attachment.filename != ERASED)))
-    live |= set(session.scalars(
-        select(ExchangeMessage.raw_sha256).outerjoin(Dossier, Dossier.id == ExchangeMessage.dossier_id)
-        .where(ExchangeMessage.raw_sha256.in_(chunk),
-               or_(ExchangeMessage.dossier_id.is_(None), Dossier.applicant_name != ERASED))))
+    live = set(session.scalars(kept_attachment_files().where(Attachment.sha256.in_(chunk))))
+    live |= set(session.scalars(kept_exchange_files().where(ExchangeMessage.raw_sha256.in_(chunk))))
     # a citizen's draft holds uploaded files by digest before any attachment row exists
     for digest in set(chunk) - live:
         if session.scalar(select(Draft.id).where(cast(Draft.data, Text).contains(digest)).limit(1)) is not None:
@@ -228,5 +236,6 @@ def _still_referenced(session: Session, digests: set[str]) -> set[str]:
     return live
 
 
-__all__ = ["PERMANENT", "RetentionResult", "retention_years", "run_retention",
+__all__ = ["PERMANENT", "RetentionResult", "kept_attachment_files", "kept_exchange_files", "retention_years",
+           "run_retention",
            "years_before"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.documents.errors import StoredFileNotFound, StoreUnavailable
-from engine.documents.store import CHUNK, DIGEST, relative_name, verified
+from engine.documents.store import DIGEST, relative_name, stored_sha256, verified
 from engine.file_store_location import Location
 
 log = logging.getLogger(__name__)
@@ -172,15 +172,9 @@ class ObjectStore:
                 self._put(sha256, body, conditional=False)
 
     def _intact(self, sha256: str) -> bool:
-        """Whether the object is there with exactly the bytes of its name (hashed as it streams in)."""
-        digest = hashlib.sha256()
-        try:
-            with self.reader(sha256) as body:
-                for chunk in iter(lambda: body.read(CHUNK), b""):
-                    digest.update(chunk)
-        except StoredFileNotFound:
-            return False
-        return digest.hexdigest() == sha256.lower()  # a damaged copy: the archive's replaces it
+        """Whether the object is there with exactly the bytes of its name (a damaged copy: the archive's
+        replaces it)."""
+        return stored_sha256(self, sha256) == sha256.lower()
 
     def check(self) -> None:
         """Reach the bucket with the configured credentials (HEAD bucket); StoreUnavailable if we cannot."""

@@ -111,6 +111,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def stored_sha256(store: Store, sha256: str) -> str | None:
+    """The SHA-256 of the bytes the store holds under `sha256`, hashed as they stream in (a file of any
+    size, from a folder or a bucket); None if it holds none."""
+    hashed = hashlib.sha256()
+    try:
+        with store.reader(sha256) as body:
+            for chunk in iter(lambda: body.read(CHUNK), b""):
+                hashed.update(chunk)
+    except StoredFileNotFound:
+        return None
+    return hashed.hexdigest()
+
+
 class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
