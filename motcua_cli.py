@@ -248,7 +248,8 @@ def files() -> None:
 @files.command("check")
 @click.option("--full", is_flag=True, help="Also read every file and check its bytes against its name (sha256).")
 def files_check(full: bool) -> None:
-    """Every file the records point at is in the store (and, with --full, intact); exit 1 if not."""
+    """Every file the records point at is in the store (and, with --full, intact): exit 1 if not, 2 if
+    the store could not be read."""
     from engine.errors import MotcuaError
     from engine.file_check import check_files
 
@@ -256,7 +257,7 @@ def files_check(full: bool) -> None:
         result = check_files(_context(), full=full)
     except MotcuaError as exc:
         click.echo(exc.message_vi, err=True)
-        sys.exit(1)
+        sys.exit(2)
     for digest in result.missing:
         click.echo(f"THIẾU {digest}", err=True)
     for digest in result.corrupt:
@@ -292,6 +293,7 @@ def retention(dry_run: bool, before, batch: int) -> None:
     if result.files_pending:
         click.echo(f"CẢNH BÁO: kho tệp không truy cập được; {result.files_pending:,} tệp của hồ sơ đã xoá dữ liệu "
                    "còn chờ xoá và sẽ được xoá ở lần chạy sau.", err=True)
+        sys.exit(2)
 
 
 @main.command("backup")

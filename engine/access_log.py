@@ -3,7 +3,9 @@
 Staff reads are logged (desk, specialists, leaders, admins, and anyone else who is not the
 dossier's own applicant); an applicant reading their own dossier is not, since the data is theirs.
 The row goes in with a single INSERT in the same transaction as the read, so a read that fails
-leaves no row and a row never claims a read that did not happen.
+leaves no row and a row never claims a read that did not happen. A document download is the one
+exception: its file is read with no transaction open (a bucket is asked over the network), then the
+row is written, so a failed read still leaves none (engine/services/dossiers.py, read_attachment).
 
 A page often reads the same dossier through several services (the task, then the dossier with its
 form, then its documents); inside `one_entry_per_dossier()` (the web opens it per request) the
@@ -41,6 +43,13 @@ def one_entry_per_dossier() -> Iterator[None]:
         yield
     finally:
         _logged.reset(token)
+
+
+def will_log(actor: Any, dossier: Dossier) -> bool:
+    """Whether `log_access` would write a row for this read now (a logged reader, not yet logged in
+    this `one_entry_per_dossier` block)."""
+    logged = _logged.get()
+    return is_logged_reader(actor, dossier) and (logged is None or dossier.id not in logged)
 
 
 def is_logged_reader(actor: Any, dossier: Dossier) -> bool:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from engine.context import EngineContext
 from engine.documents.store import stored_sha256
 from engine.models import ExchangeMessage
 from engine.retention import kept_attachment_files, kept_exchange_files
+from engine.services.exchange import HELD
 
 
 @dataclass
@@ -41,7 +42,10 @@ class FileCheckResult:
 def referenced_files(ctx: EngineContext) -> set[str]:
     with ctx.sessions() as session:
         digests = {d.lower() for d in session.scalars(kept_attachment_files().union(kept_exchange_files()))}
-        for detail in session.scalars(select(ExchangeMessage.detail).where(ExchangeMessage.direction == "in")):
+        refusing = select(ExchangeMessage.detail).where(
+            ExchangeMessage.direction == "in", ExchangeMessage.state != HELD,
+            cast(ExchangeMessage.detail, Text).contains('"refused"'))
+        for detail in session.scalars(refusing):
             digests |= {f["sha256"].lower() for f in (detail or {}).get("refused") or () if f.get("sha256")}
     return digests
 

@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select, Text, and_, cast, delete, false, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.calendar import VN_TZ
@@ -178,8 +180,13 @@ def _erase_batch(ctx: EngineContext, ids: list[int], now: datetime, before: date
 
 
 def _queue(session: Session, digests: set[str], now: datetime) -> None:
-    queued = set(session.scalars(select(FileDeletion.sha256).where(FileDeletion.sha256.in_(sorted(digests)))))
-    session.add_all(FileDeletion(sha256=digest, queued_at=now) for digest in sorted(digests - queued))
+    """Queue the digests; one queued already (by a run at the same moment, say) is left as it is."""
+    if not digests:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(FileDeletion).values([{"sha256": d, "queued_at": now} for d in sorted(digests)])
+                    .on_conflict_do_nothing(index_elements=["sha256"]))
 
 
 def _delete_queued(ctx: EngineContext, result: RetentionResult, chunk: int = 500) -> None:
@@ -229,9 +236,11 @@ def _still_referenced(session: Session, digests: set[str]) -> set[str]:
     chunk = sorted(digests)
     live = set(session.scalars(kept_attachment_files().where(Attachment.sha256.in_(chunk))))
     live |= set(session.scalars(kept_exchange_files().where(ExchangeMessage.raw_sha256.in_(chunk))))
-    # a citizen's draft holds uploaded files by digest before any attachment row exists
+    # a citizen's draft holds uploaded files by digest before any attachment row exists; a kept exchange
+    # message names the files refused from its package (an erased one's list is gone with its data)
     for digest in set(chunk) - live:
-        if session.scalar(select(Draft.id).where(cast(Draft.data, Text).contains(digest)).limit(1)) is not None:
+        if any(session.scalar(select(column).where(cast(holder, Text).contains(digest)).limit(1)) is not None
+               for column, holder in ((Draft.id, Draft.data), (ExchangeMessage.id, ExchangeMessage.detail))):
             live.add(digest)
     return live
 

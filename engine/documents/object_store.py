@@ -28,6 +28,8 @@ from engine.file_store_location import Location
 log = logging.getLogger(__name__)
 
 MISSING = {"404", "NoSuchKey", "NotFound"}
+#: endpoints that answered a conditional PUT with 501 (in this process): asked with a HEAD first
+_UNCONDITIONAL: set[str] = set()
 
 
 class _Exists(Exception):
@@ -87,18 +89,22 @@ class ObjectStore:
         there is left as it is (412), and a put needs no permission to list the bucket. A server that does
         not implement the condition is asked first whether the object exists (HEAD), then sent it."""
         digest = hashlib.sha256(data).hexdigest()
-        try:
-            self._put(digest, data, conditional=True)
-        except _Unconditional:
-            if not self.exists(digest):
-                self._put(digest, data, conditional=False)
+        endpoint = self.client.meta.endpoint_url
+        if endpoint not in _UNCONDITIONAL:
+            try:
+                self._put(digest, data, conditional=True)
+                return digest, len(data)
+            except _Unconditional:
+                _UNCONDITIONAL.add(endpoint)  # asked once per process: a HEAD first from now on
+        if not self.exists(digest):
+            self._put(digest, data, conditional=False)
         return digest, len(data)
 
     def _put(self, digest: str, body: Any, *, conditional: bool) -> None:
         extra = {"IfNoneMatch": "*"} if conditional else {}
         for attempt in (1, 2):
             try:
-                with self._calls("put", digest):
+                with self._calls("put", digest, conditional=conditional):
                     self.client.put_object(Bucket=self.bucket, Key=self.key(digest), Body=body,
                                            ContentType="application/octet-stream",
                                            ChecksumSHA256=base64.b64encode(bytes.fromhex(digest)).decode(), **extra)
@@ -185,9 +191,10 @@ class ObjectStore:
         return str(self.location)
 
     @contextmanager
-    def _calls(self, action: str, sha256: str) -> Iterator[None]:
+    def _calls(self, action: str, sha256: str, *, conditional: bool = False) -> Iterator[None]:
         """Turns the S3 client's errors into ours: a missing object is StoredFileNotFound, anything else
-        (no route, timeout, refused credentials, no such bucket) StoreUnavailable."""
+        (no route, timeout, refused credentials, no such bucket) StoreUnavailable. A conditional PUT's
+        own answers (412 there already, 409 another writer, 501 no conditions here) go to `put`."""
         try:
             yield
         except self._client_error as exc:
@@ -195,11 +202,11 @@ class ObjectStore:
             code = error.get("Code")
             if code in MISSING and sha256:
                 raise StoredFileNotFound(f"no stored file {sha256.lower()}") from None
-            if action == "put" and code in ("PreconditionFailed", "412"):
+            if conditional and code in ("PreconditionFailed", "412"):
                 raise _Exists from None
-            if action == "put" and code == "ConditionalRequestConflict":
+            if conditional and code == "ConditionalRequestConflict":
                 raise _Concurrent from None
-            if action == "put" and code in ("NotImplemented", "501"):
+            if conditional and code in ("NotImplemented", "501"):
                 raise _Unconditional from None
             log.warning("object store %s: %s %s failed: %s", self.location, action, sha256[:12], error)
             raise StoreUnavailable(f"object store {self.location}: {action} failed: {error.get('Code')} "

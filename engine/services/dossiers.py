@@ -321,7 +321,7 @@ def read_attachment(ctx: EngineContext, actor: Actor, code: str, attachment_id: 
         if row is None:
             raise NotFound(f"attachment {attachment_id}", message_vi="Không tìm thấy tệp đính kèm.")
         view = AttachmentView(row.id, row.kind, row.filename, row.content_type, row.size, row.sha256, row.created_at)
-        dossier_id, logged = dossier.id, access_log.is_logged_reader(actor, dossier)
+        dossier_id, logged = dossier.id, access_log.will_log(actor, dossier)
     # read with no transaction open (a bucket is asked over the network), before the download is
     # logged: no log row for a failed read
     content = ctx.files.open(view.sha256)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import history
@@ -44,19 +44,31 @@ def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
     """Fetch received packages and route each one; returns counts by outcome.
 
     The axis counts a package as delivered once fetched, so nothing fetched may be lost: with the file
-    store out of reach nothing is fetched, and a package the store fails on midway is held whole in
-    its own `exchange_message` row (state "held") and routed again, first thing, by a later sweep."""
+    store out of reach nothing is fetched, and a package that fails to route (the store failing midway,
+    or any other error) is held whole in its own `exchange_message` row (state "held") and routed again,
+    first thing, by later sweeps. A held row is deleted in the transaction that routes its package, and
+    only one sweep can delete it: two sweeps at once deliver it once."""
     if CONNECTOR not in ctx.connectors.available():
         return {}
     now = datetime.now(UTC)
     counts = {"matched": 0, "unmatched": 0, "status": 0, "rejected": 0, "held": 0}
     try:
         ctx.files.check()
-        for held_id, item, rejected in _held(ctx):
-            counts[_deliver(ctx, item, now, rejected=rejected, held_id=held_id)] += 1
+        for held_id in _held_ids(ctx):
+            item, rejected = _held_item(ctx, held_id)
+            if item is None:
+                continue  # delivered meanwhile by another sweep
+            try:
+                counts[_deliver(ctx, item, now, rejected=rejected, held_id=held_id)] += 1
+            except _AlreadyDelivered:
+                continue
+            except Unavailable:
+                raise
+            except Exception:  # noqa: BLE001 - this package stays held; the others and the fetch go on
+                log.exception("exchange: held package %s could not be routed; it stays held", held_id)
     except Unavailable as exc:
         log.warning("exchange: the file store is out of reach, nothing fetched this round: %s", exc)
-        counts["held"] = len(_held(ctx))
+        counts["held"] = _held_count(ctx)
         return counts
     answer = ctx.connectors.get(CONNECTOR).call("fetch_received", {}, idempotency_key=f"fetch:{now.timestamp()}")
     fetched = [(item, False) for item in answer.get("received") or []]
@@ -64,10 +76,14 @@ def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
     for item, rejected in fetched:
         try:
             counts[_deliver(ctx, item, now, rejected=rejected)] += 1
-        except Unavailable as exc:
+        except Exception as exc:  # noqa: BLE001 - fetched means acknowledged: keep it, whatever failed
             _hold(ctx, item, rejected, now, exc)
             counts["held"] += 1
     return counts
+
+
+class _AlreadyDelivered(Exception):
+    """Another sweep routed this held package first."""
 
 
 def _deliver(ctx: EngineContext, item: dict[str, Any], now: datetime, *, rejected: bool,
@@ -82,24 +98,41 @@ def _hold(ctx: EngineContext, item: dict[str, Any], rejected: bool, now: datetim
     with transaction(ctx.sessions) as session:
         session.add(ExchangeMessage(direction="in", dossier_id=None, doc_id=item.get("doc_id"), document_id=None,
                                     peer=item.get("from"), kind="edoc", state=HELD, subject=None,
-                                    detail={"item": item, "rejected": rejected, "error": str(exc)[:500]},
+                                    detail={"item": item, "rejected": rejected,
+                                            "error": f"{type(exc).__name__}: {exc}"[:500]},
                                     created_at=now))
-    log.warning("exchange: package %s from %s held until the file store answers: %s", item.get("doc_id"),
-                item.get("from"), exc)
+    log.warning("exchange: package %s from %s held, to be routed again: %s", item.get("doc_id"), item.get("from"),
+                exc)
 
 
-def _held(ctx: EngineContext) -> list[tuple[int, dict[str, Any], bool]]:
+def _held_ids(ctx: EngineContext) -> list[int]:
     with ctx.sessions() as session:
-        rows = session.execute(select(ExchangeMessage.id, ExchangeMessage.detail)
-                               .where(ExchangeMessage.state == HELD).order_by(ExchangeMessage.id)).all()
-    return [(row_id, detail["item"], bool(detail.get("rejected"))) for row_id, detail in rows]
+        return list(session.scalars(select(ExchangeMessage.id).where(ExchangeMessage.state == HELD)
+                                    .order_by(ExchangeMessage.id)))
+
+
+def _held_item(ctx: EngineContext, held_id: int) -> tuple[dict[str, Any] | None, bool]:
+    """One held package at a time (each may carry megabytes of attachments)."""
+    with ctx.sessions() as session:
+        detail = session.scalar(select(ExchangeMessage.detail).where(ExchangeMessage.id == held_id,
+                                                                     ExchangeMessage.state == HELD))
+    return (detail["item"], bool(detail.get("rejected"))) if detail else (None, False)
+
+
+def _held_count(ctx: EngineContext) -> int:
+    with ctx.sessions() as session:
+        return session.scalar(select(func.count()).select_from(ExchangeMessage)
+                              .where(ExchangeMessage.state == HELD)) or 0
 
 
 def _release(session: Session, held_id: int | None) -> None:
-    """The held row goes in the transaction that delivers its package: routed once, never twice."""
-    if held_id is not None:
-        session.execute(delete(ExchangeMessage).where(ExchangeMessage.id == held_id,
-                                                      ExchangeMessage.state == HELD))
+    """The held row goes in the transaction that delivers its package; a sweep that finds it gone (another
+    sweep delivered it, its DELETE waited on that one's) delivers nothing."""
+    if held_id is None:
+        return
+    gone = session.execute(delete(ExchangeMessage).where(ExchangeMessage.id == held_id, ExchangeMessage.state == HELD))
+    if gone.rowcount != 1:
+        raise _AlreadyDelivered
 
 
 def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:

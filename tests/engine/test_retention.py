@@ -29,7 +29,7 @@ from engine.models import (
 from engine.privacy import ERASED
 from engine.reports import rollup
 from engine.reports.filters import Filters
-from engine.retention import PERMANENT, retention_years, run_retention, years_before
+from engine.retention import PERMANENT, _queue, retention_years, run_retention, years_before
 from engine.services import rate_dossier, reports, submit_dossier
 from engine.services.uploads import store_file, submit_with_files
 from tests.conftest import with_object_store
@@ -238,6 +238,23 @@ def test_files_the_store_could_not_delete_stay_queued_and_go_on_the_next_run(ctx
 
     assert (second.due, second.files_deleted, second.files_pending) == (0, len(files), 0)
     assert list(bucket.files.stored()) == []
+
+
+def test_a_queued_file_a_kept_exchange_message_names_as_refused_stays(ctx, actors):
+    """The same bytes refused from two packages: one dossier's data erased, the other's message kept."""
+    digest, _size = ctx.files.put(b"%PDF-1.7 ban ve bi tu choi /JS")
+    with transaction(ctx.sessions) as session:
+        session.add(ExchangeMessage(direction="in", kind="edoc", state="matched", created_at=datetime.now(UTC),
+                                    detail={"refused": [{"name": "ban-ve.pdf", "sha256": digest, "size": 30}]}))
+    with transaction(ctx.sessions) as session:  # queued twice, as two runs at once would: one row
+        _queue(session, {digest}, datetime.now(UTC))
+    with transaction(ctx.sessions) as session:
+        _queue(session, {digest}, datetime.now(UTC))
+
+    result = run_retention(ctx, now=later(6))
+
+    assert (result.files_deleted, result.files_shared, result.files_pending) == (0, 1, 0)
+    assert ctx.files.exists(digest)
 
 
 def test_a_file_refused_from_an_exchange_reply_leaves_the_store_with_its_dossier(ctx, actors):

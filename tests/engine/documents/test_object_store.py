@@ -13,7 +13,7 @@ import pytest
 
 from engine.config import Settings
 from engine.documents.errors import InvalidDigest, StoredFileCorrupt, StoredFileNotFound, StoreUnavailable
-from engine.documents.object_store import ObjectStore, s3_client
+from engine.documents.object_store import _UNCONDITIONAL, ObjectStore, s3_client
 from engine.documents.store import FileStore
 from engine.documents.stores import shared_client, store_for
 from engine.file_store_location import Location
@@ -206,34 +206,49 @@ def test_a_second_put_of_the_same_bytes_is_one_conditional_put_that_leaves_the_o
     assert bucket.client.head_object(Bucket=bucket.bucket, Key=bucket.key(DIGEST))["ETag"] == before
 
 
+def not_implemented(request, **_):
+    """What a server answers to a request header it does not implement (501), sent instead of the request."""
+    from botocore.awsrequest import AWSResponse
+
+    class Raw:
+        def stream(self, **_):
+            yield b""
+
+    response = AWSResponse(request.url, 501, {}, Raw())
+    response._content = (b"<?xml version='1.0'?><Error><Code>NotImplemented</Code>"
+                         b"<Message>A header you provided implies functionality that is not implemented</Message></Error>")
+    return response
+
+
 def test_a_server_without_conditional_puts_is_asked_first(bucket):
     """Some S3-compatible servers answer 501 to If-None-Match: the store falls back to HEAD, then PUT."""
     def refuse_conditional(request, **_):
-        if request.method == "PUT" and request.headers.get("If-None-Match"):
-            from botocore.awsrequest import AWSResponse
-
-            class Raw:
-                def stream(self, **_):
-                    yield b""
-
-            body = (b"<?xml version='1.0'?><Error><Code>NotImplemented</Code>"
-                    b"<Message>A header you provided implies functionality that is not implemented</Message></Error>")
-            response = AWSResponse(request.url, 501, {}, Raw())
-            response._content = body
-            return response
-        return None
+        return not_implemented(request) if request.headers.get("If-None-Match") else None
 
     bucket.client.meta.events.register_first("before-send.s3.PutObject", refuse_conditional)
     try:
         with requests_sent(bucket) as sent:
             assert bucket.put(OTHER)[0] == hashlib.sha256(OTHER).hexdigest()
             bucket.put(OTHER)
+            bucket.put(PDF)
     finally:
         bucket.client.meta.events.unregister("before-send.s3.PutObject", refuse_conditional)
-    assert bucket.open(hashlib.sha256(OTHER).hexdigest()) == OTHER
-    # new: the refused PUT, HEAD of the object (404), HEAD of the bucket (the miss confirmed), the PUT;
-    # again: the refused PUT, HEAD of the object (there)
-    assert [r.method for r in sent] == ["PUT", "HEAD", "HEAD", "PUT", "PUT", "HEAD"]
+        _UNCONDITIONAL.discard(bucket.client.meta.endpoint_url)
+    assert bucket.open(hashlib.sha256(OTHER).hexdigest()) == OTHER and bucket.open(DIGEST) == PDF
+    # the first: the refused PUT, HEAD of the object (404), HEAD of the bucket (the miss confirmed), the
+    # PUT; the same again: HEAD (there); another new one: HEAD, HEAD of the bucket, PUT (no refused PUT)
+    assert [r.method for r in sent] == ["PUT", "HEAD", "HEAD", "PUT", "HEAD", "HEAD", "HEAD", "PUT"]
+
+
+def test_a_501_to_a_put_without_condition_is_the_store_unavailable(bucket):
+    """Only a conditional PUT's 501 means "no conditions here"; to any other PUT it is a failure."""
+    bucket.client.meta.events.register_first("before-send.s3.PutObject", not_implemented)
+    try:
+        with pytest.raises(StoreUnavailable):
+            bucket.put(OTHER)
+    finally:
+        bucket.client.meta.events.unregister("before-send.s3.PutObject", not_implemented)
+        _UNCONDITIONAL.discard(bucket.client.meta.endpoint_url)
 
 
 def test_a_missing_bucket_is_unavailable_even_where_s3_answers_404(s3_server):

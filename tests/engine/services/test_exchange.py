@@ -156,6 +156,65 @@ def test_with_the_file_store_out_of_reach_nothing_is_fetched_and_a_package_it_fa
     assert fetch_and_route(bucket)["matched"] == 0  # delivered once
 
 
+def test_a_package_failing_for_any_reason_is_held_and_the_rest_of_the_fetch_goes_on(x_ctx, actors, them, axis,
+                                                                                    monkeypatch):
+    from engine.services import exchange
+
+    dossier = sent_dossier(x_ctx, actors)
+    reply(them, dossier)
+    axis.inject(US, b"<edXML><khong-hop-le/></edXML>", sender=THEM)
+    real_route = exchange._route_retrying
+    monkeypatch.setattr(exchange, "_route_retrying", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lỗi lạ")))
+
+    counts = fetch_and_route(x_ctx)
+
+    assert (counts["held"], counts["rejected"]) == (1, 1)  # the reply held, the malformed one kept as before
+    [held] = received_messages(x_ctx, "held")
+    assert "RuntimeError: lỗi lạ" in held.detail["error"]
+    monkeypatch.setattr(exchange, "_route_retrying", real_route)
+    assert fetch_and_route(x_ctx)["matched"] == 1
+    assert received_messages(x_ctx, "held") == []
+    assert get_dossier(x_ctx, actors["congdan"], dossier.code).status == "result_ready"
+
+
+def test_a_held_package_that_cannot_be_routed_does_not_stop_the_fetching(x_ctx, actors, them):
+    from datetime import UTC, datetime
+
+    from engine.db import transaction
+    from engine.models import ExchangeMessage
+    from engine.services.exchange import HELD
+
+    with transaction(x_ctx.sessions) as session:  # a package routing keeps failing on (no envelope)
+        session.add(ExchangeMessage(direction="in", kind="edoc", state=HELD, detail={"item": {"doc_id": "x"}},
+                                    created_at=datetime.now(UTC)))
+    dossier = sent_dossier(x_ctx, actors)
+    reply(them, dossier)
+
+    assert fetch_and_route(x_ctx)["matched"] == 1
+    assert len(received_messages(x_ctx, "held")) == 1  # still held, still tried by later sweeps
+
+
+def test_two_sweeps_routing_the_same_held_package_deliver_it_once(x_ctx, actors, them, monkeypatch):
+    from datetime import UTC, datetime
+
+    from engine.services import exchange
+
+    dossier = sent_dossier(x_ctx, actors)
+    reply(them, dossier)
+    real_route = exchange._route_retrying
+    monkeypatch.setattr(exchange, "_route_retrying", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("lỗi lạ")))
+    fetch_and_route(x_ctx)
+    monkeypatch.setattr(exchange, "_route_retrying", real_route)
+    [held_id] = exchange._held_ids(x_ctx)
+    item, rejected = exchange._held_item(x_ctx, held_id)  # both sweeps read the held row before either routes
+
+    assert exchange._deliver(x_ctx, item, datetime.now(UTC), rejected=rejected, held_id=held_id) == "matched"
+    with pytest.raises(exchange._AlreadyDelivered):
+        exchange._deliver(x_ctx, item, datetime.now(UTC), rejected=rejected, held_id=held_id)
+    assert [m.state for m in received_messages(x_ctx)] == ["matched"]
+    assert len(list_attachments(x_ctx, actors["tiepnhan"], dossier.code)) == 1
+
+
 # --- received files get the checks of a citizen's upload ------------------------------------------
 
 
