@@ -328,24 +328,43 @@ def standby_health(ctx: EngineContext) -> ServiceHealth:
 
 def file_store_health(ctx: EngineContext) -> ServiceHealth:
     """The folder: it exists (or can be made) and can be written, with the space left on its disk. The
-    bucket: it answers a HEAD with the configured credentials (one attempt, a short timeout)."""
+    bucket: it answers a HEAD with the configured credentials (one attempt, a short timeout). Either way,
+    what waits on the store from an earlier outage: fetched exchange packages held, erased files queued."""
     from engine.documents.store import FileStore
     from engine.documents.stores import probe_store
 
     started = time.monotonic()
     store = probe_store(ctx.settings)
+    waiting = _waiting_on_store(ctx)
     try:
         store.check()
     except Exception as exc:  # noqa: BLE001 - the page reports a store out of reach instead of failing itself
         if isinstance(store, FileStore) and isinstance(exc, MotcuaError):
-            return ServiceHealth(True, False, exc.message_vi)
-        return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300])
+            return ServiceHealth(True, False, exc.message_vi + waiting)
+        return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300] + waiting)
     if isinstance(store, FileStore):
         existing = next(p for p in (store.root, *store.root.parents) if p.exists())
         free = shutil.disk_usage(existing).free
-        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB")
+        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB" + waiting)
     seconds = round(time.monotonic() - started, 4)
-    return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms", seconds)
+    return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms" + waiting,
+                         seconds)
+
+
+def _waiting_on_store(ctx: EngineContext) -> str:
+    from engine.models import ExchangeMessage, FileDeletion
+    from engine.services.exchange import HELD
+
+    try:
+        with ctx.sessions() as session:
+            held = session.scalar(select(func.count()).select_from(ExchangeMessage)
+                                  .where(ExchangeMessage.state == HELD)) or 0
+            queued = session.scalar(select(func.count()).select_from(FileDeletion)) or 0
+    except Exception:  # noqa: BLE001 - the database's own row reports a database that is down
+        return ""
+    return ((f"; {held:,} gói tin liên thông đã nhận đang chờ kho tệp để chuyển vào hồ sơ" if held else "")
+            + (f"; {queued:,} tệp của hồ sơ đã xoá dữ liệu đang chờ xoá khỏi kho (lần chạy lưu trữ tới)"
+               if queued else ""))
 
 
 def history_months_health(ctx: EngineContext, *, now: datetime | None = None) -> ServiceHealth:

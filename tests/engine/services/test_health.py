@@ -145,6 +145,22 @@ def test_the_file_store_row_names_the_folder_or_the_bucket_and_whether_it_answer
     assert overview.ok is False and overview.file_store.ok is False
 
 
+def test_the_file_store_row_counts_what_waits_on_it_from_an_outage(ctx):
+    from datetime import UTC, datetime
+
+    from engine.db import transaction
+    from engine.models import ExchangeMessage, FileDeletion
+
+    assert "đang chờ" not in health.file_store_health(ctx).detail
+    with transaction(ctx.sessions) as session:
+        now = datetime.now(UTC)
+        session.add(ExchangeMessage(direction="in", kind="edoc", state="held", detail={"item": {}}, created_at=now))
+        session.add_all(FileDeletion(sha256=f"{n:064x}", queued_at=now) for n in range(3))
+    row = health.file_store_health(ctx)
+    assert row.ok and "1 gói tin liên thông đã nhận đang chờ kho tệp" in row.detail
+    assert "3 tệp của hồ sơ đã xoá dữ liệu đang chờ xoá" in row.detail
+
+
 def test_the_history_months_are_made_this_month_and_the_next(ctx, actors):
     months = health.history_months_health(ctx)
     if ctx.db.dialect.name == "sqlite":
