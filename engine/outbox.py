@@ -231,6 +231,11 @@ def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, perma
 
 
 def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outcome:
+    if (message.context or {}).get("on_done") == "store_signed":
+        try:
+            paperwork.keep_signed_file(ctx, result)
+        except Unavailable as exc:  # the store is out of reach: the call is made again later (same key)
+            return _failed(ctx, message, exc, permanent=False)
     for _attempt in range(5):
         try:
             created = _record_success(ctx, message, result)

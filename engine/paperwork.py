@@ -5,6 +5,7 @@ retries and becomes an incident like any connector call."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,13 +226,21 @@ def sign_request(ctx: EngineContext, dossier: Dossier, meta: dict[str, Any], att
                          context={"on_done": "store_signed", "attachment": attachment.id})
 
 
+def keep_signed_file(ctx: EngineContext, result: dict[str, Any]) -> None:
+    """The signed PDF into the file store, before the transaction that records it (`store_signed`):
+    a bucket is asked over the network, with no row locked meanwhile."""
+    import base64
+
+    ctx.files.put(base64.b64decode(result["pdf_b64"]))
+
+
 def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, result: dict[str, Any]) -> None:
     """Keep the signed result next to the unsigned one, findable by its verification code."""
     import base64
 
 
     signed = base64.b64decode(result["pdf_b64"])
-    sha256, size = ctx.files.put(signed)
+    sha256, size = hashlib.sha256(signed).hexdigest(), len(signed)  # stored already: keep_signed_file
     dossier = session.get(Dossier, message.dossier_id)
     original = session.get(Attachment, message.context["attachment"])
     attachment = Attachment(dossier_id=dossier.id, kind=signed_kind(original.kind),

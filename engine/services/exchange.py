@@ -147,15 +147,17 @@ def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime, hel
 
 
 def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:
+    checked = None
+    if not item.get("status"):
+        with ctx.sessions() as session:
+            if _sent_for(session, item) is not None:  # an unmatched package's files are not kept
+                checked = _store_files(ctx, item.get("attachments") or [])
     with transaction(ctx.sessions) as session:
         _release(session, held_id)
         if item.get("status"):
             return _status(session, item, now)
         envelope = item["envelope"]
-        reply_to = ((envelope.get("response_for") or {}).get("document_id"))
-        sent = session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
-                                                            ExchangeMessage.document_id == reply_to)) \
-            if reply_to else None
+        sent = _sent_for(session, item)
         row = ExchangeMessage(direction="in", dossier_id=sent.dossier_id if sent else None, doc_id=item.get("doc_id"),
                               document_id=envelope.get("document_id"), peer=item.get("from"), kind="edoc",
                               state="matched" if sent else "unmatched", subject=envelope.get("subject"),
@@ -164,7 +166,9 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int
         if sent is None:
             return "unmatched"
         dossier = session.get(Dossier, sent.dossier_id)
-        files, refused = _store_files(ctx, session, dossier, item.get("attachments") or [], now)
+        if checked is None:  # matched only now (our letter's row was not there a moment ago)
+            checked = _store_files(ctx, item.get("attachments") or [])
+        files, refused = _attach(session, dossier, checked, now)
         history.record(session, dossier, "exchange_received", status=dossier.status, at=now,
                        data={"from": item.get("from"), "subject": envelope.get("subject"), "attachments": files})
         if refused:
@@ -175,6 +179,15 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int
 
         record_instance_error(ctx, *failed)
     return "matched"
+
+
+def _sent_for(session: Session, item: dict[str, Any]) -> ExchangeMessage | None:
+    """Our package a received one answers (its ResponseFor), if any."""
+    reply_to = ((item["envelope"].get("response_for") or {}).get("document_id"))
+    if not reply_to:
+        return None
+    return session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
+                                                        ExchangeMessage.document_id == reply_to))
 
 
 def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
@@ -194,15 +207,23 @@ def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
     return "status"
 
 
-def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: list[dict[str, Any]],
-                 now: datetime) -> tuple[list[int], list[dict[str, Any]]]:
-    """The package's files that pass the checks a citizen's upload gets become the dossier's
-    attachments; the others are refused one by one (name, reason, and the bytes kept in the file
-    store by hash for an administrator, never offered as an attachment). The package itself, its
-    text and its good files, goes on: the sending agency is asked again for one file, not for all."""
+@dataclass(frozen=True)
+class _Checked:
+    """One of a package's files, checked and in the store: an attachment to be (`reason` None), or refused."""
+
+    name: str
+    content_type: str | None
+    sha256: str | None
+    size: int
+    reason: str | None = None
+
+
+def _store_files(ctx: EngineContext, files: list[dict[str, Any]]) -> list[_Checked]:
+    """Into the store, before the transaction that records them (a bucket is asked over the network):
+    the package's files that pass the checks a citizen's upload gets, and the bytes of those that do not,
+    kept by hash for an administrator, never offered as an attachment."""
     limits = _attachment_limits(ctx)
-    ids: list[int] = []
-    refused: list[dict[str, Any]] = []
+    checked: list[_Checked] = []
     for file in files:
         raw = _decoded(file.get("data_b64"))
         named = str(file.get("name") or "").strip() or "tep-dinh-kem"
@@ -210,12 +231,26 @@ def _store_files(ctx: EngineContext, session: Session, dossier: Dossier, files: 
         if raw is None or upload is None or not upload.ok:
             name = upload.filename if upload else named
             reason = upload.errors[0] if raw is not None and upload else f"Tệp «{name}» không giải mã được (base64)"
-            refused.append({"name": name, "reason": reason, "size": len(raw or b""),
-                            "sha256": ctx.files.put(raw)[0] if raw else None})
+            checked.append(_Checked(name, None, ctx.files.put(raw)[0] if raw else None, len(raw or b""), reason))
             continue
         sha256, size = ctx.files.put(upload.content)
-        attachment = Attachment(dossier_id=dossier.id, kind="lien-thong", filename=upload.filename,
-                                content_type=upload.content_type, sha256=sha256, size=size, created_at=now)
+        checked.append(_Checked(upload.filename, upload.content_type, sha256, size))
+    return checked
+
+
+def _attach(session: Session, dossier: Dossier, checked: list[_Checked],
+            now: datetime) -> tuple[list[int], list[dict[str, Any]]]:
+    """The good files become the dossier's attachments; the others are refused one by one (name, reason,
+    digest). The package itself, its text and its good files, goes on: the sending agency is asked again
+    for one file, not for all."""
+    ids: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for file in checked:
+        if file.reason is not None:
+            refused.append({"name": file.name, "reason": file.reason, "size": file.size, "sha256": file.sha256})
+            continue
+        attachment = Attachment(dossier_id=dossier.id, kind="lien-thong", filename=file.name,
+                                content_type=file.content_type, sha256=file.sha256, size=file.size, created_at=now)
         session.add(attachment)
         session.flush()
         ids.append(attachment.id)

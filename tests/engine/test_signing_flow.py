@@ -3,6 +3,8 @@ anyone can verify it: by code, by uploading the file; a tampered copy fails."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from engine.services import list_attachments, read_attachment
@@ -38,6 +40,44 @@ def test_the_result_is_signed_and_verifies_by_its_code(signing_ctx, actors):
     report = verify_code(signing_ctx, code.lower().replace("-", ""))
     assert report.valid and report.intact and report.trusted
     assert report.dossier_code == dossier.code and report.signer_name
+
+
+def test_a_signed_file_the_store_cannot_keep_is_signed_again_later_not_lost(signing_ctx, actors, monkeypatch):
+    """The signature came back but the store is out of reach: the call goes back to waiting (no
+    incident, nothing recorded), and a later attempt stores and records the signed copy once."""
+    from sqlalchemy import select
+
+    from engine import paperwork
+    from engine.documents.errors import StoreUnavailable
+    from engine.models import OutboxMessage
+    from engine.outbox import drain
+
+    dossier = submit(signing_ctx, actors["congdan"])
+    work(signing_ctx, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
+    work(signing_ctx, actors["chuyenvien"], dossier.code, {"ket_qua_tham_dinh": "dat", "y_kien": "Đủ điều kiện"})
+    work(signing_ctx, actors["lanhdao"], dossier.code, {"quyet_dinh": "dong_y"})
+    real_keep = paperwork.keep_signed_file
+
+    def store_down(ctx, result):
+        raise StoreUnavailable("the bucket's endpoint stopped answering")
+
+    monkeypatch.setattr(paperwork, "keep_signed_file", store_down)
+    for _ in range(3):  # the render first, then the signature
+        drain(signing_ctx)
+    with signing_ctx.sessions() as session:
+        [call] = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sign_pdf")).all()
+        assert call.state == "pending" and "StoreUnavailable" in call.last_error
+    assert not [a for a in list_attachments(signing_ctx, actors["congdan"], dossier.code) if a.kind == "ket-qua-ky-so"]
+
+    monkeypatch.setattr(paperwork, "keep_signed_file", real_keep)
+    for _ in range(40):  # past the back-off
+        drain(signing_ctx)
+        with signing_ctx.sessions() as session:
+            if session.scalar(select(OutboxMessage.state).where(OutboxMessage.id == call.id)) == "done":
+                break
+        time.sleep(0.05)
+    [signed] = [a for a in list_attachments(signing_ctx, actors["congdan"], dossier.code) if a.kind == "ket-qua-ky-so"]
+    assert read_attachment(signing_ctx, actors["congdan"], dossier.code, signed.id)[1].startswith(b"%PDF")
 
 
 def test_an_uploaded_copy_verifies_and_a_tampered_one_does_not(signing_ctx, actors):
