@@ -367,7 +367,7 @@ class ExchangeMessage(Base):
     #: edoc | status
     kind: Mapped[str] = mapped_column(String(16))
     #: sent | matched | unmatched | rejected | held (fetched, waiting for the file store: services/exchange.py)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
     subject: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))

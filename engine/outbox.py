@@ -12,6 +12,7 @@ leaves the lease to expire; the next attempt carries the same key, so the effect
 
 from __future__ import annotations
 
+import binascii
 import logging
 import random
 from dataclasses import dataclass
@@ -232,10 +233,16 @@ def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, perma
 
 def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outcome:
     if (message.context or {}).get("on_done") == "store_signed":
+        from integrations import ConnectorPending
+
         try:
             paperwork.keep_signed_file(ctx, result)
-        except Unavailable as exc:  # the store is out of reach: the call is made again later (same key)
-            return _failed(ctx, message, exc, permanent=False)
+        except Unavailable as exc:  # the store is out of reach: asked again later (same key, the signer's
+            # cached result), waiting like a pending call rather than spending attempts towards an incident
+            return _pending(ctx, message, ConnectorPending(exc.message_vi, detail=f"{type(exc).__name__}: {exc}",
+                                                           retry_after=ctx.settings.outbox_backoff_cap))
+        except (binascii.Error, KeyError, TypeError, ValueError) as exc:  # no PDF in the signer's answer
+            return _failed(ctx, message, exc, permanent=True)
     for _attempt in range(5):
         try:
             created = _record_success(ctx, message, result)

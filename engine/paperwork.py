@@ -231,7 +231,7 @@ def keep_signed_file(ctx: EngineContext, result: dict[str, Any]) -> None:
     a bucket is asked over the network, with no row locked meanwhile."""
     import base64
 
-    ctx.files.put(base64.b64decode(result["pdf_b64"]))
+    ctx.files.put(base64.b64decode(result["pdf_b64"], validate=True))
 
 
 def store_signed(ctx: EngineContext, session: Session, message: OutboxMessage, result: dict[str, Any]) -> None:

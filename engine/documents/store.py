@@ -139,9 +139,12 @@ class FileStore:
         target = self.path(digest)
         if target.exists():
             return digest, len(data)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _write_into(target, lambda out: out.write(data))
-        _fsync_dir(target.parent)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_into(target, lambda out: out.write(data))
+            _fsync_dir(target.parent)
+        except OSError as exc:  # a full disk, a read-only or lost mount: nothing was kept, try again later
+            raise StoreUnavailable(f"the file store's folder {self.root} cannot be written: {exc}") from exc
         return digest, len(data)
 
     def open(self, sha256: str) -> bytes:

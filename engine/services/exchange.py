@@ -137,21 +137,25 @@ def _release(session: Session, held_id: int | None) -> None:
 
 def _route_retrying(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:
     """The axis has handed the package over: an official moving the same dossier at that moment
-    only means routing it again on the fresh row."""
-    for _attempt in range(4):
-        try:
-            return _route(ctx, item, now, held_id)
-        except Conflict:
-            continue
-    return _route(ctx, item, now, held_id)
-
-
-def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None = None) -> str:
+    only means routing it again on the fresh row. The files go to the store first, once, with no
+    transaction open (a bucket is asked over the network), for a package answering one of ours only:
+    an unmatched package's files are not kept."""
     checked = None
     if not item.get("status"):
         with ctx.sessions() as session:
-            if _sent_for(session, item) is not None:  # an unmatched package's files are not kept
-                checked = _store_files(ctx, item.get("attachments") or [])
+            matched = _sent_for(session, item) is not None
+        if matched:
+            checked = _store_files(ctx, item.get("attachments") or [])
+    for _attempt in range(4):
+        try:
+            return _route(ctx, item, now, held_id, checked)
+        except Conflict:
+            continue
+    return _route(ctx, item, now, held_id, checked)
+
+
+def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int | None,
+           checked: list[_Checked] | None) -> str:
     with transaction(ctx.sessions) as session:
         _release(session, held_id)
         if item.get("status"):

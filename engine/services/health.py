@@ -335,20 +335,21 @@ def file_store_health(ctx: EngineContext) -> ServiceHealth:
 
     started = time.monotonic()
     store = probe_store(ctx.settings)
-    waiting = _waiting_on_store(ctx)
     try:
         store.check()
     except Exception as exc:  # noqa: BLE001 - the page reports a store out of reach instead of failing itself
         if isinstance(store, FileStore) and isinstance(exc, MotcuaError):
-            return ServiceHealth(True, False, exc.message_vi + waiting)
-        return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300] + waiting)
+            return ServiceHealth(True, False, exc.message_vi + _waiting_on_store(ctx))
+        return ServiceHealth(True, False, f"Không truy cập được kho tệp {store.describe()}: {exc}"[:300]
+                             + _waiting_on_store(ctx))
+    seconds = round(time.monotonic() - started, 4)
     if isinstance(store, FileStore):
         existing = next(p for p in (store.root, *store.root.parents) if p.exists())
         free = shutil.disk_usage(existing).free
-        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB" + waiting)
-    seconds = round(time.monotonic() - started, 4)
-    return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms" + waiting,
-                         seconds)
+        return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB"
+                             + _waiting_on_store(ctx))
+    return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms"
+                         + _waiting_on_store(ctx), seconds)
 
 
 def _waiting_on_store(ctx: EngineContext) -> str:

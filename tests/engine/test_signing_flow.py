@@ -64,9 +64,12 @@ def test_a_signed_file_the_store_cannot_keep_is_signed_again_later_not_lost(sign
     monkeypatch.setattr(paperwork, "keep_signed_file", store_down)
     for _ in range(3):  # the render first, then the signature
         drain(signing_ctx)
+    for _ in range(12):  # an outage longer than the attempts would allow: the call waits, spends none
+        time.sleep(0.05)
+        drain(signing_ctx)
     with signing_ctx.sessions() as session:
         [call] = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sign_pdf")).all()
-        assert call.state == "pending" and "StoreUnavailable" in call.last_error
+        assert call.state == "pending" and call.attempts == 0 and "Kho lưu trữ tệp" in call.last_error
     assert not [a for a in list_attachments(signing_ctx, actors["congdan"], dossier.code) if a.kind == "ket-qua-ky-so"]
 
     monkeypatch.setattr(paperwork, "keep_signed_file", real_keep)

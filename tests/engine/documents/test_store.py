@@ -88,3 +88,15 @@ def test_installing_onto_another_file_system_copies_then_renames(store, tmp_path
         staged.unlink(missing_ok=True)
     assert store.open(DIGEST) == PDF
     assert [p for p in store.root.rglob("*") if p.is_file()] == [store.path(DIGEST)]
+
+
+def test_a_folder_that_cannot_be_written_is_the_store_unavailable(tmp_path):
+    """A full disk, a lost mount, a path through a file: a 503 "try again", not an unexplained 500."""
+    from engine.documents.errors import StoreUnavailable
+
+    (tmp_path / "mot-tep").write_text("not a folder")
+    store = FileStore(tmp_path / "mot-tep" / "files")
+    with pytest.raises(StoreUnavailable):
+        store.put(PDF)
+    with pytest.raises(StoreUnavailable):
+        store.check()
