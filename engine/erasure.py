@@ -160,12 +160,17 @@ def _erase_calls(session: Session, dossier_id: int, done: Erased) -> None:
         done.outbox += 1
 
 
+def refused_files(detail: dict[str, Any] | None) -> set[str]:
+    """Digests of the files refused from a received package, named only in its message's detail."""
+    return {f["sha256"].lower() for f in (detail or {}).get("refused") or () if f.get("sha256")}
+
+
 def _erase_exchange(session: Session, dossier_id: int, done: Erased) -> None:
     for message in session.scalars(select(ExchangeMessage).where(ExchangeMessage.dossier_id == dossier_id)):
         if message.kind == "edoc":  # status messages carry only the peer's status
             # files refused at reception (engine/services/exchange.py) are in the store by digest, named
             # only here: they go with the rest, or nothing would ever find them again
-            done.files |= {f["sha256"] for f in (message.detail or {}).get("refused") or () if f.get("sha256")}
+            done.files |= refused_files(message.detail)
             message.subject = ERASED if message.subject else None
             message.detail = dict(_MARK)
         if message.raw_sha256:

@@ -15,6 +15,7 @@ from sqlalchemy import Text, cast, select
 
 from engine.context import EngineContext
 from engine.documents.store import stored_sha256
+from engine.erasure import refused_files
 from engine.models import ExchangeMessage
 from engine.retention import kept_attachment_files, kept_exchange_files
 from engine.services.exchange import HELD
@@ -46,7 +47,7 @@ def referenced_files(ctx: EngineContext) -> set[str]:
             ExchangeMessage.direction == "in", ExchangeMessage.state != HELD,
             cast(ExchangeMessage.detail, Text).contains('"refused"'))
         for detail in session.scalars(refusing):
-            digests |= {f["sha256"].lower() for f in (detail or {}).get("refused") or () if f.get("sha256")}
+            digests |= refused_files(detail)
     return digests
 
 

@@ -217,7 +217,12 @@ def _delete_queued(ctx: EngineContext, result: RetentionResult, chunk: int = 500
             with transaction(ctx.sessions) as session:
                 session.execute(delete(FileDeletion).where(FileDeletion.sha256.in_(done)))
     with ctx.sessions() as session:
-        result.files_pending = session.scalar(select(func.count()).select_from(FileDeletion)) or 0
+        result.files_pending = queued_deletions(session)
+
+
+def queued_deletions(session: Session) -> int:
+    """Files of erased dossiers still to be deleted from the store (this run, the health page)."""
+    return session.scalar(select(func.count()).select_from(FileDeletion)) or 0
 
 
 def kept_attachment_files() -> Select:
@@ -245,6 +250,6 @@ def _still_referenced(session: Session, digests: set[str]) -> set[str]:
     return live
 
 
-__all__ = ["PERMANENT", "RetentionResult", "kept_attachment_files", "kept_exchange_files", "retention_years",
-           "run_retention",
+__all__ = ["PERMANENT", "RetentionResult", "kept_attachment_files", "kept_exchange_files", "queued_deletions",
+           "retention_years", "run_retention",
            "years_before"]

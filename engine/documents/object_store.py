@@ -44,11 +44,9 @@ class _Unconditional(Exception):
     """The server does not implement conditional PUTs."""
 
 
-
 #: seconds to connect, seconds of silence while waiting for bytes, and attempts (the first included):
-#: a call meets a hung endpoint for at most about (2 + 10) x 2 s before StoreUnavailable. Some calls are
-#: made while a database transaction is open (a download is read before its row is written), so the
-#: budget stays short; the health probe's is shorter still.
+#: a call meets a hung endpoint for at most about (2 + 10) x 2 s before StoreUnavailable. A web request
+#: waits that long at worst, so the budget stays short; the health probe's is shorter still.
 CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 2.0, 10.0, 2
 PROBE_TIMEOUT = 2.0
 

@@ -103,14 +103,6 @@ def _copy_into(source: Path, target: Path) -> None:
         _write_into(target, lambda out: shutil.copyfileobj(data, out, CHUNK))
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def stored_sha256(store: Store, sha256: str) -> str | None:
     """The SHA-256 of the bytes the store holds under `sha256`, hashed as they stream in (a file of any
     size, from a folder or a bucket); None if it holds none."""
@@ -195,7 +187,7 @@ class FileStore:
         directories: set[Path] = set()
         for sha256, source in staged:
             target = self.path(sha256)
-            if target.is_file() and file_sha256(target) == sha256.lower():
+            if stored_sha256(self, sha256) == sha256.lower():
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -208,11 +200,14 @@ class FileStore:
         for directory in sorted(directories):
             _fsync_dir(directory)
 
+    def nearest_folder(self) -> Path:
+        """The folder, or the nearest path above it that exists (a put makes the rest)."""
+        return next(p for p in (self.root, *self.root.parents) if p.exists())
+
     def check(self) -> None:
-        """The folder, or the nearest folder above it that exists (a put makes the rest), can be written;
-        StoreUnavailable if not."""
-        existing = next((p for p in (self.root, *self.root.parents) if p.exists()), None)
-        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        """The folder, or the nearest folder above it that exists, can be written; StoreUnavailable if not."""
+        existing = self.nearest_folder()
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
             raise StoreUnavailable(f"the file store's folder {self.root} cannot be written",
                                    message_vi=f"Không ghi được vào thư mục kho tệp {self.root}")
 

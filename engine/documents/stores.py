@@ -16,24 +16,15 @@ _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def store_for(settings: Settings) -> Store:
+def store_for(settings: Settings, *, probe: bool = False) -> Store:
+    """`probe`: for a health probe, a bucket is asked once with a short timeout, so a hung endpoint holds
+    the probe's thread for seconds, not for the requests' retries."""
     if not settings.file_store:
         return FileStore(Path(settings.data_dir) / "files")
     from engine.documents.object_store import ObjectStore
     from engine.file_store_location import Location
 
-    return ObjectStore(Location.parse(settings.file_store), shared_client(settings))
-
-
-def probe_store(settings: Settings) -> Store:
-    """The same store for a health probe: a bucket is asked once, with a short timeout, so a hung endpoint
-    holds the probe's thread for seconds, not for the requests' retries."""
-    if not settings.file_store:
-        return store_for(settings)
-    from engine.documents.object_store import ObjectStore
-    from engine.file_store_location import Location
-
-    return ObjectStore(Location.parse(settings.file_store), shared_client(settings, probe=True))
+    return ObjectStore(Location.parse(settings.file_store), shared_client(settings, probe=probe))
 
 
 def shared_client(settings: Settings, *, probe: bool = False) -> Any:

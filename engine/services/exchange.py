@@ -68,7 +68,8 @@ def fetch_and_route(ctx: EngineContext) -> dict[str, int]:
                 log.exception("exchange: held package %s could not be routed; it stays held", held_id)
     except Unavailable as exc:
         log.warning("exchange: the file store is out of reach, nothing fetched this round: %s", exc)
-        counts["held"] = _held_count(ctx)
+        with ctx.sessions() as session:
+            counts["held"] = held_count(session)
         return counts
     answer = ctx.connectors.get(CONNECTOR).call("fetch_received", {}, idempotency_key=f"fetch:{now.timestamp()}")
     fetched = [(item, False) for item in answer.get("received") or []]
@@ -119,10 +120,9 @@ def _held_item(ctx: EngineContext, held_id: int) -> tuple[dict[str, Any] | None,
     return (detail["item"], bool(detail.get("rejected"))) if detail else (None, False)
 
 
-def _held_count(ctx: EngineContext) -> int:
-    with ctx.sessions() as session:
-        return session.scalar(select(func.count()).select_from(ExchangeMessage)
-                              .where(ExchangeMessage.state == HELD)) or 0
+def held_count(session: Session) -> int:
+    """Fetched packages waiting to be routed again (the sweep, the health page)."""
+    return session.scalar(select(func.count()).select_from(ExchangeMessage).where(ExchangeMessage.state == HELD)) or 0
 
 
 def _release(session: Session, held_id: int | None) -> None:
@@ -186,8 +186,9 @@ def _route(ctx: EngineContext, item: dict[str, Any], now: datetime, held_id: int
 
 
 def _sent_for(session: Session, item: dict[str, Any]) -> ExchangeMessage | None:
-    """Our package a received one answers (its ResponseFor), if any."""
-    reply_to = ((item["envelope"].get("response_for") or {}).get("document_id"))
+    """Our package a received one (an edoc's envelope, or a status) answers by its ResponseFor, if any."""
+    answered = item["status"] if item.get("status") else item["envelope"]
+    reply_to = (answered.get("response_for") or {}).get("document_id")
     if not reply_to:
         return None
     return session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
@@ -197,8 +198,7 @@ def _sent_for(session: Session, item: dict[str, Any]) -> ExchangeMessage | None:
 def _status(session: Session, item: dict[str, Any], now: datetime) -> str:
     status = item["status"]
     document_id = (status.get("response_for") or {}).get("document_id")
-    sent = session.scalar(select(ExchangeMessage).where(ExchangeMessage.direction == "out",
-                                                        ExchangeMessage.document_id == document_id))
+    sent = _sent_for(session, item)
     session.add(ExchangeMessage(direction="in", dossier_id=sent.dossier_id if sent else None, doc_id=item.get("doc_id"),
                                 document_id=document_id, peer=item.get("from"), kind="status",
                                 state="matched" if sent else "unmatched", subject=status.get("status_name"),

@@ -331,10 +331,10 @@ def file_store_health(ctx: EngineContext) -> ServiceHealth:
     bucket: it answers a HEAD with the configured credentials (one attempt, a short timeout). Either way,
     what waits on the store from an earlier outage: fetched exchange packages held, erased files queued."""
     from engine.documents.store import FileStore
-    from engine.documents.stores import probe_store
+    from engine.documents.stores import store_for
 
     started = time.monotonic()
-    store = probe_store(ctx.settings)
+    store = store_for(ctx.settings, probe=True)
     try:
         store.check()
     except Exception as exc:  # noqa: BLE001 - the page reports a store out of reach instead of failing itself
@@ -344,8 +344,7 @@ def file_store_health(ctx: EngineContext) -> ServiceHealth:
                              + _waiting_on_store(ctx))
     seconds = round(time.monotonic() - started, 4)
     if isinstance(store, FileStore):
-        existing = next(p for p in (store.root, *store.root.parents) if p.exists())
-        free = shutil.disk_usage(existing).free
+        free = shutil.disk_usage(store.nearest_folder()).free
         return ServiceHealth(True, True, f"Thư mục {store.root}, còn trống {free / 2**30:,.1f} GiB"
                              + _waiting_on_store(ctx))
     return ServiceHealth(True, True, f"Kho tệp {store.describe()} trả lời trong {seconds * 1000:.1f} ms"
@@ -353,14 +352,12 @@ def file_store_health(ctx: EngineContext) -> ServiceHealth:
 
 
 def _waiting_on_store(ctx: EngineContext) -> str:
-    from engine.models import ExchangeMessage, FileDeletion
-    from engine.services.exchange import HELD
+    from engine.retention import queued_deletions
+    from engine.services.exchange import held_count
 
     try:
         with ctx.sessions() as session:
-            held = session.scalar(select(func.count()).select_from(ExchangeMessage)
-                                  .where(ExchangeMessage.state == HELD)) or 0
-            queued = session.scalar(select(func.count()).select_from(FileDeletion)) or 0
+            held, queued = held_count(session), queued_deletions(session)
     except Exception:  # noqa: BLE001 - the database's own row reports a database that is down
         return ""
     return ((f"; {held:,} gói tin liên thông đã nhận đang chờ kho tệp để chuyển vào hồ sơ" if held else "")
