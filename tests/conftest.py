@@ -208,3 +208,13 @@ def with_object_store(ctx, server, bucket: str | None = None, prefix: str = "mot
     bucket = bucket or server.new_bucket()
     settings = dataclasses.replace(ctx.settings, file_store=f"s3://{bucket}/{prefix}", s3_endpoint_url=server.endpoint)
     return dataclasses.replace(ctx, settings=settings)
+
+
+def with_store_down(ctx):
+    """A view of a bucket-backed `ctx` whose object store's endpoint refuses every connection."""
+    import dataclasses
+
+    from tests.ports import free_port
+
+    settings = dataclasses.replace(ctx.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    return dataclasses.replace(ctx, settings=settings)

@@ -219,15 +219,12 @@ def test_two_workers_finishing_one_call_record_it_once(ctx, actors, smtp):
 def test_a_document_rendered_while_the_file_store_is_down_waits_and_is_made_once_it_is_back(ctx, actors, s3_server):
     """Rendering the receipt needs the bucket: out of reach, the job backs off (no incident) and the
     receipt is stored on a later attempt."""
-    import dataclasses
 
     from engine.paperwork import CONNECTOR
-    from tests.conftest import with_object_store
-    from tests.ports import free_port
+    from tests.conftest import with_object_store, with_store_down
 
     bucket = with_object_store(ctx, s3_server)
-    down = dataclasses.replace(bucket, settings=dataclasses.replace(
-        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    down = with_store_down(bucket)
     dossier = submit(bucket, actors["congdan"])
     work(bucket, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
 

@@ -32,7 +32,7 @@ from engine.reports.filters import Filters
 from engine.retention import PERMANENT, _queue, retention_years, run_retention, years_before
 from engine.services import rate_dossier, reports, submit_dossier
 from engine.services.uploads import store_file, submit_with_files
-from tests.conftest import with_object_store
+from tests.conftest import with_object_store, with_store_down
 from tests.engine.services.workspace import refuse_at_reception, to_result
 from tests.factories import APPLICANT, HKD, drain_all, household_form, submit, work
 
@@ -218,13 +218,10 @@ def test_erasure_deletes_the_files_from_a_bucket_and_keeps_the_shared_one(ctx, a
 
 @pytest.mark.parametrize("backend_context", ["postgresql"], indirect=True)
 def test_files_the_store_could_not_delete_stay_queued_and_go_on_the_next_run(ctx, actors, s3_server):
-    import dataclasses
 
-    from tests.ports import free_port
 
     bucket = with_object_store(ctx, s3_server)
-    down = dataclasses.replace(bucket, settings=dataclasses.replace(
-        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    down = with_store_down(bucket)
     code = returned_with_upload(bucket, actors)
     files = set(digests(bucket, code))
 

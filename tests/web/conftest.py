@@ -200,15 +200,20 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def log_in(client, username: str, password: str = "demo") -> str:
+    """Log `client` in through the page; returns the session's new CSRF token."""
+    form_token = csrf_of(client.get("/dang-nhap").get_data(as_text=True))
+    response = client.post("/dang-nhap", data={"username": username, "password": password,
+                                               "csrf_token": form_token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return csrf_of(client.get(response.headers["Location"]).get_data(as_text=True))
+
+
 @pytest.fixture
 def login(client):
     """`login(username)`: log the test client in through the page; returns the session's new CSRF token."""
 
     def do(username: str, password: str = "demo") -> str:
-        form_token = csrf_of(client.get("/dang-nhap").get_data(as_text=True))
-        response = client.post("/dang-nhap", data={"username": username, "password": password,
-                                                   "csrf_token": form_token})
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-        return csrf_of(client.get(response.headers["Location"]).get_data(as_text=True))
+        return log_in(client, username, password)
 
     return do

@@ -4,17 +4,15 @@ answered 503 in Vietnamese and nothing already saved is lost."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from urllib.parse import urlsplit
 
 import pytest
 
 from engine.services import authenticate, get_draft, list_attachments, list_drafts, save_draft
-from tests.conftest import with_object_store
+from tests.conftest import with_object_store, with_store_down
 from tests.factories import household_form
-from tests.ports import free_port
-from tests.web.conftest import HKD_SLUG, _ensure_extra_users
+from tests.web.conftest import HKD_SLUG, _ensure_extra_users, log_in
 from tests.web.test_citizen_pages import wizard_to_review
 from tests.web.test_pages import main_of
 
@@ -39,8 +37,7 @@ def app_with_store_down(ctx):
     """The same system with its object store's endpoint refusing every connection."""
     from web import create_app
 
-    settings = dataclasses.replace(ctx.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
-    return create_app(ctx=dataclasses.replace(ctx, settings=settings), start_worker=False)
+    return create_app(ctx=with_store_down(ctx), start_worker=False)
 
 
 def test_an_upload_goes_to_the_bucket_and_comes_back_from_it(ctx, bucket_ctx, client, login):
@@ -62,7 +59,7 @@ def test_an_upload_goes_to_the_bucket_and_comes_back_from_it(ctx, bucket_ctx, cl
 def test_with_the_store_down_an_upload_is_answered_503_and_the_draft_is_kept(bucket_ctx):
     down = app_with_store_down(bucket_ctx)
     client = down.test_client()
-    form_token = citizen_logged_in(client)
+    form_token = log_in(client, "congdan")
     citizen = authenticate(bucket_ctx, "congdan", "demo")
     draft = save_draft(bucket_ctx, citizen, HKD_SLUG, household_form(), step=2)
 
@@ -94,13 +91,3 @@ def test_with_the_store_down_a_download_is_answered_503_in_json(bucket_ctx, clie
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     assert answer.get_json()["error"] == "StoreUnavailable" and STORE_DOWN in answer.get_json()["message"]
     assert [a.id for a in list_attachments(bucket_ctx, citizen, code) if a.kind == "upload"] == [upload.id]
-
-
-def citizen_logged_in(client) -> str:
-    """Log `client` in as the citizen through the pages; the session's CSRF token."""
-    from tests.web.conftest import csrf_of
-
-    form_token = csrf_of(client.get("/dang-nhap").get_data(as_text=True))
-    response = client.post("/dang-nhap", data={"username": "congdan", "password": "demo", "csrf_token": form_token})
-    assert response.status_code == 302
-    return csrf_of(client.get(response.headers["Location"]).get_data(as_text=True))

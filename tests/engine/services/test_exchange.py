@@ -117,16 +117,13 @@ def test_a_malformed_package_is_kept_with_its_problems(x_ctx, axis):
 def test_with_the_file_store_out_of_reach_nothing_is_fetched_and_a_package_it_fails_on_is_held(
         x_ctx, actors, them, axis, s3_server, monkeypatch):
     """The axis counts a fetched package as delivered: none may be lost to a store that does not answer."""
-    import dataclasses
 
     from engine.documents.errors import StoreUnavailable
     from engine.documents.object_store import ObjectStore
-    from tests.conftest import with_object_store
-    from tests.ports import free_port
+    from tests.conftest import with_object_store, with_store_down
 
     bucket = with_object_store(x_ctx, s3_server)
-    down = dataclasses.replace(bucket, settings=dataclasses.replace(
-        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    down = with_store_down(bucket)
     dossier = sent_dossier(bucket, actors)
     reply(them, dossier)
     axis.inject(US, b"<edXML><khong-hop-le/></edXML>", sender=THEM)

@@ -125,8 +125,7 @@ def test_without_a_reports_standby_its_row_is_not_used(ctx):
 
 
 def test_the_file_store_row_names_the_folder_or_the_bucket_and_whether_it_answers(ctx, actors, s3_server, tmp_path):
-    from tests.conftest import with_object_store
-    from tests.ports import free_port
+    from tests.conftest import with_object_store, with_store_down
 
     folder = health.file_store_health(ctx)
     assert folder.enabled and folder.ok and str(ctx.files.root) in folder.detail and "GiB" in folder.detail
@@ -137,8 +136,7 @@ def test_the_file_store_row_names_the_folder_or_the_bucket_and_whether_it_answer
     bucket = with_object_store(ctx, s3_server)
     answered = health.file_store_health(bucket)
     assert answered.ok and bucket.files.describe() in answered.detail and answered.seconds is not None
-    down = dataclasses.replace(bucket, settings=dataclasses.replace(
-        bucket.settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}"))
+    down = with_store_down(bucket)
     unreachable = health.file_store_health(down)
     assert not unreachable.ok and "Không truy cập được kho tệp" in unreachable.detail
     overview = health.overview(down, actors["quantri"])
