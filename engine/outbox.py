@@ -155,7 +155,9 @@ def deliver(ctx: EngineContext, message_id: int, queue: str | None = None) -> Ou
             result = connector.call(message.operation, payload, idempotency_key=message.idempotency_key)
     except ConnectorPending as exc:
         return _pending(ctx, message, exc)
-    except (ConnectorUnavailable, Unavailable) as exc:  # Unavailable: the file store, reading the documents
+    except Unavailable as exc:  # our file store, rendering the document or reading the call's documents
+        return _waiting_on_the_store(ctx, message, exc)
+    except ConnectorUnavailable as exc:
         return _failed(ctx, message, exc, permanent=False)
     except (ConnectorRejected, LookupError) as exc:
         return _failed(ctx, message, exc, permanent=True)
@@ -168,8 +170,10 @@ def _internal(ctx: EngineContext, message: OutboxMessage) -> dict:
 
     try:
         return paperwork.render_job(ctx, message)
-    except (Conflict, Unavailable) as exc:  # the dossier moved while we rendered, or the file store is out of
-        raise ConnectorUnavailable(exc.message_vi, detail=str(exc)) from exc  # reach: try again later
+    except Conflict as exc:  # the dossier moved while we rendered: try again later
+        raise ConnectorUnavailable(exc.message_vi, detail=str(exc)) from exc
+    except Unavailable:  # the file store: the job waits for it (deliver)
+        raise
     except MotcuaError as exc:
         raise ConnectorRejected(exc.message_vi, detail=str(exc)) from exc
     except OSError as exc:
@@ -203,6 +207,21 @@ def _pending(ctx: EngineContext, message: OutboxMessage, exc: ConnectorPending) 
     return Outcome(message.id, "pending", str(exc))
 
 
+def _waiting_on_the_store(ctx: EngineContext, message: OutboxMessage, exc: Unavailable) -> Outcome:
+    """Our file store is out of reach (a document to render or to attach, a signed copy to keep). That
+    is not the call's fault: it waits like a pending call, spending no attempt, so an outage longer
+    than the attempts' back-off makes no incidents (until outbox_pending_hours). It is asked again
+    after a quarter of the time it has waited so far, between the back-off's base and cap: seconds
+    after a short outage, and a long one does not keep the workers asking."""
+    from integrations import ConnectorPending
+
+    waited = (datetime.now(UTC) - message.created_at).total_seconds()
+    settings = ctx.settings
+    wait = min(settings.outbox_backoff_cap, max(settings.outbox_backoff_base, waited / 4))
+    return _pending(ctx, message, ConnectorPending(exc.message_vi, detail=f"{type(exc).__name__}: {exc}",
+                                                   retry_after=wait))
+
+
 def _backoff(ctx: EngineContext, attempts: int) -> float:
     base = ctx.settings.outbox_backoff_base * (2 ** (attempts - 1))
     return min(ctx.settings.outbox_backoff_cap, base) * random.uniform(0.5, 1.0)
@@ -233,14 +252,10 @@ def _failed(ctx: EngineContext, message: OutboxMessage, exc: Exception, *, perma
 
 def _succeeded(ctx: EngineContext, message: OutboxMessage, result: dict) -> Outcome:
     if (message.context or {}).get("on_done") == "store_signed":
-        from integrations import ConnectorPending
-
         try:
             paperwork.keep_signed_file(ctx, result)
-        except Unavailable as exc:  # the store is out of reach: asked again later (same key, the signer's
-            # cached result), waiting like a pending call rather than spending attempts towards an incident
-            return _pending(ctx, message, ConnectorPending(exc.message_vi, detail=f"{type(exc).__name__}: {exc}",
-                                                           retry_after=ctx.settings.outbox_backoff_cap))
+        except Unavailable as exc:  # asked again later under the same key: the signer's cached result
+            return _waiting_on_the_store(ctx, message, exc)
         except (binascii.Error, KeyError, TypeError, ValueError) as exc:  # no PDF in the signer's answer
             return _failed(ctx, message, exc, permanent=True)
     for _attempt in range(5):

@@ -217,8 +217,9 @@ def test_two_workers_finishing_one_call_record_it_once(ctx, actors, smtp):
 
 
 def test_a_document_rendered_while_the_file_store_is_down_waits_and_is_made_once_it_is_back(ctx, actors, s3_server):
-    """Rendering the receipt needs the bucket: out of reach, the job backs off (no incident) and the
-    receipt is stored on a later attempt."""
+    """Rendering the receipt needs the bucket: out of reach, the job waits without spending attempts,
+    so an outage longer than the attempts' back-off makes no incident, and the receipt is stored once
+    the bucket answers again."""
 
     from engine.paperwork import CONNECTOR
     from tests.conftest import with_object_store, with_store_down
@@ -228,12 +229,39 @@ def test_a_document_rendered_while_the_file_store_is_down_waits_and_is_made_once
     dossier = submit(bucket, actors["congdan"])
     work(bucket, actors["tiepnhan"], dossier.code, {"ket_qua_tiep_nhan": "tiep_nhan"})
 
-    outcomes = [o for o in drain(down) if o.error and "Kho lưu trữ tệp" in o.error]
-    assert outcomes and {o.state for o in outcomes} == {"pending"}
+    asked = []
+    deadline = time.monotonic() + 10
+    while len(asked) <= 2 * ctx.settings.outbox_max_attempts and time.monotonic() < deadline:
+        asked += [o for o in drain(down) if o.error and "Kho lưu trữ tệp" in o.error]
+        time.sleep(0.05)
+    assert len(asked) > 2 * ctx.settings.outbox_max_attempts, "the jobs were not asked again during the outage"
+    assert {o.state for o in asked} == {"pending"}
+    with ctx.sessions() as session:
+        jobs = list(session.scalars(select(OutboxMessage).where(OutboxMessage.connector == CONNECTOR)))
+    assert jobs and {(job.state, job.attempts) for job in jobs} == {("pending", 0)}
+    assert all("Kho lưu trữ tệp" in job.last_error for job in jobs)
     assert list(bucket.files.stored()) == []
 
     drain_until_settled(bucket)
     with ctx.sessions() as session:
         jobs = list(session.scalars(select(OutboxMessage).where(OutboxMessage.connector == CONNECTOR)))
-    assert jobs and {job.state for job in jobs} == {"done"} and all(job.attempts >= 2 for job in jobs)
+    assert jobs and {(job.state, job.attempts) for job in jobs} == {("done", 1)}
     assert len(list(bucket.files.stored())) == len(jobs)
+
+
+def test_the_wait_for_the_file_store_grows_with_the_time_already_waited(ctx, monkeypatch):
+    """A quarter of the time waited, between the back-off's base and cap: a short outage costs a few
+    seconds after the store is back, a long one does not have the workers asking every few seconds."""
+    import dataclasses
+
+    from engine import outbox
+    from engine.documents.errors import StoreUnavailable
+
+    settings = dataclasses.replace(ctx.settings, outbox_backoff_base=2.0, outbox_backoff_cap=300.0)
+    waits = []
+    monkeypatch.setattr(outbox, "_pending", lambda _ctx, _message, exc: waits.append(exc.retry_after))
+    for waited in (1, 40, 600, 7200):
+        message = OutboxMessage(created_at=datetime.now(UTC) - timedelta(seconds=waited))
+        outbox._waiting_on_the_store(dataclasses.replace(ctx, settings=settings), message,
+                                     StoreUnavailable("connection refused"))
+    assert [round(w) for w in waits] == [2, 10, 150, 300]
