@@ -20,8 +20,12 @@ runs through every phase:
 3. PostgreSQL down --pg-outage seconds (the proxy drops every connection and refuses new ones, which is
    what clients see in a restart): requests get 503 with the Vietnamese message, then the pools
    reconnect by themselves;
-4. --after seconds of load, then the load stops, the outbox drains, and bench/chaos_checks.py checks
-   submissions, completions, connector effects, wait states and the audit chain.
+4. the file store down --store-outage seconds: the installation keeps its files in a bucket of an
+   S3-compatible server on loopback (moto, tests/s3_server.py) behind a proxy the drill cuts.
+   Submissions and completions go on (they need no file), a citizen's download gets 503 with the
+   store's message, documents being rendered wait (no incident) and are made once it is back;
+5. --after seconds of load, then the load stops, the outbox drains, and bench/chaos_checks.py checks
+   submissions, completions, connector effects, wait states, the audit chain and the files.
 
 The report gives the kills per kind, the answers by status (per phase), the 503s, the outbox and each
 check with its counts; the exit status is 1 when a check fails. Not part of `make test`.
@@ -31,15 +35,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from sqlalchemy import func, select
@@ -52,7 +60,9 @@ from bench.chaos_faults import CeleryPool, in_smtp_call, kill, kill_group, resta
 from bench.chaos_report import phase_figures, render, verdicts  # noqa: E402
 from bench.http_load import machine_info, parse_mix, plan_for  # noqa: E402
 from bench.serve import ADMIN_URL, REDIS_URL, Server, outbox_states, serve  # noqa: E402
+from engine.documents.errors import StoreUnavailable  # noqa: E402
 from engine.models import Dossier, OutboxMessage  # noqa: E402
+from engine.paperwork import CONNECTOR as DOCUMENTS  # noqa: E402
 from tests.tcp_proxy import TcpProxy  # noqa: E402
 from web.errors import UNAVAILABLE  # noqa: E402
 
@@ -122,31 +132,33 @@ class Drill:
             self.wait(self.args.kill_interval * self.rng.uniform(0.5, 1.5))
             self.kill_web() if kind == "web" else self.kill_celery()
 
-    def redis_phase(self) -> None:
-        self.proxies["redis"].cut()
+    def outage(self, proxy: str, seconds: float) -> None:
+        """The proxy in front of a service drops every connection and refuses new ones for `seconds`."""
+        self.proxies[proxy].cut()
         try:
-            self.wait(self.args.redis_outage)
+            self.wait(seconds)
         finally:
-            self.proxies["redis"].restore()
+            self.proxies[proxy].restore()
 
     def postgres_phase(self) -> None:
         if self.args.restart_postgres:
             self.notes.append(f"PostgreSQL restarted by pg_ctlcluster in {restart_postgresql():.1f} s")
             return
-        self.proxies["postgres"].cut()
-        try:
-            self.wait(self.args.pg_outage)
-        finally:
-            self.proxies["postgres"].restore()
+        self.outage("postgres", self.args.pg_outage)
 
     def run(self) -> None:
         self.phase("warm-up", self.warm_up)
         self.phase("kills", self.kill_phase)
         self.phase("settle after kills", lambda: self.wait(self.args.settle))
-        self.phase("Redis down", self.redis_phase)
+        self.phase("Redis down", lambda: self.outage("redis", self.args.redis_outage))
         self.phase("after Redis", lambda: self.wait(self.args.settle))
         self.phase("PostgreSQL down", self.postgres_phase)
-        self.phase("after PostgreSQL", lambda: self.wait(self.args.after))
+        if "store" not in self.proxies:
+            self.phase("after PostgreSQL", lambda: self.wait(self.args.after))
+            return
+        self.phase("after PostgreSQL", lambda: self.wait(self.args.settle))
+        self.phase("file store down", lambda: self.outage("store", self.args.store_outage))
+        self.phase("after file store", lambda: self.wait(self.args.after))
 
 
 def drain(server: Server, pool: CeleryPool, timeout: float) -> float:
@@ -161,16 +173,36 @@ def drain(server: Server, pool: CeleryPool, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def redis_catch_up(server: Server, window: dict[str, Any]) -> dict[str, Any]:
-    """The rows decided while Redis was down: how many, how many delivered, the last one when."""
+def catch_up(server: Server, window: dict[str, Any], connector: str | None = None) -> dict[str, Any]:
+    """The rows (of `connector`) decided during a phase: how many, how many delivered, the first and
+    the last one when, counted from the phase's end."""
     start, end = (datetime.fromtimestamp(window[k], UTC) for k in ("start", "end"))
+    query = select(OutboxMessage.state, OutboxMessage.finished_at).where(OutboxMessage.created_at.between(start, end))
+    if connector is not None:
+        query = query.where(OutboxMessage.connector == connector)
     with server.ctx.sessions() as session:
-        rows = list(session.execute(select(OutboxMessage.state, OutboxMessage.finished_at)
-                                    .where(OutboxMessage.created_at.between(start, end))))
+        rows = list(session.execute(query))
     finished = [at.timestamp() for state, at in rows if state == "done" and at is not None]
     return {"rows": len(rows), "done": sum(state == "done" for state, _at in rows),
             "first_done_after_restore_s": round(min(finished) - window["end"], 1) if finished else None,
             "last_done_after_restore_s": round(max(finished) - window["end"], 1) if finished else None}
+
+
+@contextmanager
+def bucket(args: argparse.Namespace) -> Iterator[dict[str, str]]:
+    """The installation's file store in a bucket of an S3-compatible server on loopback (moto's, a test
+    extra), as its settings; {} (the folder store) when the drill has no store outage."""
+    if args.store_outage <= 0:
+        yield {}
+        return
+    from tests.s3_server import CREDENTIALS, start_server, stop_server
+
+    os.environ.update(CREDENTIALS)  # boto3's chain, here and in every process the installation starts
+    server = start_server()
+    try:
+        yield {"MOTCUA_FILE_STORE": f"s3://{server.new_bucket()}/files", "MOTCUA_S3_ENDPOINT_URL": server.endpoint}
+    finally:
+        stop_server(server)
 
 
 def app_env(args: argparse.Namespace, proxies: dict[str, TcpProxy]) -> Any:
@@ -179,7 +211,8 @@ def app_env(args: argparse.Namespace, proxies: dict[str, TcpProxy]) -> Any:
         if not args.restart_postgres:
             db = db.set(host="127.0.0.1", port=proxies["postgres"].port)
         redis = make_url(args.redis_url).set(host="127.0.0.1", port=proxies["redis"].port)
-        return {"MOTCUA_DATABASE_URL": db.render_as_string(hide_password=False),
+        store = {"MOTCUA_S3_ENDPOINT_URL": f"http://127.0.0.1:{proxies['store'].port}"} if "store" in proxies else {}
+        return {**store, "MOTCUA_DATABASE_URL": db.render_as_string(hide_password=False),
                 "MOTCUA_REDIS_URL": redis.render_as_string(hide_password=False),
                 "MOTCUA_OUTBOX_LEASE_SECONDS": str(args.lease), "MOTCUA_OUTBOX_BACKOFF_BASE": "0.5",
                 "MOTCUA_OUTBOX_BACKOFF_CAP": "5",
@@ -193,10 +226,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     proxies = {"postgres": TcpProxy((pg.host or "127.0.0.1", pg.port or 5432)),
                "redis": TcpProxy((rd.host or "127.0.0.1", rd.port or 6379))}
     try:
-        with serve(database_url=args.database_url, redis_url=args.redis_url, web_workers=args.web_workers,
-                   celery_workers=0, app_env=app_env(args, proxies)) as server, \
-                tempfile.TemporaryDirectory(prefix="motcua-chaos-") as tmp:
-            return drill(args, server, proxies, Path(tmp))
+        with bucket(args) as store:
+            if store:
+                endpoint = urlsplit(store["MOTCUA_S3_ENDPOINT_URL"])
+                proxies["store"] = TcpProxy((endpoint.hostname, endpoint.port))
+            with serve(database_url=args.database_url, redis_url=args.redis_url, web_workers=args.web_workers,
+                       celery_workers=0, app_env=app_env(args, proxies), settings_env=store) as server, \
+                    tempfile.TemporaryDirectory(prefix="motcua-chaos-") as tmp:
+                return drill(args, server, proxies, Path(tmp))
     finally:
         for proxy in proxies.values():
             proxy.close()
@@ -209,7 +246,9 @@ def drill(args: argparse.Namespace, server: Server, proxies: dict[str, TcpProxy]
         pool.start()
         server.smtp.delay_every(args.smtp_delay)
         plan = {**plan_for(server, clients=args.clients, mix=args.mix, warmup=0, duration=None, seed=args.seed),
-                "stop_file": str(tmp / "stop"), "unavailable_message": UNAVAILABLE, "think": args.think}
+                "stop_file": str(tmp / "stop"), "think": args.think,
+                "unavailable_messages": {"ServiceUnavailable": UNAVAILABLE,
+                                         StoreUnavailable.__name__: StoreUnavailable.message_vi}}
         print(f"serving on {server.url}; chaos drill running ...", file=sys.stderr, flush=True)
         executor, future = chaos_load.start(plan)
         faults = Drill(args, server, pool, proxies)
@@ -228,12 +267,19 @@ def drill(args: argparse.Namespace, server: Server, proxies: dict[str, TcpProxy]
                 "answers": dict(Counter(f"{e} {s}" for _t, e, s in load["answers"])),
                 "unavailable": load["unavailable"], "ambiguous": load["ambiguous"], "retried": load["retried"],
                 "retries_left": load["retries_left"], "samples": load["samples"],
-                "redis_catch_up": redis_catch_up(server, next(p for p in faults.phases if p["name"] == "Redis down")),
+                "damaged_downloads": load["damaged_downloads"],
+                "redis_catch_up": catch_up(server, phase_named(faults.phases, "Redis down")),
+                "store_catch_up": (catch_up(server, phase_named(faults.phases, "file store down"), DOCUMENTS)
+                                   if "store" in proxies else None),
                 "outbox": outbox_states(server), "drain_s": round(waited, 1),
                 "incidents": incidents(server), "unhandled_in_logs": unhandled(server), "checks": checks}
     finally:
         pool.stop()
         forget_unacked(args.redis_url, server.extra["queue"])
+
+
+def phase_named(phases: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(p for p in phases if p["name"] == name)
 
 
 def forget_unacked(redis_url: str, queue: str) -> int:
@@ -276,7 +322,7 @@ def parser() -> argparse.ArgumentParser:
                    help="closed-loop clients (more makes outbox rows faster than 2 workers deliver them under kills)")
     p.add_argument("--think", type=float, default=0.4,
                    help="seconds each client pauses between actions (keeps the outbox's backlog drainable)")
-    p.add_argument("--mix", type=parse_mix, default=parse_mix("submit=1,inbox=2,complete=4,track=1"))
+    p.add_argument("--mix", type=parse_mix, default=parse_mix("submit=1,inbox=2,complete=4,track=1,download=2"))
     p.add_argument("--kills", type=int, default=100, help="SIGKILLs in all")
     p.add_argument("--web-share", type=float, default=0.5, help="share of the kills aimed at gunicorn workers")
     p.add_argument("--kill-interval", type=float, default=2.0, help="mean seconds between kills")
@@ -285,6 +331,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lease", type=float, default=15.0, help="outbox lease seconds (a killed call's retry)")
     p.add_argument("--redis-outage", type=float, default=60.0, help="seconds Redis is unreachable")
     p.add_argument("--pg-outage", type=float, default=10.0, help="seconds PostgreSQL is unreachable")
+    p.add_argument("--store-outage", type=float, default=20.0,
+                   help="seconds the file store (a bucket on loopback) is unreachable; 0: files in a folder, no outage")
     p.add_argument("--restart-postgres", action="store_true",
                    help="restart the real PostgreSQL server (pg_ctlcluster) instead of cutting the proxy")
     p.add_argument("--warmup", type=float, default=10.0, help="seconds of load before the first kill")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from engine.audit import verify_all
 from engine.context import EngineContext
+from engine.file_check import check_files
 from engine.models import Dossier, Event, OutboxMessage, Task, WorkflowInstance
 from engine.runtime.specs import OutboxServiceTask
 from engine.services.instances import load_runner
@@ -153,9 +154,17 @@ def audit_chain(ctx: EngineContext) -> Check:
             "problems": [f"{b.code}: broken at event {b.seq} ({b.reason})" for b in result.broken[:20]]}
 
 
+def files(ctx: EngineContext) -> Check:
+    """(6) every file the records point at is in the store and hashes to its name (`motcua files check
+    --full`): nothing a document job or an upload stored was lost to an outage or a killed worker."""
+    result = check_files(ctx, full=True)
+    return {"store": result.store, "referenced": result.referenced, "read_and_hashed": result.read,
+            "problems": [*(f"missing: {sha}" for sha in result.missing), *(f"damaged: {sha}" for sha in result.corrupt)]}
+
+
 def run_all(ctx: EngineContext, smtp: Any, load: dict[str, Any]) -> dict[str, Check]:
     ambiguous = load["ambiguous"]
     return {"submissions": submissions(ctx, load["codes"], ambiguous.get("submit", 0)),
             "completions": completions(ctx, load["completed"], ambiguous.get("complete", 0)),
             "connector_effects": connector_effects(ctx, smtp),
-            "wait_states": wait_states(ctx), "audit_chain": audit_chain(ctx)}
+            "wait_states": wait_states(ctx), "audit_chain": audit_chain(ctx), "files": files(ctx)}

@@ -3,8 +3,8 @@
 What changes against the benchmark's `Load`:
 * every answer is kept as (wall-clock time, endpoint, status), so the report can say what people
   saw during each phase (kills, Redis down, PostgreSQL down);
-* a 503 must carry the Vietnamese "database unreachable" message and a Retry-After header; each one
-  that does not is counted as malformed;
+* a 503 must carry the Vietnamese message of what is unreachable (the database, or the file store
+  for a download) and a Retry-After header; each one that does not is counted as malformed;
 * a claim or completion that got no answer (the web worker was killed: the connection is reset) or a
   503 is tried again later with the same official's token, as a person would press the button again:
   if the first attempt was in fact committed, the retry must get 409, never a second completion;
@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from bench.http_load import FORMS, Load
+from bench.http_load import FORMS, Load, answer
 
 #: statuses the run accepts from the server (0 = no answer: the worker serving it was killed)
 ACCEPTED = {200, 201, 409, 503}
@@ -39,7 +39,8 @@ class ChaosLoad(Load):
     """`Load` recording every answer and retrying ambiguous completions."""
 
     def __init__(self, plan: dict[str, Any], session: Any) -> None:
-        super().__init__(plan, session)
+        super().__init__(plan, session)  # session: an aiohttp.ClientSession, which takes whole URLs
+        self.url = plan["url"] + "/api/v1"
         self.answers: list[tuple[float, str, int]] = []
         self.unavailable = Counter()  # "proper" / "malformed" 503 answers
         self.samples_by_status: dict[str, list[str]] = {}
@@ -50,7 +51,7 @@ class ChaosLoad(Load):
         return os.getppid() != self.parent or os.path.exists(self.plan["stop_file"])
 
     async def call(self, endpoint: str, method: str, path: str, token: str | None, expect: int,
-                   **kw: Any) -> tuple[int, Any]:
+                   raw: bool = False, **kw: Any) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         retry_after = None
         try:
@@ -70,15 +71,15 @@ class ChaosLoad(Load):
                 samples.append(body[:300].decode(errors="replace"))
             if status not in (409,):
                 await asyncio.sleep(PAUSE_AFTER_FAILURE)
-        return status, (orjson.loads(body) if status == expect and body else None)
+        return status, answer(status, expect, body, raw)
 
     def _proper_503(self, body: bytes, retry_after: str | None) -> bool:
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return False
-        return (retry_after is not None and data.get("error") == "ServiceUnavailable"
-                and data.get("message") == self.plan["unavailable_message"])
+        return (retry_after is not None and isinstance(data, dict)
+                and self.plan["unavailable_messages"].get(data.get("error")) == data.get("message"))
 
     async def client(self, n: int) -> None:
         """The benchmark's client with a pause between actions: the drill needs a load the outbox
@@ -119,6 +120,7 @@ async def _generate(plan: dict[str, Any]) -> dict[str, Any]:
     return {"answers": load.answers, "codes": load.code_list, "completed": load.completed,
             "unavailable": dict(load.unavailable), "ambiguous": dict(load.ambiguous),
             "retried": dict(load.retried), "samples": load.samples_by_status,
+            "damaged_downloads": load.damaged_downloads,
             "unknown_tasks": dict(load.unknown_tasks),
             "retries_left": sum(len(item) > 2 for q in load.queues.values() for item in q)}
 

@@ -62,10 +62,28 @@ def verdicts(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
                               "statuses": pg["statuses"], "after_submitted": after["submitted"],
                               "after_completed": after["completed"], "first_success_after_s": after["first_success_s"]}
     outbox = result["outbox"]
+    if result["store_catch_up"] is not None:
+        out["store_outage"] = store_verdict(result)
+    out["downloads_intact"] = {"ok": not result["damaged_downloads"], "damaged": result["damaged_downloads"]}
     out["outbox_drained"] = {"ok": not (outbox.get("pending") or outbox.get("running") or outbox.get("incident")),
                              **outbox, "drain_s": result["drain_s"]}
     out["no_unhandled_errors"] = {"ok": result["unhandled_in_logs"] == 0, "logged": result["unhandled_in_logs"]}
     return out
+
+
+def store_verdict(result: dict[str, Any]) -> dict[str, Any]:
+    """The file store out of reach: submissions and completions go on (they need no file), downloads
+    get a 503 (its body is judged with the others), then work again, and every document decided meanwhile
+    is made once the store is back."""
+    store, after = _phase(result, "file store down"), _phase(result, "after file store")
+    catch_up = result["store_catch_up"]
+    downloads_refused = store["by_endpoint"].get("download 503", 0)
+    downloads_after = after["by_endpoint"].get("download 200", 0)
+    return {"ok": set(store["statuses"]) <= ACCEPTED and store["submitted"] > 0 and store["completed"] > 0
+            and downloads_refused > 0 and downloads_after > 0 and catch_up["done"] == catch_up["rows"],
+            "submitted": store["submitted"], "completed": store["completed"], "downloads_refused": downloads_refused,
+            "downloads_served_after": downloads_after, "statuses": store["statuses"],
+            **{f"documents_{k}": v for k, v in catch_up.items()}}
 
 
 def _counts(values: dict[str, Any]) -> str:
@@ -91,6 +109,8 @@ def render(result: dict[str, Any]) -> str:
               f"{_counts(result['retried'])}; retries still queued at the end {result['retries_left']}",
               f"outbox after {result['drain_s']} s of draining: {_counts(result['outbox'])}; rows decided while "
               f"Redis was down: {result['redis_catch_up']}",
+              *([f"documents decided while the file store was down: {result['store_catch_up']}"]
+                if result["store_catch_up"] is not None else []),
               *(f"  incident: {line}" for line in result["incidents"]), ""]
     for key, samples in sorted(result["samples"].items()):
         if not key.endswith((" 409", " 503", " 0")):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import platform
 import random
@@ -68,11 +69,12 @@ from bench.serve import (  # noqa: E402
 )
 from engine.models import OutboxMessage  # noqa: E402
 
-ACTIONS = ("submit", "inbox", "complete", "track")
+ACTIONS = ("submit", "inbox", "complete", "track", "download")
 DEFAULT_MIX = "submit=1,inbox=2,complete=4,track=2"
 #: the endpoints as reported (an action's requests; `complete` is two of them)
 ENDPOINTS = {"submit": "POST /dossiers", "inbox": "GET /tasks", "claim": "POST /tasks/{id}/claim",
-             "complete": "POST /tasks/{id}/complete", "track": "GET /track/{code}"}
+             "complete": "POST /tasks/{id}/complete", "track": "GET /track/{code}",
+             "documents": "GET /dossiers/{code}/attachments", "download": "GET /dossiers/{code}/attachments/{id}"}
 FORMS = {bpmn_id: data for bpmn_id, _user, data in PATH}
 TARGET_COMPLETIONS_PER_S = 200.0
 TARGET_INBOX_P95_MS = 100.0
@@ -136,6 +138,8 @@ class Load:
         self.queues: dict[str, deque[tuple[str, str]]] = {role: deque() for role in OFFICIAL_ROLES}
         self.known: set[str] = set()
         self.codes: dict[str, str] = {}  # acknowledged submissions: code -> tracking secret (phone)
+        self.owners: dict[str, str] = {}  # code -> the submitting citizen's token
+        self.damaged_downloads = 0  # 200 answers whose bytes do not hash to the listed sha256
         self.code_list: list[str] = []
         self.completed: list[str] = []  # task ids whose completion was acknowledged (200)
         self.inbox_turn = 0
@@ -162,7 +166,8 @@ class Load:
         return time.perf_counter() >= self.t1
 
     async def call(self, endpoint: str, method: str, path: str, token: str | None, expect: int,
-                   **kw: Any) -> tuple[int, Any]:
+                   raw: bool = False, **kw: Any) -> tuple[int, Any]:
+        """(status, the JSON answer decoded, or its bytes if `raw`; None unless the status is `expect`)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         started = time.perf_counter()
         try:
@@ -177,7 +182,7 @@ class Load:
                 self.errors[endpoint][status] += 1
                 if len(self.samples[endpoint]) < 3:
                     self.samples[endpoint].append(f"{status}: {body[:300].decode(errors='replace')}")
-        return status, (orjson.loads(body) if status == expect and body else None)
+        return status, answer(status, expect, body, raw)
 
     async def submit(self, rng: random.Random) -> None:
         person = rng.choice(self.citizens)
@@ -187,6 +192,7 @@ class Load:
                                        json={"procedure": HKD, "applicant": applicant, "data": self.plan["form"]})
         if body:
             self.codes[body["code"]] = person["phone"]
+            self.owners[body["code"]] = person["token"]
             self.code_list.append(body["code"])
 
     async def inbox(self, rng: random.Random, role: str | None = None) -> None:
@@ -225,10 +231,31 @@ class Load:
         code = rng.choice(self.code_list)
         await self.call("track", "GET", f"/track/{code}", None, 200, params={"secret": self.codes[code]})
 
+    async def download(self, rng: random.Random) -> None:
+        """A citizen opens one of their dossier's documents (the receipt, the result): the file store's
+        share of the load. The bytes must hash to the digest the listing gives."""
+        if not self.code_list:
+            return await self.submit(rng)
+        code = rng.choice(self.code_list)
+        token = self.owners[code]
+        _status, listing = await self.call("documents", "GET", f"/dossiers/{code}/attachments", token, 200)
+        if listing:
+            item = rng.choice(listing)
+            status, data = await self.call("download", "GET", f"/dossiers/{code}/attachments/{item['id']}", token,
+                                           200, raw=True)
+            if status == 200 and hashlib.sha256(data).hexdigest() != item["sha256"]:
+                self.damaged_downloads += 1
+
     async def client(self, n: int) -> None:
         rng = random.Random(self.plan["seed"] * 1000 + n)
         while not self.stopping():
             await getattr(self, rng.choices(self.names, self.weights)[0])(rng)
+
+
+def answer(status: int, expect: int, body: bytes, raw: bool) -> Any:
+    if status != expect or not body:
+        return None
+    return body if raw else orjson.loads(body)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -297,6 +324,7 @@ async def _generate(plan: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": seconds, "endpoints": endpoints, "completions_per_s": endpoints["complete"]["per_s"]
             - endpoints["complete"]["errors"] / seconds, "cpu": cpu_usage(before, after),
             "codes": load.code_list, "completed": load.completed, "unknown_tasks": dict(load.unknown_tasks),
+            "damaged_downloads": load.damaged_downloads,
             "stalled": load.stalled,
             "queued_left": {role: len(q) for role, q in load.queues.items()}}
 
@@ -384,8 +412,12 @@ def render(result: dict[str, Any]) -> str:
              row.format("endpoint", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")]
     for name, label in [*ENDPOINTS.items(), ("all", "all")]:
         e = r["endpoints"][name]
+        if not e["requests"] and name in ("documents", "download"):  # not in this run's mix
+            continue
         lines.append(row.format(label, e["requests"], e["errors"], f"{e['per_s']:.1f}", f"{e['p50']:.1f}",
                                 f"{e['p95']:.1f}", f"{e['p99']:.1f}"))
+    if r["endpoints"]["download"]["requests"]:
+        lines.append(f"downloads whose bytes did not hash to their listed sha256: {r['damaged_downloads']}")
     for name in ENDPOINTS:
         for sample in r["endpoints"][name]["error_samples"]:
             lines.append(f"  {name} error  {sample}")

@@ -204,19 +204,21 @@ def stop_group(process: subprocess.Popen) -> None:
 @contextmanager
 def serve(*, database_url: str = ADMIN_URL, redis_url: str = REDIS_URL, web_workers: int | None = None,
           worker_class: str = "sync", threads: int = 1, celery_workers: int = 1, officials: int = 3,
-          citizens: int = 20, app_env: Callable[[str], dict[str, str]] | None = None) -> Iterator[Server]:
+          citizens: int = 20, app_env: Callable[[str], dict[str, str]] | None = None,
+          settings_env: dict[str, str] | None = None) -> Iterator[Server]:
     """Start the installation, yield it, tear it all down (processes, queue, database, files).
 
-    `app_env(scratch database URL)` overrides the environment of the web and worker processes only (the
-    chaos run points them at proxies in front of PostgreSQL and Redis); the harness's own `ctx` and the
-    clean-up keep the direct addresses."""
+    `settings_env` adds to the configuration of the harness's `ctx` and of the processes alike (the
+    chaos run's file store in a bucket). `app_env(scratch database URL)` overrides the environment of
+    the web and worker processes only (the chaos run points them at proxies in front of PostgreSQL,
+    Redis and the bucket); the harness's own `ctx` and the clean-up keep the direct addresses."""
     web_workers = web_workers or 2 * (os.cpu_count() or 1) + 1
     queue = f"motcua_bench_http_{uuid.uuid4().hex[:8]}"
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     with bench_database(database_url, queue, keep=False) as url, tempfile.TemporaryDirectory(prefix="motcua-bench-http-") as tmp, \
             SmtpSimulator() as smtp:
-        env = environment(url, redis_url, Path(tmp), smtp.port, public_url, queue)
+        env = environment(url, redis_url, Path(tmp), smtp.port, public_url, queue) | (settings_env or {})
         ctx = build_context(Settings.from_env(env))  # exactly what the web and worker processes read
         env.update(app_env(url) if app_env else {})
         web, workers = Gunicorn(env, Path(tmp)), Workers(env, queue, Path(tmp))
