@@ -86,8 +86,9 @@ bench: install
 	$(BIN)/python bench/file_store.py
 
 # Issue #9's fault drill (bench/chaos.py): 100 SIGKILLs of web and Celery workers, Redis down 60 s,
-# PostgreSQL down 10 s, all under load, then the consistency checks; about 6 minutes on 2 CPUs, not part of
-# `make test`. CHAOS_ARGS=--restart-postgres restarts the real server (every other session on it too).
+# PostgreSQL down 10 s, the file store (a bucket on loopback) down 20 s, all under load, then the consistency
+# checks; about 6.5 minutes on 2 CPUs, not part of `make test`. CHAOS_ARGS=--restart-postgres restarts the
+# real server (every other session on it too).
 CHAOS_ARGS ?=
 chaos: install
 	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)

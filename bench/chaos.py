@@ -1,6 +1,6 @@
 """`make chaos`: issue #9's fault drill against a production-shaped installation, with the checks after.
 
-    .venv/bin/python bench/chaos.py                      # defaults: about 6 minutes on 2 CPUs
+    .venv/bin/python bench/chaos.py                      # defaults: about 6.5 minutes on 2 CPUs
     .venv/bin/python bench/chaos.py --kills 40 --redis-outage 20 --json /tmp/chaos.json
     .venv/bin/python bench/chaos.py --restart-postgres   # really restart the server (stops everyone's sessions)
 
