@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit
 
 import redis
@@ -153,10 +154,9 @@ class Drill:
         self.phase("Redis down", lambda: self.outage("redis", self.args.redis_outage))
         self.phase("after Redis", lambda: self.wait(self.args.settle))
         self.phase("PostgreSQL down", self.postgres_phase)
+        self.phase("after PostgreSQL", lambda: self.wait(self.args.after))
         if "store" not in self.proxies:
-            self.phase("after PostgreSQL", lambda: self.wait(self.args.after))
             return
-        self.phase("after PostgreSQL", lambda: self.wait(self.args.settle))
         self.phase("file store down", lambda: self.outage("store", self.args.store_outage))
         self.phase("after file store", lambda: self.wait(self.args.after))
 
@@ -197,12 +197,13 @@ def bucket(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         return
     from tests.s3_server import CREDENTIALS, start_server, stop_server
 
-    os.environ.update(CREDENTIALS)  # boto3's chain, here and in every process the installation starts
-    server = start_server()
-    try:
-        yield {"MOTCUA_FILE_STORE": f"s3://{server.new_bucket()}/files", "MOTCUA_S3_ENDPOINT_URL": server.endpoint}
-    finally:
-        stop_server(server)
+    # boto3's chain, here and in every process the installation starts; as before once the drill is over
+    with mock.patch.dict(os.environ, CREDENTIALS):
+        server = start_server()
+        try:
+            yield {"MOTCUA_FILE_STORE": f"s3://{server.new_bucket()}/files", "MOTCUA_S3_ENDPOINT_URL": server.endpoint}
+        finally:
+            stop_server(server)
 
 
 def app_env(args: argparse.Namespace, proxies: dict[str, TcpProxy]) -> Any:

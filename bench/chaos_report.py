@@ -80,7 +80,7 @@ def store_verdict(result: dict[str, Any]) -> dict[str, Any]:
     downloads_refused = store["by_endpoint"].get("download 503", 0)
     downloads_after = after["by_endpoint"].get("download 200", 0)
     return {"ok": set(store["statuses"]) <= ACCEPTED and store["submitted"] > 0 and store["completed"] > 0
-            and downloads_refused > 0 and downloads_after > 0 and catch_up["done"] == catch_up["rows"],
+            and downloads_refused > 0 and downloads_after > 0 and 0 < catch_up["done"] == catch_up["rows"],
             "submitted": store["submitted"], "completed": store["completed"], "downloads_refused": downloads_refused,
             "downloads_served_after": downloads_after, "statuses": store["statuses"],
             **{f"documents_{k}": v for k, v in catch_up.items()}}

@@ -212,11 +212,16 @@ def _waiting_on_the_store(ctx: EngineContext, message: OutboxMessage, exc: Unava
     is not the call's fault: it waits like a pending call, spending no attempt, so an outage longer
     than the attempts' back-off makes no incidents (until outbox_pending_hours). It is asked again
     after a quarter of the time it has waited so far, between the back-off's base and cap: seconds
-    after a short outage, and a long one does not keep the workers asking."""
+    after a short outage, and a long one does not keep the workers asking.
+
+    A row already past the pending limit (an incident retried days later, the calls of a dossier
+    resumed after a suspension) has no waiting left: it takes the ordinary back-off and attempts."""
     from integrations import ConnectorPending
 
     waited = (datetime.now(UTC) - message.created_at).total_seconds()
     settings = ctx.settings
+    if waited > settings.outbox_pending_hours * 3600:
+        return _failed(ctx, message, exc, permanent=False)
     wait = min(settings.outbox_backoff_cap, max(settings.outbox_backoff_base, waited / 4))
     return _pending(ctx, message, ConnectorPending(exc.message_vi, detail=f"{type(exc).__name__}: {exc}",
                                                    retry_after=wait))

@@ -249,6 +249,40 @@ def test_a_document_rendered_while_the_file_store_is_down_waits_and_is_made_once
     assert len(list(bucket.files.stored())) == len(jobs)
 
 
+def test_a_call_whose_documents_the_file_store_cannot_give_waits_without_spending_attempts(ctx, actors, monkeypatch):
+    """A call that carries the dossier's documents (`attachDocuments`) reads them when it is made: the
+    store out of reach, it waits like a pending call, over more than its attempt budget."""
+    from engine import paperwork
+    from engine.db import transaction
+    from engine.documents.errors import StoreUnavailable
+    from engine.models import Dossier
+
+    dossier = submit(ctx, actors["congdan"])
+    now = datetime.now(UTC)
+    with transaction(ctx.sessions) as session:
+        dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == dossier.code))
+        row = OutboxMessage(dossier_id=dossier_id, task_id=None,
+                            connector="email", operation="send", payload={"to": "congdan@example.vn", "text": "…"},
+                            idempotency_key=f"{dossier.code}:attach-test", waits=False, state="pending", attempts=0,
+                            next_attempt_at=now, created_at=now, context={"attach": ["giay-tiep-nhan"]})
+        session.add(row)
+        session.flush()
+        row_id = row.id
+
+    def store_down(*_args):
+        raise StoreUnavailable("the bucket's endpoint stopped answering")
+
+    monkeypatch.setattr(paperwork, "attachments_for", store_down)
+    for _ in range(2 * ctx.settings.outbox_max_attempts):
+        with transaction(ctx.sessions) as session:
+            session.get(OutboxMessage, row_id).next_attempt_at = datetime.now(UTC)
+        outcome = deliver(ctx, row_id)
+        assert outcome.state == "pending" and "Kho lưu trữ tệp" in outcome.error
+    with ctx.sessions() as session:
+        row = session.get(OutboxMessage, row_id)
+        assert (row.state, row.attempts) == ("pending", 0)
+
+
 def test_the_wait_for_the_file_store_grows_with_the_time_already_waited(ctx, monkeypatch):
     """A quarter of the time waited, between the back-off's base and cap: a short outage costs a few
     seconds after the store is back, a long one does not have the workers asking every few seconds."""
@@ -265,3 +299,19 @@ def test_the_wait_for_the_file_store_grows_with_the_time_already_waited(ctx, mon
         outbox._waiting_on_the_store(dataclasses.replace(ctx, settings=settings), message,
                                      StoreUnavailable("connection refused"))
     assert [round(w) for w in waits] == [2, 10, 150, 300]
+
+
+def test_a_row_past_the_pending_limit_takes_the_ordinary_back_off_when_the_store_is_down(ctx, monkeypatch):
+    """An incident retried days later has no waiting left: the store's outage spends its attempts
+    (not an incident at once, as an expired pending call would be)."""
+    from engine import outbox
+    from engine.documents.errors import StoreUnavailable
+
+    calls = []
+    monkeypatch.setattr(outbox, "_pending", lambda *_a: calls.append("pending"))
+    monkeypatch.setattr(outbox, "_failed", lambda _ctx, _m, _exc, permanent: calls.append(("failed", permanent)))
+    limit = timedelta(hours=ctx.settings.outbox_pending_hours)
+    for age in (limit - timedelta(minutes=1), limit + timedelta(minutes=1)):
+        outbox._waiting_on_the_store(ctx, OutboxMessage(created_at=datetime.now(UTC) - age),
+                                     StoreUnavailable("connection refused"))
+    assert calls == ["pending", ("failed", False)]
